@@ -1,0 +1,111 @@
+"""Commands run as `flask --app alerts <command>`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask import current_app
+
+from alerts import audit
+from alerts import migrations
+from alerts import seed
+from alerts import staff
+from alerts.db import get_db
+from alerts.jurisdiction import MINISTRY_CODE
+from alerts.models import Role
+from alerts.models import User
+from alerts.store import audit as audit_store
+from alerts.store import units as unit_store
+
+CLI_ADMIN_USERNAME = "cli"
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Apply pending migrations and load the map and units (safe to run again)."""
+    db = get_db()
+    applied = migrations.apply(db)
+    click.echo(f"Migrations applied: {', '.join(applied) if applied else 'none (up to date)'}")
+    if seed.load_reference_data(db):
+        click.echo(f"Loaded map and units: {unit_store.count_units(db)} units.")
+    else:
+        click.echo("Map and units already up to date.")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo accounts (refused in production)."""
+    if current_app.config["ENV"] == "production":
+        raise click.ClickException("Demo accounts are refused in production.")
+    created = seed.seed_demo_users(get_db())
+    click.echo(
+        f"Demo accounts created: {', '.join(created) if created else 'none (already there)'}"
+    )
+
+
+@click.command("create-user")
+@click.option("--username", required=True, help="3-40 characters: a-z, digits, . _ -")
+@click.option("--full-name", required=True)
+@click.option("--unit", "unit_code", required=True, help='Unit code: "bca", "ca-01", "ca-00070".')
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Repeat for several roles.",
+)
+@click.password_option(help="Asked for when not given.")
+def create_user_command(
+    username: str, full_name: str, unit_code: str, roles: tuple, password: str
+) -> None:
+    """Create a staff account, acting with the ministry's authority (audited as "cli")."""
+    db = get_db()
+    ministry = unit_store.get_unit_by_code(db, MINISTRY_CODE)
+    if ministry is None:
+        raise click.ClickException("Run `flask --app alerts init-db` first.")
+    admin = staff.Admin(
+        _cli_user(ministry.id), ministry, audit.Actor(CLI_ADMIN_USERNAME, MINISTRY_CODE)
+    )
+    try:
+        user_id = staff.create_user(
+            db,
+            admin,
+            username=username,
+            full_name=full_name,
+            unit_code=unit_code,
+            roles=roles,
+            password=password,
+        )
+    except staff.Refused as exc:
+        raise click.ClickException(f"{exc.field or 'input'}: {exc.message}") from None
+    click.echo(f"Created user {username.strip().lower()} (id {user_id}).")
+
+
+def _cli_user(unit_id: int) -> User:
+    """Return the stand-in admin the command line acts as (not a stored account)."""
+    return User(
+        0, CLI_ADMIN_USERNAME, "Command line", unit_id, True, False, False, frozenset({Role.ADMIN})
+    )
+
+
+@click.command("audit-verify")
+def audit_verify_command() -> None:
+    """Recompute the audit log's hash chain; exit 1 at the first broken entry."""
+    db = get_db()
+    verdict = audit.verify(audit_store.iter_rows(db))
+    last_issued = audit_store.last_issued_id(db)
+    if verdict.ok and last_issued > verdict.count:
+        verdict = audit.Verdict(verdict.count, last_issued, "entries missing at the end of the log")
+    if not verdict.ok:
+        raise click.ClickException(
+            f"Audit chain BROKEN at entry {verdict.broken_id}: {verdict.reason} "
+            f"({verdict.count} entries read)."
+        )
+    click.echo(f"Audit chain OK: {verdict.count} entries.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    for command in (init_db_command, seed_demo_command, create_user_command, audit_verify_command):
+        app.cli.add_command(command)

@@ -1,0 +1,169 @@
+"""Settings: defaults in code, deployment values from the environment or config/.env.
+
+This is the only module that reads ``os.environ``. Every setting is declared once in
+``SETTINGS`` (name, parser, default, description); ``config/.env.example`` documents the
+same list and a test keeps the two in step. A missing or malformed value raises
+``ConfigError`` naming the setting, so the app fails at start rather than later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "config"
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(SystemExit):
+    """A setting is missing or malformed; the message names it.
+
+    A SystemExit, so that `flask`, waitress or any script stops with this one message
+    instead of a traceback.
+    """
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _environment(value: str) -> str:
+    if value not in ENVIRONMENTS:
+        raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}")
+    return value
+
+
+def _locale(value: str) -> str:
+    if value not in ("vi", "en"):
+        raise ValueError("must be vi or en")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("is not a known time zone") from exc
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One deployment setting: read as ALERTS_<name> and stored as app.config[name]."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    doc: str
+
+
+SETTINGS = (
+    Setting("ENV", _environment, "development", "development, production or testing."),
+    Setting("SECRET_KEY", _text, DEV_SECRET_KEY, "Signs session cookies; 32+ random characters."),
+    Setting("DATABASE", _text, "", "Path of the SQLite file (default: instance/alerts.db)."),
+    Setting("BUSY_TIMEOUT_MS", _positive_int, 5000, "How long a writer waits for the lock."),
+    Setting("SESSION_IDLE_MINUTES", _positive_int, 30, "Sign-out after this long idle."),
+    Setting("SESSION_MAX_HOURS", _positive_int, 12, "Absolute lifetime of a session."),
+    Setting("SIGNIN_MAX_FAILURES", _positive_int, 5, "Failed sign-ins per account before delays."),
+    Setting(
+        "SIGNIN_IP_MAX_FAILURES", _positive_int, 20, "Failed sign-ins per address before delays."
+    ),
+    Setting("SIGNIN_WINDOW_MINUTES", _positive_int, 15, "Window in which failures are counted."),
+    Setting("DEFAULT_LOCALE", _locale, "vi", "Language of the UI when the user chose none."),
+    Setting("DISPLAY_TIMEZONE", _timezone, "Asia/Ho_Chi_Minh", "Time zone dates are shown in."),
+    Setting("TOTP_ISSUER", _text, "Canh bao Bo Cong an", "Issuer name shown in TOTP apps."),
+    Setting("REQUIRE_TOTP", _bool, None, "Force TOTP for approvers (default: on in production)."),
+)
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the raw ALERTS_* values: config/.env first, the real environment winning."""
+    values = {k: v for k, v in dotenv_values(CONFIG_DIR / ".env").items() if v is not None}
+    values.update(os.environ if environ is None else environ)
+    return {k[len("ALERTS_") :]: v for k, v in values.items() if k.startswith("ALERTS_")}
+
+
+def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Parse raw values into typed settings; raise ConfigError naming the first bad one."""
+    parsed = {}
+    for setting in SETTINGS:
+        value = raw.get(setting.name)
+        if value is None or (isinstance(value, str) and value == ""):
+            parsed[setting.name] = setting.default
+            continue
+        if not isinstance(value, str):
+            parsed[setting.name] = value
+            continue
+        try:
+            parsed[setting.name] = setting.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"ALERTS_{setting.name} {exc} (got {value!r})") from None
+    return _derive(parsed)
+
+
+def _derive(settings: dict[str, Any]) -> dict[str, Any]:
+    """Fill settings that depend on others and refuse unsafe production values."""
+    production = settings["ENV"] == "production"
+    if production and settings["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise ConfigError(
+            "ALERTS_SECRET_KEY must be set in production (the development key is refused)"
+        )
+    if production and len(settings["SECRET_KEY"]) < 32:
+        raise ConfigError("ALERTS_SECRET_KEY must be at least 32 characters in production")
+    if settings["REQUIRE_TOTP"] is None:
+        settings["REQUIRE_TOTP"] = production
+    return settings
+
+
+def load(test_config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the app's settings: from the mapping in tests, else from env and config/.env."""
+    if test_config is not None:
+        settings = parse_settings({"ENV": "testing", **test_config})
+        extra = {k: v for k, v in test_config.items() if k not in settings}
+        return {**settings, **extra}
+    return parse_settings(read_environment())
+
+
+def flask_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the Flask and extension keys that follow from our settings."""
+    production = settings["ENV"] == "production"
+    return {
+        "TESTING": settings["ENV"] == "testing",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_NAME": "__Host-alerts" if production else "alerts_session",
+        "PERMANENT_SESSION_LIFETIME": settings["SESSION_MAX_HOURS"] * 3600,
+        "BABEL_DEFAULT_LOCALE": settings["DEFAULT_LOCALE"],
+        "BABEL_DEFAULT_TIMEZONE": settings["DISPLAY_TIMEZONE"],
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }

@@ -1,0 +1,151 @@
+"""Versioned schema migrations, applied by `flask --app alerts init-db` and checked at start.
+
+Each migration is a function registered on ``migrations``; sqlite-utils records it in
+``_sqlite_migrations`` once applied. Never edit an applied migration: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from alerts import db as dbmod
+
+migrations = Migrations("alerts")
+
+
+def _run(db: sqlite_utils.Database, script: str) -> None:
+    """Execute a script statement by statement.
+
+    sqlite3's executescript() commits any open transaction first, which would break the
+    atomicity of a migration; complete_statement() splits correctly around trigger bodies.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement.strip()[:60]}")
+
+
+@migrations()
+def m001_regions_units(db: sqlite_utils.Database) -> None:
+    """The 2025 map, the police units bound to it, and a key/value table for metadata."""
+    _run(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE regions (
+            code TEXT PRIMARY KEY,
+            level TEXT NOT NULL CHECK (level IN ('nation', 'province', 'commune')),
+            name TEXT NOT NULL,
+            name_folded TEXT NOT NULL,
+            division_type TEXT NOT NULL,
+            parent_code TEXT REFERENCES regions(code)
+        );
+        CREATE INDEX regions_parent ON regions(parent_code);
+        CREATE TABLE units (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            name_folded TEXT NOT NULL,
+            level TEXT NOT NULL CHECK (level IN ('nation', 'province', 'commune')),
+            region_code TEXT NOT NULL UNIQUE REFERENCES regions(code),
+            parent_id INTEGER REFERENCES units(id)
+        );
+        CREATE INDEX units_parent ON units(parent_id);
+        """,
+    )
+
+
+@migrations()
+def m002_users_sessions(db: sqlite_utils.Database) -> None:
+    """Users with roles, server-side sessions, and sign-in throttling shared by processes."""
+    _run(
+        db,
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            full_name TEXT NOT NULL,
+            unit_id INTEGER NOT NULL REFERENCES units(id),
+            password_hash TEXT NOT NULL,
+            totp_secret TEXT,
+            totp_enabled INTEGER NOT NULL DEFAULT 0,
+            totp_last_step INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1,
+            is_demo INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX users_unit ON users(unit_id);
+        CREATE TABLE user_roles (
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            role TEXT NOT NULL CHECK (role IN ('officer', 'approver', 'admin')),
+            PRIMARY KEY (user_id, role)
+        );
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE INDEX sessions_user ON sessions(user_id);
+        CREATE TABLE signin_throttle (
+            key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            window_started_at TEXT NOT NULL,
+            blocked_until TEXT
+        );
+        """,
+    )
+
+
+@migrations()
+def m003_audit_log(db: sqlite_utils.Database) -> None:
+    """Append-only, hash-chained audit log: triggers refuse every UPDATE and DELETE."""
+    _run(
+        db,
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            actor_unit TEXT,
+            action TEXT NOT NULL,
+            object TEXT,
+            detail TEXT NOT NULL,
+            ip TEXT,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX audit_action ON audit_log(action);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        """,
+    )
+
+
+def apply(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations atomically; return the names applied (none if up to date)."""
+    with dbmod.write(db):
+        names = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+    return names
+
+
+def pending(db: sqlite_utils.Database) -> list[str]:
+    """Return the names of migrations not yet applied (read-only)."""
+    return [m.name for m in migrations.pending(db)]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """Return how many of our migrations are applied."""
+    return len(migrations.applied(db))

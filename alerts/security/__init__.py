@@ -1,0 +1,1 @@
+"""Passwords, one-time codes and sign-in throttling: the rules, without storage or web."""

@@ -1,0 +1,141 @@
+"""The web layer: blueprints, CSRF, error pages, security headers and request guards."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from alerts import __version__
+from alerts import audit
+from alerts import migrations
+from alerts import signin
+from alerts import staff
+from alerts.clock import from_text
+from alerts.db import get_db
+from alerts.db import write
+from alerts.store import audit as audit_store
+from alerts.web import account
+from alerts.web import admin
+from alerts.web import auth
+from alerts.web import health
+from alerts.web import site
+from alerts.web import users  # noqa: F401  (registers the user views on the admin blueprint)
+from alerts.web.context import actor
+from alerts.web.context import my_unit
+from alerts.web.forms import role_names
+
+# Endpoints a user who must still enrol a second factor may open.
+TOTP_ENROLMENT_ENDPOINTS = {"account.enrol_totp", "auth.logout", "site.set_language", "static"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self';"
+    " script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _audit_refusal(action: str, **detail) -> None:
+    """Record a refused request (CSRF, forbidden page) in the audit log."""
+    db = get_db()
+    with write(db):
+        audit_store.append(db, audit.make_entry(actor(), action, request.path[:200], detail))
+
+
+def _error_page(code: int, message: str):
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def _on_csrf_error(error: CSRFError):
+    _audit_refusal("request.csrf_refused", method=request.method)
+    return _error_page(
+        400,
+        _(
+            "The form expired or did not come from this site."
+            " Go back, reload the page and try again."
+        ),
+    )
+
+
+def _on_http_error(error: HTTPException):
+    if error.code == 403:
+        _audit_refusal("request.forbidden", method=request.method)
+    messages = {
+        400: _("The request was not understood."),
+        403: _("You do not have access to this page."),
+        404: _("Not found."),
+        405: _("This action is not allowed here."),
+        413: _("What you sent is too large."),
+    }
+    return _error_page(error.code or 500, messages.get(error.code, error.name))
+
+
+def _on_unexpected_error(error: Exception):
+    current_app.logger.exception("Unhandled error on %s", request.path)
+    return _error_page(500, _("Something went wrong on our side. The error was logged."))
+
+
+def _require_schema():
+    """Refuse requests (503) while migrations are pending; /healthz still answers."""
+    if request.endpoint in ("health.healthz", "static"):
+        return None
+    if current_app.extensions.get("alerts.schema_ok"):
+        return None
+    if migrations.pending(get_db()):
+        return _error_page(503, _("The database is not ready: run `flask --app alerts init-db`."))
+    current_app.extensions["alerts.schema_ok"] = True
+    return None
+
+
+def _require_totp_enrolment():
+    """Send approvers who must have a second factor to enrolment before anything else."""
+    if not current_user.is_authenticated or request.endpoint in TOTP_ENROLMENT_ENDPOINTS:
+        return None
+    user = current_user.user
+    if user.totp_enabled or not signin.totp_required(user, my_unit().level, current_app.config):
+        return None
+    flash(_("Your role requires two-factor sign-in. Set it up to continue."), "error")
+    return redirect(url_for("account.enrol_totp"))
+
+
+def _security_headers(response):
+    response.headers.update(SECURITY_HEADERS)
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _localtime(value: str | None) -> str:
+    """Format a stored UTC timestamp in the display time zone."""
+    return format_datetime(from_text(value), "short") if value else ""
+
+
+def init_app(app: Flask) -> None:
+    """Register everything the web layer needs."""
+    CSRFProtect(app)
+    auth.init_app(app)
+    for blueprint in (site.bp, admin.bp, account.bp, health.bp):
+        app.register_blueprint(blueprint)
+    app.register_error_handler(CSRFError, _on_csrf_error)
+    app.register_error_handler(HTTPException, _on_http_error)
+    app.register_error_handler(Exception, _on_unexpected_error)
+    app.before_request(_require_schema)
+    app.before_request(_require_totp_enrolment)
+    app.after_request(_security_headers)
+    app.jinja_env.filters.update(localtime=_localtime, role_names=role_names)
+    app.jinja_env.globals["APP_VERSION"] = __version__
+    app.register_error_handler(staff.NotFound, lambda _e: _error_page(404, _("Not found.")))
+    with app.app_context():
+        # Checked once at start; requests re-check until `init-db` has run.
+        app.extensions["alerts.schema_ok"] = not migrations.pending(get_db())

@@ -1,0 +1,107 @@
+"""The signed-in home: the user's unit and region, units below it, users and the audit log.
+
+Objects outside the user's jurisdiction answer 404, so their existence is not confirmed.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import abort
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask_babel import gettext as _
+
+from alerts.db import get_db
+from alerts.jurisdiction import unit_covers
+from alerts.jurisdiction import unit_covers_region
+from alerts.models import Level
+from alerts.models import Role
+from alerts.models import Unit
+from alerts.seed import MAP_VERSION_KEY
+from alerts.store import audit as audit_store
+from alerts.store import regions as region_store
+from alerts.store import units as unit_store
+from alerts.web.context import my_unit
+from alerts.web.forms import SearchForm
+from alerts.web.guards import role_required
+from alerts.web.guards import signed_in
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE_SIZE = 50
+
+
+def _unit_view(unit: Unit) -> dict:
+    """Return what a unit page shows: region, parent, a page of the units below."""
+    db = get_db()
+    form = SearchForm(request.args)
+    query = form.q.data or "" if form.validate() else ""
+    page = max(1, request.args.get("page", 1, type=int))
+    total = unit_store.count_child_units(db, unit.id, query=query)
+    return {
+        "unit": unit,
+        "region": region_store.get_region(db, unit.region_code),
+        "parent": unit_store.get_unit(db, unit.parent_id) if unit.parent_id else None,
+        "children": unit_store.child_units(
+            db, unit.id, query=query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        ),
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "form": form,
+        "map_version": region_store.get_meta(db, MAP_VERSION_KEY),
+    }
+
+
+@bp.route("/")
+@signed_in
+def dashboard():
+    """The user's own unit, its region and parent, and the units below it."""
+    return render_template("admin/unit.html", home=True, **_unit_view(my_unit()))
+
+
+@bp.route("/units/<code>")
+@signed_in
+def unit(code: str):
+    """A unit inside the user's jurisdiction (404 outside it)."""
+    target = unit_store.get_unit_by_code(get_db(), code.lower())
+    if target is None or not unit_covers(my_unit(), target):
+        abort(404)
+    return render_template("admin/unit.html", home=False, **_unit_view(target))
+
+
+@bp.route("/regions")
+@signed_in
+def regions():
+    """Search regions by name without diacritics (JSON for pickers); scoped to jurisdiction."""
+    form = SearchForm(request.args)
+    if not form.validate():
+        return jsonify(error=_("The search text is too long.")), 400
+    mine = my_unit()
+    within = mine.region_code if mine.level == Level.PROVINCE else None
+    found = region_store.search_regions(get_db(), form.q.data or "", within=within, limit=20)
+    return jsonify(
+        results=[
+            {"code": r.code, "name": r.name, "level": r.level.value, "parent": r.parent_code}
+            for r in found
+            if unit_covers_region(mine, r)
+        ]
+    )
+
+
+def scope_unit_ids(unit: Unit) -> list[int] | None:
+    """Return the ids of units whose users an admin of ``unit`` manages (None: all)."""
+    if unit.level == Level.NATION:
+        return None
+    below = unit_store.child_units(get_db(), unit.id, limit=10_000)
+    return [unit.id, *(u.id for u in below)]
+
+
+@bp.route("/audit")
+@role_required(Role.ADMIN)
+def audit_log():
+    """The newest audit entries of the admin's unit and the units below it."""
+    ids = scope_unit_ids(my_unit())
+    codes = None if ids is None else [unit_store.get_unit(get_db(), i).code for i in ids]
+    entries = audit_store.recent(get_db(), units=codes, limit=100)
+    return render_template("admin/audit.html", entries=entries)

@@ -1,0 +1,45 @@
+"""Request helpers shared by the views: the signed-in user's unit and audit identity."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask import request
+from flask_login import current_user
+
+from alerts import audit
+from alerts import staff
+from alerts.db import get_db
+from alerts.models import Unit
+from alerts.models import User
+from alerts.store import units as unit_store
+
+
+def client_ip() -> str | None:
+    """Return the client's address as the WSGI server saw it."""
+    return request.remote_addr
+
+
+def my_unit() -> Unit:
+    """Return the signed-in user's unit."""
+    unit = unit_store.get_unit(get_db(), current_user.user.unit_id)
+    if unit is None:
+        abort(403)
+    return unit
+
+
+def actor_of(user: User) -> audit.Actor:
+    """Return the audit identity of a user acting in this request."""
+    unit = unit_store.get_unit(get_db(), user.unit_id)
+    return audit.Actor(user.username, unit.code if unit else None, client_ip())
+
+
+def actor() -> audit.Actor:
+    """Return the audit identity of this request (anonymous before sign-in)."""
+    if current_user.is_authenticated:
+        return actor_of(current_user.user)
+    return audit.Actor("anonymous", None, client_ip())
+
+
+def admin() -> staff.Admin:
+    """Return the signed-in user as an acting admin (jurisdiction checks use the unit)."""
+    return staff.Admin(current_user.user, my_unit(), actor())

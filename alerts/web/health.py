@@ -1,0 +1,38 @@
+"""GET /healthz: database reachable, schema version, journal mode, map version."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Blueprint
+from flask import jsonify
+
+from alerts import __version__
+from alerts import migrations
+from alerts.db import get_db
+from alerts.seed import MAP_VERSION_KEY
+from alerts.store import regions as region_store
+from alerts.web.guards import public
+
+bp = Blueprint("health", __name__)
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    """Report health as JSON: 200 when ready, 503 when the database is not."""
+    try:
+        db = get_db()
+        pending = migrations.pending(db)
+        body = {
+            "status": "ok" if not pending else "migrations pending",
+            "version": __version__,
+            "database": "ok",
+            "schema_version": migrations.schema_version(db),
+            "pending_migrations": pending,
+            "journal_mode": db.execute("PRAGMA journal_mode").fetchone()[0],
+            "map_version": None if pending else region_store.get_meta(db, MAP_VERSION_KEY),
+        }
+    except sqlite3.Error as exc:
+        return jsonify(status="error", database=f"unavailable: {exc.__class__.__name__}"), 503
+    return jsonify(body), 200 if not pending else 503

@@ -1,0 +1,95 @@
+"""Fixtures: a fresh SQLite file per test, copied from one migrated and seeded template.
+
+Building the map (3,356 units) and hashing the demo password once per session keeps each
+test fast while every test still gets its own real database file in WAL mode.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from alerts import create_app
+from alerts import migrations
+from alerts import seed
+from alerts.db import open_db
+
+DEMO_PASSWORD = seed.DEMO_PASSWORD
+_CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """A database with the schema, the map, the units and the demo users."""
+    path = tmp_path_factory.mktemp("template") / "alerts.db"
+    db = open_db(path)
+    migrations.apply(db)
+    seed.load_reference_data(db)
+    seed.seed_demo_users(db)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
+@pytest.fixture
+def db_path(template_db, tmp_path):
+    """This test's own copy of the template database."""
+    path = tmp_path / "alerts.db"
+    shutil.copy(template_db, path)
+    return path
+
+
+def make_app(db_path, **overrides):
+    """Build an app on a database file with test settings."""
+    return create_app({"DATABASE": str(db_path), "SECRET_KEY": "test-secret", **overrides})
+
+
+@pytest.fixture
+def app(db_path):
+    """The app on this test's database."""
+    return make_app(db_path)
+
+
+@pytest.fixture
+def client(app):
+    """A test client (cookies kept between requests)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for `flask --app alerts ...` commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(db_path):
+    """A direct connection to this test's database, for assertions."""
+    conn = open_db(db_path)
+    yield conn
+    conn.close()
+
+
+def csrf_token(client, url: str) -> str:
+    """Return the CSRF token from the form on a page."""
+    html = client.get(url).get_data(as_text=True)
+    match = _CSRF.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+def sign_in(client, username: str, password: str = DEMO_PASSWORD, **extra):
+    """Submit the sign-in form like a browser and return the response."""
+    token = csrf_token(client, "/auth/login")
+    data = {"csrf_token": token, "username": username, "password": password, **extra}
+    return client.post("/auth/login", data=data)
+
+
+def post_form(client, url: str, data: dict, form_page: str | None = None):
+    """POST a form with the CSRF token taken from its page (default: the same URL)."""
+    token = csrf_token(client, form_page or url)
+    return client.post(url, data={"csrf_token": token, **data})
