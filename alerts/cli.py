@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask import current_app
+from flask.cli import with_appcontext
 
 from alerts import audit
 from alerts import migrations
@@ -21,6 +22,7 @@ CLI_ADMIN_USERNAME = "cli"
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Apply pending migrations and load the map and units (safe to run again)."""
     db = get_db()
@@ -33,6 +35,7 @@ def init_db_command() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Create the demo accounts (refused in production)."""
     if current_app.config["ENV"] == "production":
@@ -44,6 +47,7 @@ def seed_demo_command() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--username", required=True, help="3-40 characters: a-z, digits, . _ -")
 @click.option("--full-name", required=True)
 @click.option("--unit", "unit_code", required=True, help='Unit code: "bca", "ca-01", "ca-00070".')
@@ -90,6 +94,7 @@ def _cli_user(unit_id: int) -> User:
 
 
 @click.command("audit-verify")
+@with_appcontext
 def audit_verify_command() -> None:
     """Recompute the audit log's hash chain; exit 1 at the first broken entry."""
     db = get_db()

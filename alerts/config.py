@@ -40,10 +40,9 @@ def _text(value: str) -> str:
 
 
 def _positive_int(value: str) -> int:
-    number = int(value)
-    if number <= 0:
+    if not value.strip().isdigit() or int(value) <= 0:
         raise ValueError("must be a positive whole number")
-    return number
+    return int(value)
 
 
 def _bool(value: str) -> bool:

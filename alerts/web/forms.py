@@ -9,6 +9,7 @@ from wtforms import PasswordField
 from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
@@ -69,7 +70,7 @@ class UserForm(FlaskForm):
     full_name = StringField(_l("Full name"), [_required(), _max(100)])
     unit = StringField(_l("Unit code"), [_required(), _max(20)])
     roles = CheckboxesField(
-        _l("Roles"), choices=[(r.value, label) for r in Role for label in [ROLE_LABELS[r]]]
+        _l("Roles"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role]
     )
     active = BooleanField(_l("Active"), default=True)
 
