@@ -13,7 +13,9 @@ import json
 import re
 from collections.abc import Iterable
 from collections.abc import Mapping
+from dataclasses import astuple
 from dataclasses import dataclass
+from dataclasses import fields
 
 from alerts.clock import now_text
 
@@ -77,16 +79,7 @@ def make_entry(
 
 def entry_hash(prev_hash: str, entry: Entry) -> str:
     """Return the chained hash of an entry."""
-    fields = [
-        entry.at,
-        entry.actor,
-        entry.actor_unit,
-        entry.action,
-        entry.object,
-        entry.detail,
-        entry.ip,
-    ]
-    payload = json.dumps([prev_hash, *fields], ensure_ascii=False, separators=(",", ":"))
+    payload = json.dumps([prev_hash, *astuple(entry)], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -109,9 +102,7 @@ def verify(rows: Iterable[Mapping[str, object]]) -> Verdict:
     prev_hash, count, prev_id = GENESIS_HASH, 0, 0
     for row in rows:
         count += 1
-        entry = Entry(
-            *(row[k] for k in ("at", "actor", "actor_unit", "action", "object", "detail", "ip"))
-        )
+        entry = Entry(*(row[f.name] for f in fields(Entry)))
         if row["id"] != prev_id + 1:
             return Verdict(count, row["id"], f"entries missing before id {row['id']}")
         if row["prev_hash"] != prev_hash:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import astuple
 
 import sqlite_utils
 
@@ -19,17 +20,7 @@ def append(db: sqlite_utils.Database, entry: Entry) -> int:
     prev_hash = row[0] if row else GENESIS_HASH
     cursor = db.execute(
         f"INSERT INTO audit_log ({_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            entry.at,
-            entry.actor,
-            entry.actor_unit,
-            entry.action,
-            entry.object,
-            entry.detail,
-            entry.ip,
-            prev_hash,
-            entry_hash(prev_hash, entry),
-        ],
+        [*astuple(entry), prev_hash, entry_hash(prev_hash, entry)],
     )
     return cursor.lastrowid
 

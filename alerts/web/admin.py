@@ -89,19 +89,18 @@ def regions():
     )
 
 
-def scope_unit_ids(unit: Unit) -> list[int] | None:
-    """Return the ids of units whose users an admin of ``unit`` manages (None: all)."""
+def scope_units(unit: Unit) -> list[Unit] | None:
+    """Return the units an admin of ``unit`` oversees: itself and those below (None: all)."""
     if unit.level == Level.NATION:
         return None
-    below = unit_store.child_units(get_db(), unit.id, limit=10_000)
-    return [unit.id, *(u.id for u in below)]
+    return [unit, *unit_store.child_units(get_db(), unit.id, limit=10_000)]
 
 
 @bp.route("/audit")
 @role_required(Role.ADMIN)
 def audit_log():
     """The newest audit entries of the admin's unit and the units below it."""
-    ids = scope_unit_ids(my_unit())
-    codes = None if ids is None else [unit_store.get_unit(get_db(), i).code for i in ids]
+    units = scope_units(my_unit())
+    codes = None if units is None else [u.code for u in units]
     entries = audit_store.recent(get_db(), units=codes, limit=100)
     return render_template("admin/audit.html", entries=entries)

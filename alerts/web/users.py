@@ -19,7 +19,7 @@ from alerts.models import Role
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.web.admin import bp
-from alerts.web.admin import scope_unit_ids
+from alerts.web.admin import scope_units
 from alerts.web.context import admin
 from alerts.web.context import my_unit
 from alerts.web.forms import ActionForm
@@ -36,7 +36,9 @@ def users():
     """Users the admin manages: of their unit and the units below it."""
     form = SearchForm(request.args)
     query = (form.q.data or "") if form.validate() else ""
-    found = user_store.list_users(get_db(), scope_unit_ids(my_unit()), query=query)
+    units = scope_units(my_unit())
+    ids = None if units is None else [u.id for u in units]
+    found = user_store.list_users(get_db(), ids, query=query)
     units = {u.unit_id: unit_store.get_unit(get_db(), u.unit_id) for u in found}
     return render_template("admin/users.html", users=found, units=units, form=form)
 
