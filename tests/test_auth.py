@@ -113,7 +113,10 @@ def test_totp_enrolment_then_sign_in_needs_a_fresh_code(app, db):
     wrong = post_form(client, "/auth/totp", {"code": "000000"})
     assert wrong.status_code == 401
     # The code used at enrolment cannot be replayed.
-    used = pyotp.TOTP(secret).now()
+    _secret, enrolled_step = user_store.totp_state(
+        db, user_store.get_user_by_username(db, "hanoi.duyet").id
+    )
+    used = pyotp.TOTP(secret).at(enrolled_step * 30)
     assert post_form(client, "/auth/totp", {"code": used}).status_code == 401
     assert audit_store.count_actions(db, "signin.totp_failed") == 2
 

@@ -100,7 +100,9 @@ def _require_schema():
 
 def _require_totp_enrolment():
     """Send approvers who must have a second factor to enrolment before anything else."""
-    if not current_user.is_authenticated or request.endpoint in TOTP_ENROLMENT_ENDPOINTS:
+    if not current_app.config["REQUIRE_TOTP"] or not current_user.is_authenticated:
+        return None
+    if request.endpoint in TOTP_ENROLMENT_ENDPOINTS:
         return None
     user = current_user.user
     if user.totp_enabled or not signin.totp_required(user, my_unit().level, current_app.config):
