@@ -20,6 +20,7 @@ from alerts.web.context import actor
 from alerts.web.context import my_unit
 from alerts.web.forms import PasswordChangeForm
 from alerts.web.forms import TotpForm
+from alerts.web.forms import show_refusal
 from alerts.web.guards import signed_in
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -42,7 +43,7 @@ def profile():
                 keep=signin.token_hash(current_user.token),
             )
         except staff.Refused as error:
-            getattr(form, error.field).errors.append(_(error.message))
+            show_refusal(error, form)
         else:
             flash(_("Password changed. Your other sessions were ended."), "info")
             return redirect(url_for("account.profile"))
@@ -66,7 +67,7 @@ def enrol_totp():
         try:
             staff.enable_totp(get_db(), current_user.user, actor(), secret, form.code.data)
         except staff.Refused as error:
-            form.code.errors.append(_(error.message))
+            show_refusal(error, form)
         else:
             session.pop(PENDING_SECRET, None)
             flash(_("Two-factor sign-in is on."), "info")

@@ -75,6 +75,12 @@ def _finish(user: User) -> object:
     return redirect(next_url)
 
 
+def _flash_wait(seconds: int) -> None:
+    """Tell a throttled user how long to wait, in whole minutes rounded up."""
+    minutes = max(1, -(-seconds // 60))
+    flash(_("Too many failed attempts. Try again in %(n)d minute(s).", n=minutes), "error")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
@@ -88,8 +94,7 @@ def login():
         get_db(), form.username.data, form.password.data, client_ip(), current_app.config
     )
     if outcome.error == "throttled":
-        minutes = max(1, round(outcome.wait_seconds / 60))
-        flash(_("Too many failed attempts. Try again in %(n)d minute(s).", n=minutes), "error")
+        _flash_wait(outcome.wait_seconds)
         return render_template("auth/login.html", form=form), 429
     if outcome.error:
         flash(_("Wrong username or password."), "error")
@@ -117,10 +122,7 @@ def totp():
         return render_template("auth/totp.html", form=form), 400 if form.errors else 200
     wait = signin.wait_seconds(get_db(), user.username, client_ip())
     if wait:
-        flash(
-            _("Too many failed attempts. Try again in %(n)d minute(s).", n=max(1, wait // 60)),
-            "error",
-        )
+        _flash_wait(wait)
         return render_template("auth/totp.html", form=form), 429
     if not signin.check_totp(get_db(), user, form.code.data, client_ip(), current_app.config):
         flash(_("The code is wrong or was already used."), "error")

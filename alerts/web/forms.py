@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import flash
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
@@ -43,6 +45,15 @@ ROLE_NAMES = {
 def role_names(roles) -> str:
     """Return the translated names of roles, in a fixed order."""
     return ", ".join(str(ROLE_NAMES[r]) for r in Role if r in roles)
+
+
+def show_refusal(error, form) -> None:
+    """Show a domain refusal (``alerts.staff.Refused``) next to its field, or as a flash."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, _(error.message)]
+    else:
+        flash(_(error.message), "error")
 
 
 class CheckboxesField(SelectMultipleField):

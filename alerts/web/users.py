@@ -27,6 +27,7 @@ from alerts.web.forms import NewUserForm
 from alerts.web.forms import PasswordResetForm
 from alerts.web.forms import SearchForm
 from alerts.web.forms import UserForm
+from alerts.web.forms import show_refusal
 from alerts.web.guards import role_required
 
 
@@ -41,15 +42,6 @@ def users():
     found = user_store.list_users(get_db(), ids, query=query)
     units = {u.unit_id: unit_store.get_unit(get_db(), u.unit_id) for u in found}
     return render_template("admin/users.html", users=found, units=units, form=form)
-
-
-def _show_refusal(error: staff.Refused, form) -> None:
-    """Show a domain refusal next to its field, or at the top of the page."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, _(error.message)]
-    else:
-        flash(_(error.message), "error")
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -69,7 +61,7 @@ def new_user():
                 password=form.password.data,
             )
         except staff.Refused as error:
-            _show_refusal(error, form)
+            show_refusal(error, form)
         else:
             flash(_("User %(name)s created.", name=form.username.data.strip().lower()), "info")
             return redirect(url_for("admin.users"))
@@ -105,7 +97,7 @@ def edit_user(user_id: int):
                 active=form.active.data,
             )
         except staff.Refused as error:
-            _show_refusal(error, form)
+            show_refusal(error, form)
         else:
             flash(_("Changes to %(name)s saved.", name=user.username), "info")
             return redirect(url_for("admin.users"))
