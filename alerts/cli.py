@@ -8,11 +8,13 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from alerts import audit
+from alerts import errors
 from alerts import migrations
 from alerts import seed
 from alerts import staff
 from alerts.db import get_db
 from alerts.jurisdiction import MINISTRY_CODE
+from alerts.models import Acting
 from alerts.models import Role
 from alerts.models import User
 from alerts.store import audit as audit_store
@@ -68,9 +70,7 @@ def create_user_command(
     ministry = unit_store.get_unit_by_code(db, MINISTRY_CODE)
     if ministry is None:
         raise click.ClickException("Run `flask --app alerts init-db` first.")
-    admin = staff.Admin(
-        _cli_user(ministry.id), ministry, audit.Actor(CLI_ADMIN_USERNAME, MINISTRY_CODE)
-    )
+    admin = Acting(_cli_user(ministry.id), ministry, audit.Actor(CLI_ADMIN_USERNAME, MINISTRY_CODE))
     try:
         user_id = staff.create_user(
             db,
@@ -81,7 +81,7 @@ def create_user_command(
             roles=roles,
             password=password,
         )
-    except staff.Refused as exc:
+    except errors.Refused as exc:
         raise click.ClickException(f"{exc.field or 'input'}: {exc.message}") from None
     click.echo(f"Created user {username.strip().lower()} (id {user_id}).")
 

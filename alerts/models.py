@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from enum import StrEnum
 
+from alerts.audit import Actor
+
 
 class Level(StrEnum):
     """The levels of the 2025 map, and of the police units bound to them."""
@@ -62,3 +64,12 @@ class User:
     def has(self, role: Role) -> bool:
         """Return whether the user holds the role."""
         return role in self.roles
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A signed-in user acting now: the user, their unit, and the audit identity to record."""
+
+    user: User
+    unit: Unit
+    actor: Actor

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import sqlite_utils
 
 from alerts import audit
 from alerts.clock import now_text
 from alerts.db import write
+from alerts.errors import NotFound
+from alerts.errors import Refused
 from alerts.jurisdiction import unit_covers
+from alerts.models import Acting
 from alerts.models import Role
 from alerts.models import Unit
 from alerts.models import User
@@ -31,34 +33,12 @@ from alerts.text import clean_line
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,39}")
 
 
-class Refused(Exception):
-    """The change is not allowed or not valid; ``field`` names the form field, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class NotFound(Exception):
-    """The object does not exist or lies outside the actor's jurisdiction."""
-
-
-@dataclass(frozen=True)
-class Admin:
-    """The acting user with their unit, and the audit identity to record."""
-
-    user: User
-    unit: Unit
-    actor: audit.Actor
-
-
-def can_manage(admin: Admin, unit: Unit) -> bool:
+def can_manage(admin: Acting, unit: Unit) -> bool:
     """Return whether the admin may manage users of the unit."""
     return admin.user.has(Role.ADMIN) and unit_covers(admin.unit, unit)
 
 
-def managed_user(db: sqlite_utils.Database, admin: Admin, user_id: int) -> tuple[User, Unit]:
+def managed_user(db: sqlite_utils.Database, admin: Acting, user_id: int) -> tuple[User, Unit]:
     """Return a user the admin may manage, with their unit; NotFound otherwise."""
     user = user_store.get_user(db, user_id)
     unit = unit_store.get_unit(db, user.unit_id) if user else None
@@ -67,7 +47,7 @@ def managed_user(db: sqlite_utils.Database, admin: Admin, user_id: int) -> tuple
     return user, unit
 
 
-def _target_unit(db: sqlite_utils.Database, admin: Admin, unit_code: str) -> Unit:
+def _target_unit(db: sqlite_utils.Database, admin: Acting, unit_code: str) -> Unit:
     unit = unit_store.get_unit_by_code(db, unit_code.strip().lower())
     if unit is None or not can_manage(admin, unit):
         raise Refused("Choose a unit inside your jurisdiction.", "unit")
@@ -94,13 +74,13 @@ def _check_password(password: str, username: str) -> None:
         raise Refused(problem, "password")
 
 
-def _log(db: sqlite_utils.Database, admin: Admin, action: str, user: str, **detail) -> None:
+def _log(db: sqlite_utils.Database, admin: Acting, action: str, user: str, **detail) -> None:
     audit_store.append(db, audit.make_entry(admin.actor, action, f"user:{user}", detail))
 
 
 def create_user(
     db: sqlite_utils.Database,
-    admin: Admin,
+    admin: Acting,
     *,
     username: str,
     full_name: str,
@@ -132,7 +112,7 @@ def create_user(
 
 def update_user(
     db: sqlite_utils.Database,
-    admin: Admin,
+    admin: Acting,
     user_id: int,
     *,
     full_name: str,
@@ -175,7 +155,7 @@ def _changes(
     return changes
 
 
-def reset_password(db: sqlite_utils.Database, admin: Admin, user_id: int, password: str) -> None:
+def reset_password(db: sqlite_utils.Database, admin: Acting, user_id: int, password: str) -> None:
     """Set a managed user's password and end their sessions."""
     user, _unit = managed_user(db, admin, user_id)
     _check_password(password, user.username)
@@ -186,7 +166,7 @@ def reset_password(db: sqlite_utils.Database, admin: Admin, user_id: int, passwo
         _log(db, admin, "user.password_reset", user.username)
 
 
-def reset_totp(db: sqlite_utils.Database, admin: Admin, user_id: int) -> None:
+def reset_totp(db: sqlite_utils.Database, admin: Acting, user_id: int) -> None:
     """Turn off a managed user's second factor (lost phone); they must enrol again."""
     user, _unit = managed_user(db, admin, user_id)
     with write(db):

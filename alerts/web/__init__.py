@@ -18,9 +18,9 @@ from werkzeug.exceptions import HTTPException
 
 from alerts import __version__
 from alerts import audit
+from alerts import errors
 from alerts import migrations
 from alerts import signin
-from alerts import staff
 from alerts.clock import from_text
 from alerts.db import get_db
 from alerts.db import write
@@ -137,7 +137,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.jinja_env.filters.update(localtime=_localtime, role_names=role_names)
     app.jinja_env.globals["APP_VERSION"] = __version__
-    app.register_error_handler(staff.NotFound, lambda _e: _error_page(404, _("Not found.")))
+    app.register_error_handler(errors.NotFound, lambda _e: _error_page(404, _("Not found.")))
     with app.app_context():
         # Checked once at start; requests re-check until `init-db` has run.
         app.extensions["alerts.schema_ok"] = not migrations.pending(get_db())

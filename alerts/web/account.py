@@ -12,6 +12,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from alerts import errors
 from alerts import signin
 from alerts import staff
 from alerts.db import get_db
@@ -42,7 +43,7 @@ def profile():
                 form.new_password.data,
                 keep=signin.token_hash(current_user.token),
             )
-        except staff.Refused as error:
+        except errors.Refused as error:
             show_refusal(error, form)
         else:
             flash(_("Password changed. Your other sessions were ended."), "info")
@@ -66,7 +67,7 @@ def enrol_totp():
     if form.validate_on_submit():
         try:
             staff.enable_totp(get_db(), current_user.user, actor(), secret, form.code.data)
-        except staff.Refused as error:
+        except errors.Refused as error:
             show_refusal(error, form)
         else:
             session.pop(PENDING_SECRET, None)

@@ -7,8 +7,8 @@ from flask import request
 from flask_login import current_user
 
 from alerts import audit
-from alerts import staff
 from alerts.db import get_db
+from alerts.models import Acting
 from alerts.models import Unit
 from alerts.models import User
 from alerts.store import units as unit_store
@@ -40,6 +40,6 @@ def actor() -> audit.Actor:
     return audit.Actor("anonymous", None, client_ip())
 
 
-def admin() -> staff.Admin:
-    """Return the signed-in user as an acting admin (jurisdiction checks use the unit)."""
-    return staff.Admin(current_user.user, my_unit(), actor())
+def acting() -> Acting:
+    """Return the signed-in user as acting now (jurisdiction checks use the unit)."""
+    return Acting(current_user.user, my_unit(), actor())

@@ -48,12 +48,12 @@ def role_names(roles) -> str:
 
 
 def show_refusal(error, form) -> None:
-    """Show a domain refusal (``alerts.staff.Refused``) next to its field, or as a flash."""
+    """Show a domain refusal (``alerts.errors.Refused``) next to its field, or as a flash."""
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
-        field.errors = [*field.errors, _(error.message)]
+        field.errors = [*field.errors, _(error.message, **error.params)]
     else:
-        flash(_(error.message), "error")
+        flash(_(error.message, **error.params), "error")
 
 
 class CheckboxesField(SelectMultipleField):

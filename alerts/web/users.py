@@ -13,6 +13,7 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
+from alerts import errors
 from alerts import staff
 from alerts.db import get_db
 from alerts.models import Role
@@ -20,7 +21,7 @@ from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.web.admin import bp
 from alerts.web.admin import scope_units
-from alerts.web.context import admin
+from alerts.web.context import acting
 from alerts.web.context import my_unit
 from alerts.web.forms import ActionForm
 from alerts.web.forms import NewUserForm
@@ -53,14 +54,14 @@ def new_user():
         try:
             staff.create_user(
                 get_db(),
-                admin(),
+                acting(),
                 username=form.username.data,
                 full_name=form.full_name.data,
                 unit_code=form.unit.data,
                 roles=form.roles.data,
                 password=form.password.data,
             )
-        except staff.Refused as error:
+        except errors.Refused as error:
             show_refusal(error, form)
         else:
             flash(_("User %(name)s created.", name=form.username.data.strip().lower()), "info")
@@ -74,7 +75,7 @@ def new_user():
 @role_required(Role.ADMIN)
 def edit_user(user_id: int):
     """Change a managed user's name, unit, roles or active flag."""
-    user, unit = staff.managed_user(get_db(), admin(), user_id)
+    user, unit = staff.managed_user(get_db(), acting(), user_id)
     form = UserForm(
         data={
             "full_name": user.full_name,
@@ -89,14 +90,14 @@ def edit_user(user_id: int):
         try:
             staff.update_user(
                 get_db(),
-                admin(),
+                acting(),
                 user_id,
                 full_name=form.full_name.data,
                 unit_code=form.unit.data,
                 roles=form.roles.data,
                 active=form.active.data,
             )
-        except staff.Refused as error:
+        except errors.Refused as error:
             show_refusal(error, form)
         else:
             flash(_("Changes to %(name)s saved.", name=user.username), "info")
@@ -117,8 +118,8 @@ def reset_password(user_id: int):
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            staff.reset_password(get_db(), admin(), user_id, form.password.data)
-        except staff.Refused as error:
+            staff.reset_password(get_db(), acting(), user_id, form.password.data)
+        except errors.Refused as error:
             flash(_(error.message), "error")
         else:
             flash(_("Password changed; the user's sessions were ended."), "info")
@@ -132,6 +133,6 @@ def reset_password(user_id: int):
 def reset_totp(user_id: int):
     """Turn off a managed user's second factor so they can enrol a new phone."""
     if ActionForm().validate_on_submit():
-        staff.reset_totp(get_db(), admin(), user_id)
+        staff.reset_totp(get_db(), acting(), user_id)
         flash(_("Two-factor sign-in was reset."), "info")
     return redirect(url_for("admin.edit_user", user_id=user_id))
