@@ -21,7 +21,7 @@ from alerts.clock import now_text
 
 GENESIS_HASH = "0" * 64
 _SECRET_KEYS = re.compile(r"password|token|secret|otp", re.IGNORECASE)
-_PHONE = re.compile(r"\+?\d[\d .-]{7,}\d")
+_PHONE = re.compile(r"(?<!\w)\+?\d[\d .-]{7,}\d(?!\w)")
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,13 @@ def _timezone(value: str) -> str:
     return value
 
 
+def _domains(value: str) -> tuple[str, ...]:
+    domains = tuple(d.strip().lower().strip(".") for d in value.split(",") if d.strip())
+    if not domains or any("." not in d or "/" in d or " " in d for d in domains):
+        raise ValueError("must be a comma-separated list of domain names")
+    return domains
+
+
 @dataclass(frozen=True)
 class Setting:
     """One deployment setting: read as ALERTS_<name> and stored as app.config[name]."""
@@ -100,6 +107,12 @@ SETTINGS = (
     Setting("DISPLAY_TIMEZONE", _timezone, "Asia/Ho_Chi_Minh", "Time zone dates are shown in."),
     Setting("TOTP_ISSUER", _text, "Canh bao Bo Cong an", "Issuer name shown in TOTP apps."),
     Setting("REQUIRE_TOTP", _bool, None, "Force TOTP for approvers (default: on in production)."),
+    Setting(
+        "OFFICIAL_DOMAINS",
+        _domains,
+        ("bocongan.gov.vn", "chinhphu.vn", "gov.vn"),
+        "Domains a warning may link to (subdomains included).",
+    ),
 )
 
 

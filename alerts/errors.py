@@ -12,7 +12,7 @@ class Refused(Exception):
 
     status = 422
 
-    def __init__(self, message: str, field: str | None = None, **params: object):
+    def __init__(self, message: str, field: str | None = None, /, **params: object):
         super().__init__(message % params if params else message)
         self.message = message
         self.field = field

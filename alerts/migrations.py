@@ -133,6 +133,111 @@ def m003_audit_log(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m004_warnings(db: sqlite_utils.Database) -> None:
+    """Warnings and their revisions, targets, scam indicators, snapshots, images, templates
+    and API tokens.
+
+    One row per revision (CAP message); ``series_id`` groups the revisions of one warning.
+    ``editors`` records everyone who wrote a revision's content (none of them may approve it).
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE images (
+            sha256 TEXT PRIMARY KEY,
+            mime TEXT NOT NULL,
+            data BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE warnings (
+            id INTEGER PRIMARY KEY,
+            series_id INTEGER NOT NULL REFERENCES warnings(id),
+            revision INTEGER NOT NULL,
+            msg_type TEXT NOT NULL CHECK (msg_type IN ('Alert', 'Update')),
+            references_id INTEGER REFERENCES warnings(id),
+            unit_id INTEGER NOT NULL REFERENCES units(id),
+            status TEXT NOT NULL CHECK (status IN ('draft', 'submitted', 'approved',
+                'published', 'rejected', 'withdrawn', 'cancelled', 'expired')),
+            content TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('Actual', 'Exercise', 'Test')),
+            publish_at TEXT,
+            expires_at TEXT NOT NULL,
+            image_sha256 TEXT REFERENCES images(sha256),
+            created_by INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            updated_by INTEGER NOT NULL REFERENCES users(id),
+            updated_at TEXT NOT NULL,
+            submitted_at TEXT,
+            approved_by INTEGER REFERENCES users(id),
+            approved_at TEXT,
+            approved_hash TEXT,
+            reviewed_hash TEXT,
+            reject_reason TEXT,
+            published_at TEXT,
+            code TEXT UNIQUE,
+            cancelled_by INTEGER REFERENCES users(id),
+            cancelled_at TEXT,
+            cancel_reason TEXT,
+            superseded_by INTEGER REFERENCES warnings(id),
+            UNIQUE (series_id, revision)
+        );
+        CREATE INDEX warnings_unit_status ON warnings(unit_id, status);
+        CREATE INDEX warnings_status_publish ON warnings(status, publish_at);
+        CREATE TABLE warning_regions (
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            region_code TEXT NOT NULL REFERENCES regions(code),
+            PRIMARY KEY (warning_id, region_code)
+        );
+        CREATE INDEX warning_regions_region ON warning_regions(region_code);
+        CREATE TABLE warning_indicators (
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            kind TEXT NOT NULL CHECK (kind IN ('phone', 'account', 'link')),
+            value TEXT NOT NULL,
+            key TEXT NOT NULL,
+            PRIMARY KEY (warning_id, kind, value)
+        );
+        CREATE INDEX warning_indicators_key ON warning_indicators(kind, key);
+        CREATE TABLE warning_editors (
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            PRIMARY KEY (warning_id, user_id)
+        );
+        CREATE TABLE warning_versions (
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            content_hash TEXT NOT NULL,
+            content TEXT NOT NULL,
+            saved_by INTEGER NOT NULL REFERENCES users(id),
+            saved_at TEXT NOT NULL,
+            PRIMARY KEY (warning_id, content_hash)
+        );
+        CREATE TABLE warning_templates (
+            id INTEGER PRIMARY KEY,
+            slug TEXT UNIQUE,
+            unit_id INTEGER REFERENCES units(id),
+            name TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_by INTEGER REFERENCES users(id),
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX warning_templates_unit ON warning_templates(unit_id);
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        );
+        CREATE INDEX api_tokens_user ON api_tokens(user_id);
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

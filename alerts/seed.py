@@ -21,6 +21,7 @@ DEMO_PASSWORD = "demo-canhbao-2026"
 DEMO_USERS = (
     ("bo.admin", "Quản trị Bộ Công an (demo)", "vn", (Role.ADMIN, Role.APPROVER)),
     ("bo.canbo", "Cán bộ Bộ Công an (demo)", "vn", (Role.OFFICER,)),
+    ("bo.duyet", "Duyệt tin Bộ Công an (demo)", "vn", (Role.APPROVER,)),
     ("hanoi.duyet", "Duyệt tin Công an Hà Nội (demo)", "01", (Role.APPROVER,)),
     ("hanoi.duyet2", "Duyệt tin 2 Công an Hà Nội (demo)", "01", (Role.APPROVER,)),
     ("hanoi.canbo", "Cán bộ Công an Hà Nội (demo)", "01", (Role.OFFICER,)),

@@ -14,7 +14,11 @@ import pytest
 from alerts import create_app
 from alerts import migrations
 from alerts import seed
+from alerts.audit import Actor
 from alerts.db import open_db
+from alerts.models import Acting
+from alerts.store import units as unit_store
+from alerts.store import users as user_store
 
 DEMO_PASSWORD = seed.DEMO_PASSWORD
 _CSRF = re.compile(
@@ -93,3 +97,10 @@ def post_form(client, url: str, data: dict, form_page: str | None = None):
     """POST a form with the CSRF token taken from its page (default: the same URL)."""
     token = csrf_token(client, form_page or url)
     return client.post(url, data={"csrf_token": token, **data})
+
+
+def acting_as(db, username: str) -> Acting:
+    """Return a demo user as acting now (for calling the domain directly)."""
+    user = user_store.get_user_by_username(db, username)
+    unit = unit_store.get_unit(db, user.unit_id)
+    return Acting(user, unit, Actor(username, unit.code, "127.0.0.1"))

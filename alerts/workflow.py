@@ -1,0 +1,533 @@
+"""The life of a warning: who may draft, edit, submit, approve, reject, withdraw, update and
+cancel it, and when it is published and expires.
+
+The rules (the Hawaii 2018 lessons):
+- an officer drafts only for regions inside their unit's jurisdiction;
+- approval goes up the hierarchy and nobody approves a revision they drafted or edited;
+- an approval is bound to the content hash the approver saw, and any later edit sends the
+  warning back to "submitted";
+- a cancel is one step for any approver of the issuing unit or above, because a false warning
+  must stop fast.
+
+Every action, and every refusal, lands in the audit log with the content hash. Each function
+runs in one transaction: a refusal changes nothing except the audit entry that records it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping
+from datetime import datetime
+from functools import wraps
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from alerts import audit
+from alerts import verification
+from alerts.clock import to_text
+from alerts.clock import utcnow
+from alerts.content import Content
+from alerts.content import content_hash
+from alerts.content import parse_content
+from alerts.db import write
+from alerts.errors import Conflict
+from alerts.errors import Forbidden
+from alerts.errors import NotFound
+from alerts.errors import Refused
+from alerts.jurisdiction import unit_covers
+from alerts.models import Acting
+from alerts.models import Alert
+from alerts.models import Level
+from alerts.models import Role
+from alerts.models import Status
+from alerts.models import Unit
+from alerts.store import audit as audit_store
+from alerts.store import images as image_store
+from alerts.store import regions as region_store
+from alerts.store import units as unit_store
+from alerts.store import warnings as store
+from alerts.text import clean_text
+
+EDITABLE = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.REJECTED)
+WITHDRAWABLE = (Status.DRAFT, Status.SUBMITTED, Status.REJECTED)
+OPEN = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.REJECTED)
+REASON_MAX = 1000
+
+F = TypeVar("F", bound=Callable)
+
+
+def _log(db: sqlite_utils.Database, who: audit.Actor, action: str, alert_id: int | None, **detail):
+    obj = f"alert:{alert_id}" if alert_id is not None else "alert"
+    audit_store.append(db, audit.make_entry(who, action, obj, detail))
+
+
+def audited(action: str) -> Callable[[F], F]:
+    """Record a refusal of ``action`` (after its transaction rolled back), then re-raise it."""
+
+    def decorate(func: F) -> F:
+        @wraps(func)
+        def run(db: sqlite_utils.Database, acting: Acting, *args, **kwargs):
+            try:
+                return func(db, acting, *args, **kwargs)
+            except (Refused, NotFound) as refusal:
+                alert_id = args[0] if args and isinstance(args[0], int) else None
+                reason = refusal.message if isinstance(refusal, Refused) else "not found"
+                with write(db):
+                    _log(
+                        db, acting.actor, "alert.refused", alert_id, attempted=action, reason=reason
+                    )
+                raise
+
+        return run
+
+    return decorate
+
+
+# --- who may see and do what -------------------------------------------------------------
+
+
+def _unit(db: sqlite_utils.Database, unit_id: int) -> Unit:
+    unit = unit_store.get_unit(db, unit_id)
+    assert unit is not None, f"unit {unit_id} vanished"
+    return unit
+
+
+def visible(db: sqlite_utils.Database, acting: Acting, alert_id: int) -> Alert:
+    """Return a revision of the actor's unit or a unit below it; NotFound otherwise."""
+    alert = store.get_alert(db, alert_id)
+    if alert is None or not unit_covers(acting.unit, _unit(db, alert.unit_id)):
+        raise NotFound(alert_id)
+    return alert
+
+
+def approving_units_rule(issuer: Unit, approver: Unit) -> bool:
+    """Approval goes up: a commune's warning by its province, a province's by the same
+    province (a second person) or the ministry, the ministry's by a second ministry approver."""
+    if approver.level == Level.NATION:
+        return True
+    if issuer.level == Level.COMMUNE:
+        return approver.id == issuer.parent_id
+    return issuer.level == Level.PROVINCE and approver.id == issuer.id
+
+
+def _require_role(acting: Acting, role: Role) -> None:
+    if not acting.user.has(role):
+        message = {
+            Role.OFFICER: "Only officers draft and change warnings.",
+            Role.APPROVER: "Only approvers may do this.",
+        }[role]
+        raise Forbidden(message)
+
+
+def _review_problem(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> Refused | None:
+    """Return why the actor may not approve or reject this revision, or None."""
+    if not acting.user.has(Role.APPROVER):
+        return Forbidden("Only approvers may do this.")
+    if acting.user.id in store.editors(db, alert.id) or acting.user.id == alert.created_by:
+        return Forbidden("You drafted or edited this warning: another approver must review it.")
+    if not approving_units_rule(_unit(db, alert.unit_id), acting.unit):
+        return Forbidden("This warning is reviewed by the unit above the one that issued it.")
+    return None
+
+
+def _require_status(alert: Alert, allowed: tuple[Status, ...], action: str) -> None:
+    if alert.status not in allowed:
+        raise Conflict(
+            "A %(status)s warning cannot be %(action)s.",
+            None,
+            status=alert.status.value,
+            action=action,
+        )
+
+
+def allowed_actions(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> set[str]:
+    """Return the actions the actor may take on a visible revision now (for buttons)."""
+    actions = set()
+    officer, approver = acting.user.has(Role.OFFICER), acting.user.has(Role.APPROVER)
+    if officer and alert.status in EDITABLE:
+        actions.add("edit")
+    if officer and alert.status in (Status.DRAFT, Status.REJECTED):
+        actions.add("submit")
+    if officer and alert.status in WITHDRAWABLE:
+        actions.add("withdraw")
+    if alert.status == Status.SUBMITTED and _review_problem(db, acting, alert) is None:
+        actions.update(("approve", "reject"))
+    current = alert.superseded_by is None
+    if officer and alert.status == Status.PUBLISHED and current and not _open_revision(db, alert):
+        actions.add("update")
+    if approver and alert.status in (Status.APPROVED, Status.PUBLISHED) and current:
+        actions.add("cancel")
+    return actions
+
+
+# --- content -----------------------------------------------------------------------------
+
+
+def _parse(
+    db: sqlite_utils.Database,
+    unit: Unit,
+    raw: Mapping,
+    config: Mapping,
+    now: datetime,
+    naive_zone: ZoneInfo | None,
+) -> Content:
+    content = parse_content(
+        raw,
+        unit=unit,
+        find_region=lambda code: region_store.get_region(db, code),
+        official_domains=config["OFFICIAL_DOMAINS"],
+        now=now,
+        naive_zone=naive_zone,
+    )
+    if content.image and not image_store.exists(db, content.image):
+        raise Refused("Unknown image.", "image")
+    return content
+
+
+def _record_content(db, acting: Acting, alert_id: int, content: Content, digest: str, now: str):
+    store.add_editor(db, alert_id, acting.user.id)
+    store.save_version(db, alert_id, content, digest, acting.user.id, now)
+
+
+def _insert_revision(
+    db: sqlite_utils.Database,
+    acting: Acting,
+    content: Content,
+    now: datetime,
+    unit_id: int,
+    previous: Alert | None,
+) -> tuple[int, str]:
+    """Insert a draft: a new warning, or the next revision (CAP Update) of ``previous``."""
+    msg_type = "Update" if previous else "Alert"
+    references = previous.id if previous else None
+    digest = content_hash(content, msg_type, references)
+    revision = max(a.revision for a in store.series(db, previous.series_id)) + 1 if previous else 1
+    alert_id = store.insert_alert(
+        db,
+        series_id=previous.series_id if previous else None,
+        revision=revision,
+        msg_type=msg_type,
+        references_id=references,
+        unit_id=unit_id,
+        content=content,
+        content_hash=digest,
+        user_id=acting.user.id,
+        now=to_text(now),
+    )
+    _record_content(db, acting, alert_id, content, digest, to_text(now))
+    return alert_id, digest
+
+
+@audited("create")
+def create(
+    db: sqlite_utils.Database,
+    acting: Acting,
+    raw: Mapping,
+    *,
+    config: Mapping,
+    naive_zone: ZoneInfo | None = None,
+) -> int:
+    """Draft a new warning issued by the actor's unit; return its id."""
+    _require_role(acting, Role.OFFICER)
+    now = utcnow()
+    content = _parse(db, acting.unit, raw, config, now, naive_zone)
+    with write(db):
+        alert_id, digest = _insert_revision(db, acting, content, now, acting.unit.id, None)
+        _log(db, acting.actor, "alert.create", alert_id, content_hash=digest, mode=content.mode)
+    return alert_id
+
+
+@audited("edit")
+def edit(
+    db: sqlite_utils.Database,
+    acting: Acting,
+    alert_id: int,
+    raw: Mapping,
+    *,
+    config: Mapping,
+    naive_zone: ZoneInfo | None = None,
+) -> Alert:
+    """Change a revision's content (fields missing from ``raw`` keep their value); an
+    approved revision goes back to "submitted", a rejected one becomes a draft again."""
+    now = utcnow()
+    with write(db):
+        alert = visible(db, acting, alert_id)
+        _require_role(acting, Role.OFFICER)
+        _require_status(alert, EDITABLE, "edited")
+        merged = {**_raw(alert.content), **raw}
+        content = _parse(db, _unit(db, alert.unit_id), merged, config, now, naive_zone)
+        if alert.msg_type == "Update" and content.mode != alert.content.mode:
+            raise Refused("An update keeps the mode of the warning it updates.", "mode")
+        digest = content_hash(content, alert.msg_type, alert.references_id)
+        if digest == alert.content_hash:
+            return alert
+        store.update_content(db, alert.id, content, digest, acting.user.id, to_text(now))
+        status = {Status.APPROVED: Status.SUBMITTED, Status.REJECTED: Status.DRAFT}
+        new_status = status.get(alert.status, alert.status)
+        store.set_fields(
+            db,
+            alert.id,
+            status=new_status.value,
+            approved_by=None,
+            approved_at=None,
+            approved_hash=None,
+        )
+        _record_content(db, acting, alert.id, content, digest, to_text(now))
+        _log(
+            db,
+            acting.actor,
+            "alert.edit",
+            alert.id,
+            content_hash=digest,
+            previous_hash=alert.content_hash,
+            status=new_status.value,
+        )
+    return store.get_alert(db, alert.id)
+
+
+@audited("submit")
+def submit(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, config: Mapping) -> None:
+    """Send a draft (or a rejected revision) for approval, re-checking its times."""
+    with write(db):
+        alert = visible(db, acting, alert_id)
+        _require_role(acting, Role.OFFICER)
+        _require_status(alert, (Status.DRAFT, Status.REJECTED), "submitted")
+        _parse(db, _unit(db, alert.unit_id), _raw(alert.content), config, utcnow(), None)
+        store.set_fields(
+            db, alert.id, status=Status.SUBMITTED.value, submitted_at=to_text(utcnow())
+        )
+        _log(db, acting.actor, "alert.submit", alert.id, content_hash=alert.content_hash)
+
+
+def _raw(content: Content) -> dict:
+    """Return stored content as a submission, to re-check it (times may have passed)."""
+    return content.as_dict()
+
+
+def _under_review(
+    db: sqlite_utils.Database, acting: Acting, alert_id: int, seen_hash: str, action: str
+) -> Alert:
+    """Return a submitted revision the actor may review, unchanged since they opened it."""
+    alert = visible(db, acting, alert_id)
+    problem = _review_problem(db, acting, alert)
+    if problem:
+        raise problem
+    _require_status(alert, (Status.SUBMITTED,), action)
+    if seen_hash != alert.content_hash:
+        raise Conflict("The warning changed since you opened it: review it again.")
+    return alert
+
+
+@audited("approve")
+def approve(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, seen_hash: str) -> Alert:
+    """Approve exactly the content the approver saw; publish at once if it is due."""
+    now = utcnow()
+    with write(db):
+        alert = _under_review(db, acting, alert_id, seen_hash, "approved")
+        if alert.content.expires_at <= to_text(now):
+            raise Conflict("The warning has already expired: edit its expiry time first.")
+        store.set_fields(
+            db,
+            alert.id,
+            status=Status.APPROVED.value,
+            approved_by=acting.user.id,
+            approved_at=to_text(now),
+            approved_hash=alert.content_hash,
+            reviewed_hash=alert.content_hash,
+            reject_reason=None,
+        )
+        _log(
+            db,
+            acting.actor,
+            "alert.approve",
+            alert.id,
+            content_hash=alert.content_hash,
+            mode=alert.content.mode,
+        )
+        publish_due(db, now)
+    return store.get_alert(db, alert.id)
+
+
+def _reason(text: str, name: str = "reason") -> str:
+    reason = clean_text(text or "")
+    if not reason:
+        raise Refused("Give a reason.", name)
+    if len(reason) > REASON_MAX:
+        raise Refused(
+            "At most %(max)s characters (now %(count)s).", name, max=REASON_MAX, count=len(reason)
+        )
+    return reason
+
+
+@audited("reject")
+def reject(
+    db: sqlite_utils.Database, acting: Acting, alert_id: int, *, reason: str, seen_hash: str
+) -> None:
+    """Send a submitted revision back to its author with a reason."""
+    reason = _reason(reason)
+    with write(db):
+        alert = _under_review(db, acting, alert_id, seen_hash, "rejected")
+        store.set_fields(
+            db,
+            alert.id,
+            status=Status.REJECTED.value,
+            reviewed_hash=alert.content_hash,
+            reject_reason=reason,
+        )
+        _log(
+            db,
+            acting.actor,
+            "alert.reject",
+            alert.id,
+            content_hash=alert.content_hash,
+            reason=reason,
+        )
+
+
+@audited("withdraw")
+def withdraw(db: sqlite_utils.Database, acting: Acting, alert_id: int) -> None:
+    """Withdraw a revision before approval (it stays on record, never published)."""
+    with write(db):
+        alert = visible(db, acting, alert_id)
+        _require_role(acting, Role.OFFICER)
+        _require_status(alert, WITHDRAWABLE, "withdrawn")
+        store.set_fields(db, alert.id, status=Status.WITHDRAWN.value)
+        _log(db, acting.actor, "alert.withdraw", alert.id, content_hash=alert.content_hash)
+
+
+def _open_revision(db: sqlite_utils.Database, alert: Alert) -> Alert | None:
+    """Return a revision of the same warning still on its way to publication, if any."""
+    return next((a for a in store.series(db, alert.series_id) if a.status in OPEN), None)
+
+
+@audited("update")
+def start_update(
+    db: sqlite_utils.Database,
+    acting: Acting,
+    alert_id: int,
+    raw: Mapping | None = None,
+    *,
+    config: Mapping,
+    naive_zone: ZoneInfo | None = None,
+) -> int:
+    """Start a new revision (CAP Update) of a published warning; it needs its own approval."""
+    now = utcnow()
+    with write(db):
+        alert = visible(db, acting, alert_id)
+        _require_role(acting, Role.OFFICER)
+        _require_status(alert, (Status.PUBLISHED,), "updated")
+        if alert.superseded_by is not None:
+            raise Conflict("A newer revision of this warning exists: update that one.")
+        pending = _open_revision(db, alert)
+        if pending is not None:
+            raise Conflict(
+                "Revision %(revision)s of this warning is already in progress.",
+                revision=pending.revision,
+            )
+        merged = {**_raw(alert.content), "publish_at": None, **(raw or {})}
+        content = _parse(db, _unit(db, alert.unit_id), merged, config, now, naive_zone)
+        if content.mode != alert.content.mode:
+            raise Refused("An update keeps the mode of the warning it updates.", "mode")
+        new_id, digest = _insert_revision(db, acting, content, now, alert.unit_id, alert)
+        _log(db, acting.actor, "alert.update", new_id, content_hash=digest, references=alert.id)
+    return new_id
+
+
+@audited("cancel")
+def cancel(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, reason: str) -> None:
+    """Stop an approved or published warning in one step (CAP Cancel); open revisions of
+    the same warning are withdrawn with it."""
+    reason = _reason(reason)
+    now = to_text(utcnow())
+    with write(db):
+        alert = visible(db, acting, alert_id)
+        _require_role(acting, Role.APPROVER)
+        _require_status(alert, (Status.APPROVED, Status.PUBLISHED), "cancelled")
+        if alert.superseded_by is not None:
+            raise Conflict("A newer revision of this warning exists: cancel that one.")
+        store.set_fields(
+            db,
+            alert.id,
+            status=Status.CANCELLED.value,
+            cancelled_by=acting.user.id,
+            cancelled_at=now,
+            cancel_reason=reason,
+        )
+        for other in store.series(db, alert.series_id):
+            if other.id != alert.id and other.status in WITHDRAWABLE:
+                store.set_fields(db, other.id, status=Status.WITHDRAWN.value)
+                _log(
+                    db,
+                    acting.actor,
+                    "alert.withdraw",
+                    other.id,
+                    content_hash=other.content_hash,
+                    because="cancel",
+                )
+        _log(
+            db,
+            acting.actor,
+            "alert.cancel",
+            alert.id,
+            content_hash=alert.content_hash,
+            reason=reason,
+            was=alert.status.value,
+            issuing_unit=_unit(db, alert.unit_id).code,
+        )
+
+
+# --- time-driven transitions ----------------------------------------------------------------
+
+
+def publish_due(db: sqlite_utils.Database, now: datetime | None = None) -> list[int]:
+    """Publish approved revisions whose time has come; return their ids.
+
+    Refuses (and sends back for review) any revision whose content differs from what was
+    approved. An Update supersedes every earlier published revision of its warning.
+    """
+    now = now or utcnow()
+    published = []
+    with write(db):
+        for alert in store.due(db, Status.APPROVED, "publish_at", to_text(now)):
+            if alert.approved_hash != alert.content_hash:
+                store.set_fields(db, alert.id, status=Status.SUBMITTED.value, approved_hash=None)
+                _log(
+                    db,
+                    audit.SYSTEM,
+                    "alert.publish_refused",
+                    alert.id,
+                    content_hash=alert.content_hash,
+                )
+                continue
+            code = verification.new_code(lambda c: store.code_taken(db, c))
+            store.set_fields(
+                db, alert.id, status=Status.PUBLISHED.value, published_at=to_text(now), code=code
+            )
+            for earlier in store.series(db, alert.series_id):
+                if earlier.status == Status.PUBLISHED and earlier.id != alert.id:
+                    store.set_fields(db, earlier.id, superseded_by=alert.id)
+            _log(
+                db,
+                audit.SYSTEM,
+                "alert.publish",
+                alert.id,
+                content_hash=alert.content_hash,
+                code=code,
+            )
+            published.append(alert.id)
+    return published
+
+
+def expire_due(db: sqlite_utils.Database, now: datetime | None = None) -> list[int]:
+    """Mark approved or published revisions past their expiry as expired; return their ids."""
+    now_text = to_text(now or utcnow())
+    expired = []
+    with write(db):
+        for status in (Status.APPROVED, Status.PUBLISHED):
+            for alert in store.due(db, status, "expires_at", now_text):
+                store.set_fields(db, alert.id, status=Status.EXPIRED.value)
+                _log(db, audit.SYSTEM, "alert.expire", alert.id, content_hash=alert.content_hash)
+                expired.append(alert.id)
+    return expired
