@@ -6,6 +6,15 @@ and API layers translate them. ``status`` is the HTTP status the API answers wit
 
 from __future__ import annotations
 
+# Keywords that mark English messages for extraction into the catalogue (see
+# scripts/translations): the message is the first argument, or the third of _require_status.
+EXTRACT_KEYWORDS = ("N_", "Refused", "Forbidden", "Conflict", "refuse", "_require_status:3")
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message
+
 
 class Refused(Exception):
     """The change is not valid (422); ``field`` names the offending field, if any."""

@@ -136,7 +136,7 @@ def m003_audit_log(db: sqlite_utils.Database) -> None:
 @migrations()
 def m004_warnings(db: sqlite_utils.Database) -> None:
     """Warnings and their revisions, targets, scam indicators, snapshots, images, templates
-    and API tokens.
+    and API tokens; audit entries indexed by object for each warning's timeline.
 
     One row per revision (CAP message); ``series_id`` groups the revisions of one warning.
     ``editors`` records everyone who wrote a revision's content (none of them may approve it).
@@ -234,6 +234,7 @@ def m004_warnings(db: sqlite_utils.Database) -> None:
             revoked_at TEXT
         );
         CREATE INDEX api_tokens_user ON api_tokens(user_id);
+        CREATE INDEX audit_object ON audit_log(object);
         """,
     )
 

@@ -6,6 +6,7 @@ import sqlite_utils
 
 from alerts import audit
 from alerts import regions
+from alerts import warning_templates
 from alerts.db import write
 from alerts.jurisdiction import unit_code
 from alerts.jurisdiction import unit_name
@@ -34,9 +35,11 @@ DEMO_USERS = (
 def load_reference_data(db: sqlite_utils.Database) -> bool:
     """Load the map and create one unit per region, if the map version changed.
 
-    Returns whether anything was loaded. Idempotent: a second run with the same package
+    Returns whether the map was loaded. The built-in warning templates are brought in line
+    with the shipped file on every run. Idempotent: a second run with the same package
     version does nothing.
     """
+    warning_templates.load_builtin(db)
     version = regions.map_version()
     if region_store.get_meta(db, MAP_VERSION_KEY) == version:
         return False

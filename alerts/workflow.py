@@ -26,6 +26,7 @@ import sqlite_utils
 
 from alerts import audit
 from alerts import verification
+from alerts import warning_templates
 from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.content import Content
@@ -54,6 +55,8 @@ EDITABLE = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.REJECTED)
 WITHDRAWABLE = (Status.DRAFT, Status.SUBMITTED, Status.REJECTED)
 OPEN = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.REJECTED)
 REASON_MAX = 1000
+# Brackets police use to write a scam link harmlessly ("site[.]com"), not template blanks.
+DEFANGED_MARKS = ("[.]", "[dot]", "[:]")
 
 F = TypeVar("F", bound=Callable)
 
@@ -132,14 +135,10 @@ def _review_problem(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> 
     return None
 
 
-def _require_status(alert: Alert, allowed: tuple[Status, ...], action: str) -> None:
+def _require_status(alert: Alert, allowed: tuple[Status, ...], message: str) -> None:
+    """Refuse an illegal transition (409) with a message saying which states allow it."""
     if alert.status not in allowed:
-        raise Conflict(
-            "A %(status)s warning cannot be %(action)s.",
-            None,
-            status=alert.status.value,
-            action=action,
-        )
+        raise Conflict(message)
 
 
 def allowed_actions(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> set[str]:
@@ -255,7 +254,7 @@ def edit(
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.OFFICER)
-        _require_status(alert, EDITABLE, "edited")
+        _require_status(alert, EDITABLE, "Only a warning that is not yet published can be edited.")
         merged = {**_raw(alert.content), **raw}
         content = _parse(db, _unit(db, alert.unit_id), merged, config, now, naive_zone)
         if alert.msg_type == "Update" and content.mode != alert.content.mode:
@@ -293,12 +292,30 @@ def submit(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, config: 
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.OFFICER)
-        _require_status(alert, (Status.DRAFT, Status.REJECTED), "submitted")
+        _require_status(
+            alert,
+            (Status.DRAFT, Status.REJECTED),
+            "Only a draft or a rejected warning can be sent for approval.",
+        )
         _parse(db, _unit(db, alert.unit_id), _raw(alert.content), config, utcnow(), None)
+        _require_no_placeholders(alert.content)
         store.set_fields(
             db, alert.id, status=Status.SUBMITTED.value, submitted_at=to_text(utcnow())
         )
         _log(db, acting.actor, "alert.submit", alert.id, content_hash=alert.content_hash)
+
+
+def _require_no_placeholders(content: Content) -> None:
+    """Refuse to send a warning that still holds a template's "[...]" blanks."""
+    left = [
+        p
+        for p in warning_templates.placeholders(content.as_dict())
+        if p.lower() not in DEFANGED_MARKS
+    ]
+    if left:
+        raise Refused(
+            "Fill in the template's blanks first: %(blanks)s", None, blanks=", ".join(left[:5])
+        )
 
 
 def _raw(content: Content) -> dict:
@@ -307,14 +324,14 @@ def _raw(content: Content) -> dict:
 
 
 def _under_review(
-    db: sqlite_utils.Database, acting: Acting, alert_id: int, seen_hash: str, action: str
+    db: sqlite_utils.Database, acting: Acting, alert_id: int, seen_hash: str
 ) -> Alert:
     """Return a submitted revision the actor may review, unchanged since they opened it."""
     alert = visible(db, acting, alert_id)
     problem = _review_problem(db, acting, alert)
     if problem:
         raise problem
-    _require_status(alert, (Status.SUBMITTED,), action)
+    _require_status(alert, (Status.SUBMITTED,), "Only a warning awaiting approval can be reviewed.")
     if seen_hash != alert.content_hash:
         raise Conflict("The warning changed since you opened it: review it again.")
     return alert
@@ -325,7 +342,7 @@ def approve(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, seen_ha
     """Approve exactly the content the approver saw; publish at once if it is due."""
     now = utcnow()
     with write(db):
-        alert = _under_review(db, acting, alert_id, seen_hash, "approved")
+        alert = _under_review(db, acting, alert_id, seen_hash)
         if alert.content.expires_at <= to_text(now):
             raise Conflict("The warning has already expired: edit its expiry time first.")
         store.set_fields(
@@ -368,7 +385,7 @@ def reject(
     """Send a submitted revision back to its author with a reason."""
     reason = _reason(reason)
     with write(db):
-        alert = _under_review(db, acting, alert_id, seen_hash, "rejected")
+        alert = _under_review(db, acting, alert_id, seen_hash)
         store.set_fields(
             db,
             alert.id,
@@ -392,7 +409,9 @@ def withdraw(db: sqlite_utils.Database, acting: Acting, alert_id: int) -> None:
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.OFFICER)
-        _require_status(alert, WITHDRAWABLE, "withdrawn")
+        _require_status(
+            alert, WITHDRAWABLE, "Only a warning that is not yet approved can be withdrawn."
+        )
         store.set_fields(db, alert.id, status=Status.WITHDRAWN.value)
         _log(db, acting.actor, "alert.withdraw", alert.id, content_hash=alert.content_hash)
 
@@ -417,7 +436,7 @@ def start_update(
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.OFFICER)
-        _require_status(alert, (Status.PUBLISHED,), "updated")
+        _require_status(alert, (Status.PUBLISHED,), "Only a published warning can be updated.")
         if alert.superseded_by is not None:
             raise Conflict("A newer revision of this warning exists: update that one.")
         pending = _open_revision(db, alert)
@@ -444,7 +463,11 @@ def cancel(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, reason: 
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.APPROVER)
-        _require_status(alert, (Status.APPROVED, Status.PUBLISHED), "cancelled")
+        _require_status(
+            alert,
+            (Status.APPROVED, Status.PUBLISHED),
+            "Only an approved or published warning can be cancelled.",
+        )
         if alert.superseded_by is not None:
             raise Conflict("A newer revision of this warning exists: cancel that one.")
         store.set_fields(

@@ -193,7 +193,7 @@ def test_withdraw_only_before_approval(db):
     alert_id = submitted(db)
     workflow.withdraw(db, acting_as(db, "hoankiem.canbo"), alert_id)
     assert store.get_alert(db, alert_id).status == Status.WITHDRAWN
-    with pytest.raises(Conflict, match="withdrawn warning cannot be submitted"):
+    with pytest.raises(Conflict, match="Only a draft or a rejected warning"):
         workflow.submit(db, acting_as(db, "hoankiem.canbo"), alert_id, config=CONFIG)
     published = submitted(db)
     approve(db, "hanoi.duyet", published)
@@ -298,3 +298,10 @@ def test_text_is_stored_nfc_without_invisible_characters(db):
     nfd = "Ca\u0309nh ba\u0301o\u202e lu\u031bu y\u0301"
     alert = store.get_alert(db, create(db, headline=nfd))
     assert alert.content.headline == "Cảnh báo lưu ý"
+
+
+def test_template_blanks_must_be_filled_before_submission(db):
+    alert_id = create(db, description="Đối tượng gọi từ số [số điện thoại] tới vneid[.]com")
+    with pytest.raises(Refused, match=r"blanks first: \[số điện thoại\]$"):
+        workflow.submit(db, acting_as(db, "hoankiem.canbo"), alert_id, config=CONFIG)
+    assert store.get_alert(db, alert_id).status == Status.DRAFT

@@ -10,6 +10,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 
+from alerts.errors import N_
+
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 # A short list of the passwords attackers try first; longer lists belong in a data file.
@@ -47,10 +49,10 @@ def needs_rehash(stored_hash: str) -> bool:
 def password_problem(password: str, username: str = "") -> str | None:
     """Return why a new password is refused (in English, for translation), or None."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return N_("Use at least 12 characters.")
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return N_("Use at most 128 characters.")
     lowered = password.lower()
     if lowered in COMMON or (username and username.lower() in lowered):
-        return "This password is too easy to guess."
+        return N_("This password is too easy to guess.")
     return None

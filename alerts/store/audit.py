@@ -47,6 +47,16 @@ def recent(
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
+def for_objects(db: sqlite_utils.Database, objects: list[str]) -> list[dict]:
+    """Return the entries about some objects (e.g. "alert:7"), oldest first."""
+    marks = ", ".join("?" * len(objects)) or "NULL"
+    cursor = db.execute(
+        f"SELECT {_COLUMNS} FROM audit_log WHERE object IN ({marks}) ORDER BY id", objects
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
 def count_actions(db: sqlite_utils.Database, action: str) -> int:
     """Return how many entries record an action."""
     return db.execute("SELECT count(*) FROM audit_log WHERE action = ?", [action]).fetchone()[0]

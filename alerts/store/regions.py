@@ -69,6 +69,14 @@ def search_regions(
     return [_region(r) for r in db.execute(sql, params).fetchall()]
 
 
+def commune_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Return how many communes each province has, by province code."""
+    rows = db.execute(
+        "SELECT parent_code, count(*) FROM regions WHERE level = 'commune' GROUP BY parent_code"
+    ).fetchall()
+    return dict(rows)
+
+
 def count_by_level(db: sqlite_utils.Database) -> dict[str, int]:
     """Return how many regions there are at each level."""
     rows = db.execute("SELECT level, count(*) FROM regions GROUP BY level").fetchall()

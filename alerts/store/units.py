@@ -72,3 +72,16 @@ def count_child_units(db: sqlite_utils.Database, unit_id: int, *, query: str = "
 def count_units(db: sqlite_utils.Database) -> int:
     """Return how many units exist."""
     return db.execute("SELECT count(*) FROM units").fetchone()[0]
+
+
+def units_in_scope(db: sqlite_utils.Database, unit: Unit) -> list[Unit] | None:
+    """Return the units ``unit`` oversees: itself and those below it (None: every unit)."""
+    if unit.level == Level.NATION:
+        return None
+    return [unit, *child_units(db, unit.id, limit=10_000)]
+
+
+def unit_ids_in_scope(db: sqlite_utils.Database, unit: Unit) -> list[int] | None:
+    """Return the ids of ``units_in_scope`` (None: every unit)."""
+    units = units_in_scope(db, unit)
+    return None if units is None else [u.id for u in units]

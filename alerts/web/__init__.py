@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ServiceUnavailable
 
 from alerts import __version__
 from alerts import audit
@@ -24,6 +25,7 @@ from alerts import signin
 from alerts.clock import from_text
 from alerts.db import get_db
 from alerts.db import write
+from alerts.errors import N_
 from alerts.store import audit as audit_store
 from alerts.web import account
 from alerts.web import admin
@@ -31,9 +33,12 @@ from alerts.web import auth
 from alerts.web import health
 from alerts.web import site
 from alerts.web import users  # noqa: F401  (registers the user views on the admin blueprint)
+from alerts.web import warning_templates  # noqa: F401
+from alerts.web import warnings
 from alerts.web.context import actor
 from alerts.web.context import my_unit
 from alerts.web.forms import role_names
+from alerts.web.warning_forms import LABELS
 
 # Endpoints a user who must still enrol a second factor may open.
 TOTP_ENROLMENT_ENDPOINTS = {"account.enrol_totp", "auth.logout", "site.set_language", "static"}
@@ -77,6 +82,7 @@ def _on_http_error(error: HTTPException):
         404: _("Not found."),
         405: _("This action is not allowed here."),
         413: _("What you sent is too large."),
+        503: _(error.description) if error.description else "",
     }
     return _error_page(error.code or 500, messages.get(error.code, error.name))
 
@@ -87,20 +93,25 @@ def _on_unexpected_error(error: Exception):
 
 
 def _require_schema():
-    """Refuse requests (503) while migrations are pending; /healthz still answers."""
+    """Refuse requests (503) while migrations are pending; /healthz still answers.
+
+    Raised, not rendered, so the API answers it as problem+json and the pages as HTML.
+    """
     if request.endpoint in ("health.healthz", "static"):
         return None
     if current_app.extensions.get("alerts.schema_ok"):
         return None
     if migrations.pending(get_db()):
-        return _error_page(503, _("The database is not ready: run `flask --app alerts init-db`."))
+        raise ServiceUnavailable(N_("The database is not ready: run `flask --app alerts init-db`."))
     current_app.extensions["alerts.schema_ok"] = True
     return None
 
 
 def _require_totp_enrolment():
     """Send approvers who must have a second factor to enrolment before anything else."""
-    if not current_app.config["REQUIRE_TOTP"] or not current_user.is_authenticated:
+    if not current_app.config["REQUIRE_TOTP"] or request.blueprint == "api":
+        return None  # API calls authenticate by token, never by the session cookie
+    if not current_user.is_authenticated:
         return None
     if request.endpoint in TOTP_ENROLMENT_ENDPOINTS:
         return None
@@ -127,7 +138,7 @@ def init_app(app: Flask) -> None:
     """Register everything the web layer needs."""
     CSRFProtect(app)
     auth.init_app(app)
-    for blueprint in (site.bp, admin.bp, account.bp, health.bp):
+    for blueprint in (site.bp, admin.bp, account.bp, health.bp, warnings.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(CSRFError, _on_csrf_error)
     app.register_error_handler(HTTPException, _on_http_error)
@@ -137,6 +148,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.jinja_env.filters.update(localtime=_localtime, role_names=role_names)
     app.jinja_env.globals["APP_VERSION"] = __version__
+    app.jinja_env.globals.update(LABELS)
     app.register_error_handler(errors.NotFound, lambda _e: _error_page(404, _("Not found.")))
     with app.app_context():
         # Checked once at start; requests re-check until `init-db` has run.

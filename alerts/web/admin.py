@@ -16,6 +16,7 @@ from alerts.db import get_db
 from alerts.jurisdiction import unit_covers
 from alerts.jurisdiction import unit_covers_region
 from alerts.models import Level
+from alerts.models import Region
 from alerts.models import Role
 from alerts.models import Unit
 from alerts.seed import MAP_VERSION_KEY
@@ -73,34 +74,39 @@ def unit(code: str):
 @bp.route("/regions")
 @signed_in
 def regions():
-    """Search regions by name without diacritics (JSON for pickers); scoped to jurisdiction."""
+    """Search regions by name without diacritics, or list the regions below ``parent``
+    (JSON for the region picker); only regions inside the user's jurisdiction."""
     form = SearchForm(request.args)
     if not form.validate():
         return jsonify(error=_("The search text is too long.")), 400
-    mine = my_unit()
-    within = mine.region_code if mine.level == Level.PROVINCE else None
-    found = region_store.search_regions(get_db(), form.q.data or "", within=within, limit=20)
-    return jsonify(
-        results=[
-            {"code": r.code, "name": r.name, "level": r.level.value, "parent": r.parent_code}
-            for r in found
-            if unit_covers_region(mine, r)
-        ]
-    )
+    db, mine = get_db(), my_unit()
+    parent = request.args.get("parent", "")[:10]
+    if parent:
+        found = region_store.child_regions(db, parent)
+    else:
+        within = mine.region_code if mine.level == Level.PROVINCE else None
+        found = region_store.search_regions(db, form.q.data or "", within=within, limit=20)
+    counts = region_store.commune_counts(db)
+    return jsonify(results=[region_json(r, counts) for r in found if unit_covers_region(mine, r)])
 
 
-def scope_units(unit: Unit) -> list[Unit] | None:
-    """Return the units an admin of ``unit`` oversees: itself and those below (None: all)."""
-    if unit.level == Level.NATION:
-        return None
-    return [unit, *unit_store.child_units(get_db(), unit.id, limit=10_000)]
+def region_json(region: Region, counts: dict[str, int]) -> dict:
+    """Return a region for the picker, with how many communes choosing it covers."""
+    communes = {Level.NATION: sum(counts.values()), Level.PROVINCE: counts.get(region.code, 0)}
+    return {
+        "code": region.code,
+        "name": region.name,
+        "level": region.level.value,
+        "parent": region.parent_code,
+        "communes": communes.get(region.level, 1),
+    }
 
 
 @bp.route("/audit")
 @role_required(Role.ADMIN)
 def audit_log():
     """The newest audit entries of the admin's unit and the units below it."""
-    units = scope_units(my_unit())
+    units = unit_store.units_in_scope(get_db(), my_unit())
     codes = None if units is None else [u.code for u in units]
     entries = audit_store.recent(get_db(), units=codes, limit=100)
     return render_template("admin/audit.html", entries=entries)

@@ -48,12 +48,15 @@ def role_names(roles) -> str:
 
 
 def show_refusal(error, form) -> None:
-    """Show a domain refusal (``alerts.errors.Refused``) next to its field, or as a flash."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, _(error.message, **error.params)]
-    else:
-        flash(_(error.message, **error.params), "error")
+    """Show a domain refusal (``alerts.errors.Refused``, or every problem of ``Invalid``)
+    next to its field, or as a flash when no field of the form matches."""
+    for problem in getattr(error, "problems", [error]):
+        message = _(problem.message, **problem.params)
+        field = getattr(form, problem.field, None) if problem.field else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")
 
 
 class CheckboxesField(SelectMultipleField):

@@ -20,7 +20,6 @@ from alerts.models import Role
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.web.admin import bp
-from alerts.web.admin import scope_units
 from alerts.web.context import acting
 from alerts.web.context import my_unit
 from alerts.web.forms import ActionForm
@@ -38,8 +37,7 @@ def users():
     """Users the admin manages: of their unit and the units below it."""
     form = SearchForm(request.args)
     query = (form.q.data or "") if form.validate() else ""
-    units = scope_units(my_unit())
-    ids = None if units is None else [u.id for u in units]
+    ids = unit_store.unit_ids_in_scope(get_db(), my_unit())
     found = user_store.list_users(get_db(), ids, query=query)
     units = {u.unit_id: unit_store.get_unit(get_db(), u.unit_id) for u in found}
     return render_template("admin/users.html", users=found, units=units, form=form)
