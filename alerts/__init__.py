@@ -17,6 +17,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ``test_config`` replaces the environment and config/.env entirely (tests never read
     them). A bad setting stops here with a message naming it (``ConfigError``).
     """
+    from alerts import api
     from alerts import cli
     from alerts import config
     from alerts import db
@@ -37,4 +38,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     cli.init_app(app)
     web.init_app(app)
+    api.init_app(app)
     return app

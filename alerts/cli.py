@@ -12,6 +12,7 @@ from alerts import errors
 from alerts import migrations
 from alerts import seed
 from alerts import staff
+from alerts import tokens
 from alerts.db import get_db
 from alerts.jurisdiction import MINISTRY_CODE
 from alerts.models import Acting
@@ -110,7 +111,68 @@ def audit_verify_command() -> None:
     click.echo(f"Audit chain OK: {verdict.count} entries.")
 
 
+CLI_ACTOR = audit.Actor(CLI_ADMIN_USERNAME, MINISTRY_CODE)
+
+
+@click.command("create-token")
+@with_appcontext
+@click.argument("username")
+@click.option("--name", default=None, help='What the token is for, e.g. "zalo-bot" (max 100).')
+def create_token_command(username: str, name: str | None) -> None:
+    """Create a personal access token for the API and print it once (audited as "cli")."""
+    try:
+        token, secret = tokens.create_token(get_db(), CLI_ACTOR, username, name)
+    except errors.NotFound:
+        raise click.ClickException(f"No user named {username!r}.") from None
+    except errors.Refused as exc:
+        raise click.ClickException(f"{exc.field or 'input'}: {exc}") from None
+    click.echo(f"Created token {token.id} ({token.name}) for {username.strip().lower()}.")
+    click.echo("Copy it now, it is not shown again:")
+    click.echo(secret)
+
+
+@click.command("revoke-token")
+@with_appcontext
+@click.argument("token_id", type=int)
+def revoke_token_command(token_id: int) -> None:
+    """Revoke a personal access token by its id (see list-tokens); audited as "cli"."""
+    try:
+        revoked = tokens.revoke_token(get_db(), CLI_ACTOR, token_id)
+    except errors.NotFound:
+        raise click.ClickException(f"No token with id {token_id}.") from None
+    click.echo(
+        f"Revoked token {token_id}." if revoked else f"Token {token_id} was already revoked."
+    )
+
+
+@click.command("list-tokens")
+@with_appcontext
+@click.argument("username")
+def list_tokens_command(username: str) -> None:
+    """List a user's tokens: id, name, prefix, created, last used, revoked (never the secret)."""
+    try:
+        found = tokens.list_tokens(get_db(), username)
+    except errors.NotFound:
+        raise click.ClickException(f"No user named {username!r}.") from None
+    if not found:
+        click.echo(f"{username.strip().lower()} has no tokens.")
+    for t in found:
+        state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+        click.echo(
+            f"{t.id}\t{t.name}\t{t.prefix}…\tcreated {t.created_at}"
+            f"\tlast used {t.last_used_at or 'never'}\t{state}"
+        )
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (init_db_command, seed_demo_command, create_user_command, audit_verify_command):
+    for command in (
+        init_db_command,
+        seed_demo_command,
+        create_user_command,
+        audit_verify_command,
+        create_token_command,
+        revoke_token_command,
+        list_tokens_command,
+    ):
         app.cli.add_command(command)

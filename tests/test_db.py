@@ -57,7 +57,11 @@ def test_app_refuses_requests_until_migrated(tmp_path):
 
     app = make_app(tmp_path / "empty.db")
     client = app.test_client()
-    assert client.get("/auth/login").status_code == 503
+    page = client.get("/auth/login")
+    assert page.status_code == 503 and "init-db" in page.get_data(as_text=True)
+    api = client.get("/api/v1/alerts", headers={"Authorization": "Bearer x"})
+    assert api.status_code == 503 and api.mimetype == "application/problem+json"
+    assert "init-db" in api.json["detail"]
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.json["pending_migrations"] == migrations.pending(open_db(tmp_path / "empty.db"))

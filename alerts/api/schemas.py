@@ -1,0 +1,156 @@
+"""The shapes in the OpenAPI document: a warning, its input, a problem, a region, an entry.
+
+Vocabularies (status, severity, channels, ...) and length limits are read from the domain,
+so the document lists exactly what the workflow accepts.
+"""
+
+from __future__ import annotations
+
+from alerts.content import CATEGORIES
+from alerts.content import CERTAINTIES
+from alerts.content import CHANNELS
+from alerts.content import LIMITS
+from alerts.content import MODES
+from alerts.content import SEVERITIES
+from alerts.content import URGENCIES
+from alerts.content import WARNING_TYPES
+from alerts.models import Status
+
+ACTIONS = ("approve", "cancel", "edit", "reject", "submit", "update", "withdraw")
+
+
+def ref(name: str) -> dict:
+    """Return a JSON reference to one of the schemas below."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict) -> dict:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def _text(max_length: int | None = None, **extra) -> dict:
+    return {"type": "string", **({"maxLength": max_length} if max_length else {}), **extra}
+
+
+def _content_properties() -> dict:
+    """Return the fields a caller sends and reads back (names as in ``alerts.content``)."""
+    time = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset."}
+    strings = {"type": "array", "items": {"type": "string"}}
+    return {
+        "headline": _text(LIMITS["headline"]),
+        "description": _text(LIMITS["description"]),
+        "instruction": _text(LIMITS["instruction"]),
+        "category": {"enum": list(CATEGORIES), "default": "Security"},
+        "warning_type": {"enum": list(WARNING_TYPES)},
+        "severity": {"enum": list(SEVERITIES)},
+        "urgency": {"enum": list(URGENCIES)},
+        "certainty": {"enum": list(CERTAINTIES)},
+        "mode": {"enum": list(MODES), "default": "Actual"},
+        "regions": {**strings, "description": '"vn", a 2-digit province or 5-digit commune.'},
+        "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+        "publish_at": {**_nullable(time), "description": "null: publish on approval."},
+        "expires_at": time,
+        "headline_en": _text(LIMITS["headline"]),
+        "description_en": _text(LIMITS["description"]),
+        "instruction_en": _text(LIMITS["instruction"]),
+        "link": _text(LIMITS["link"], description="https:// link to an official domain."),
+        "image": _nullable(
+            _text(
+                description="SHA-256 of a stored image; on input also a data:image/..."
+                ";base64, URL (PNG, JPEG or WebP, at most 2 MB)."
+            )
+        ),
+        "indicators": ref("Indicators"),
+    }
+
+
+def _alert_schema() -> dict:
+    """Return the Alert schema: the content plus the workflow record, read-only."""
+    integer, nullable_int = {"type": "integer"}, {"type": ["integer", "null"]}
+    time = {"type": ["string", "null"], "format": "date-time"}
+    name = {"type": ["string", "null"]}
+    record = {
+        "id": integer,
+        "series_id": integer,
+        "revision": integer,
+        "msg_type": {"enum": ["Alert", "Update"]},
+        "references": nullable_int,
+        "status": {"enum": [s.value for s in Status]},
+        "unit": {"type": "string", "description": 'Issuing unit code, e.g. "ca-00070".'},
+        "content_hash": {"type": "string", "description": "Send it back to approve or reject."},
+        "created_by": name,
+        "created_at": time,
+        "updated_at": time,
+        "submitted_at": time,
+        "approved_by": name,
+        "approved_at": time,
+        "reject_reason": name,
+        "published_at": time,
+        "code": {**name, "description": "Verification code, once published."},
+        "url": {**name, "format": "uri", "description": "Short public link, once published."},
+        "cancelled_at": time,
+        "cancel_reason": name,
+        "superseded_by": nullable_int,
+        "actions": {"type": "array", "items": {"enum": list(ACTIONS)}},
+    }
+    properties = {**_content_properties(), **record}
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+def components() -> dict:
+    """Return every schema of the document, by name."""
+    strings = {"type": "array", "items": {"type": "string"}}
+    problem = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "format": "uri-reference"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": ["string", "null"]}, "message": _text()},
+                },
+            },
+        },
+        "required": ["type", "title", "status", "detail"],
+    }
+    return {
+        "Alert": _alert_schema(),
+        "AlertInput": {"type": "object", "properties": _content_properties()},
+        "Indicators": {
+            "type": "object",
+            "properties": {"phones": strings, "accounts": strings, "links": strings},
+        },
+        "Review": {
+            "type": "object",
+            "properties": {"content_hash": _text(), "reason": _text(1000)},
+            "required": ["content_hash"],
+        },
+        "Reason": {"type": "object", "properties": {"reason": _text(1000)}, "required": ["reason"]},
+        "Problem": problem,
+        "Region": {
+            "type": "object",
+            "properties": {
+                "code": _text(),
+                "name": _text(),
+                "level": {"enum": ["nation", "province", "commune"]},
+                "parent": {"type": ["string", "null"]},
+            },
+        },
+        "AuditEntry": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "at": {"type": "string", "format": "date-time"},
+                "actor": _text(),
+                "actor_unit": {"type": ["string", "null"]},
+                "action": _text(),
+                "object": {"type": ["string", "null"]},
+                "detail": {"type": "object"},
+                "hash": _text(),
+            },
+        },
+    }
