@@ -77,10 +77,14 @@ def audited(action: str) -> Callable[[F], F]:
             except (Refused, NotFound) as refusal:
                 alert_id = args[0] if args and isinstance(args[0], int) else None
                 reason = refusal.message if isinstance(refusal, Refused) else "not found"
+                # A NotFound must not tell the actor's unit anything about the object.
+                visible_id = alert_id if isinstance(refusal, Refused) else None
+                alert = store.get_alert(db, visible_id) if visible_id is not None else None
+                detail = {"attempted": action, "reason": reason}
+                if alert is not None:
+                    detail["content_hash"] = alert.content_hash
                 with write(db):
-                    _log(
-                        db, acting.actor, "alert.refused", alert_id, attempted=action, reason=reason
-                    )
+                    _log(db, acting.actor, "alert.refused", alert_id, **detail)
                 raise
 
         return run

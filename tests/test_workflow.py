@@ -104,6 +104,7 @@ def test_nobody_approves_what_they_drafted_or_edited(db):
         {
             "attempted": "approve",
             "reason": "You drafted or edited this warning: another approver must review it.",
+            "content_hash": store.get_alert(db, alert_id).content_hash,
         }
     ]
 
