@@ -81,6 +81,20 @@ def _domains(value: str) -> tuple[str, ...]:
     return domains
 
 
+def _url(value: str) -> str:
+    url = value.strip().rstrip("/")
+    if not url.startswith(("https://", "http://")) or " " in url:
+        raise ValueError("must be an http(s):// URL")
+    return url
+
+
+def _segments(value: str) -> int:
+    number = _positive_int(value)
+    if number > 10:
+        raise ValueError("must be 1 to 10")
+    return number
+
+
 @dataclass(frozen=True)
 class Setting:
     """One deployment setting: read as ALERTS_<name> and stored as app.config[name]."""
@@ -112,6 +126,19 @@ SETTINGS = (
         _domains,
         ("bocongan.gov.vn", "chinhphu.vn", "gov.vn"),
         "Domains a warning may link to (subdomains included).",
+    ),
+    Setting(
+        "PUBLIC_URL",
+        _url,
+        "http://127.0.0.1:5000",
+        "The portal's public address, used in every short link and CAP identifier.",
+    ),
+    Setting("SMS_MAX_SEGMENTS", _segments, 2, "SMS budget per warning, in 153-character parts."),
+    Setting(
+        "SIGNING_KEY",
+        _text,
+        "",
+        "Ed25519 private key (base64 of the 32-byte seed) that signs published warnings.",
     ),
 )
 

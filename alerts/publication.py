@@ -1,0 +1,108 @@
+"""From a stored revision to the ``Message`` every renderer takes: units, regions, CAP
+identifiers and references, the verification code and the portal links, resolved once.
+
+CAP identifiers are ``<portal host>:<warning>.<revision>`` (``.cancel`` added for the
+cancellation message) and senders ``<unit code>@<portal host>``: stable, unique per
+message, and free of the spaces, commas, ``<`` and ``&`` that CAP forbids.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from alerts.clock import from_text
+from alerts.clock import utcnow
+from alerts.models import Alert
+from alerts.models import Status
+from alerts.render import Message
+from alerts.render import Reference
+from alerts.seed import MAP_VERSION_KEY
+from alerts.store import regions as region_store
+from alerts.store import units as unit_store
+from alerts.store import users as user_store
+from alerts.store import warnings as store
+
+# Shown in previews before a code exists: same length, so every count is exact.
+PREVIEW_CODE = "XXXXXXXX"
+
+
+def _host(public_url: str) -> str:
+    return urlsplit(public_url).hostname or "localhost"
+
+
+def cap_sender(unit_code: str, public_url: str) -> str:
+    """Return the CAP sender of a unit."""
+    return f"{unit_code}@{_host(public_url)}"
+
+
+def cap_identifier(alert: Alert, public_url: str, msg_type: str) -> str:
+    """Return the CAP identifier of a revision's message (its cancellation has its own)."""
+    suffix = ".cancel" if msg_type == "Cancel" else ""
+    return f"{_host(public_url)}:{alert.series_id}.{alert.revision}{suffix}"
+
+
+def _references(db, alert: Alert, sender: str, public_url: str, msg_type: str):
+    """Return the earlier messages this one refers to (CAP ``references``)."""
+    earlier = [
+        a
+        for a in store.series(db, alert.series_id)
+        if a.published_at
+        and (a.revision < alert.revision or (msg_type == "Cancel" and a.id == alert.id))
+    ]
+    return tuple(
+        Reference(sender, cap_identifier(a, public_url, a.msg_type), from_text(a.published_at))
+        for a in earlier
+    )
+
+
+def _sent(alert: Alert, msg_type: str, now: datetime) -> datetime:
+    if msg_type == "Cancel" and alert.cancelled_at:
+        return from_text(alert.cancelled_at)
+    return from_text(alert.published_at) if alert.published_at else now
+
+
+def message_for(
+    db: sqlite_utils.Database,
+    alert: Alert,
+    *,
+    public_url: str,
+    msg_type: str | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """Return the message of a revision (``msg_type="Cancel"`` for its cancellation).
+
+    Before publication (a preview) the code is a placeholder of the real length and the
+    sent time is now, so every count the approver sees is the one residents will get.
+    """
+    msg_type = msg_type or ("Cancel" if alert.status == Status.CANCELLED else alert.msg_type)
+    public_url = public_url.rstrip("/")
+    issuer = unit_store.get_unit(db, alert.unit_id)
+    approver = user_store.get_user(db, alert.approved_by) if alert.approved_by else None
+    approver_unit = unit_store.get_unit(db, approver.unit_id) if approver else None
+    sender = cap_sender(issuer.code, public_url)
+    code = alert.code or PREVIEW_CODE
+    content = alert.content
+    return Message(
+        alert_id=alert.id,
+        revision=alert.revision,
+        msg_type=msg_type,
+        identifier=cap_identifier(alert, public_url, msg_type),
+        sender=sender,
+        sent=_sent(alert, msg_type, now or utcnow()),
+        content=content,
+        issuer_code=issuer.code,
+        issuer_name=issuer.name,
+        approver_name=approver_unit.name if approver_unit else None,
+        regions=tuple(region_store.get_region(db, c) for c in content.regions),
+        code=code,
+        url=f"{public_url}/a/{code}",
+        cap_url=f"{public_url}/a/{code}.cap",
+        portal_url=public_url,
+        map_version=region_store.get_meta(db, MAP_VERSION_KEY) or "",
+        references=_references(db, alert, sender, public_url, msg_type),
+        cancel_reason=(alert.cancel_reason or "") if msg_type == "Cancel" else "",
+        image_url=f"{public_url}/media/{content.image}" if content.image else None,
+    )
