@@ -239,6 +239,28 @@ def m004_warnings(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m005_signatures(db: sqlite_utils.Database) -> None:
+    """Ed25519 signatures of published messages: the exact bytes signed, kept with the key
+    id, so anyone can verify a warning (or its cancellation) against the public key."""
+    _run(
+        db,
+        """
+        CREATE TABLE signatures (
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            msg_type TEXT NOT NULL CHECK (msg_type IN ('Alert', 'Update', 'Cancel')),
+            key_id TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            signature TEXT NOT NULL,
+            signed_at TEXT NOT NULL,
+            PRIMARY KEY (warning_id, msg_type)
+        );
+        CREATE TRIGGER signatures_no_update BEFORE UPDATE ON signatures
+        BEGIN SELECT RAISE(ABORT, 'signatures are never changed'); END;
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

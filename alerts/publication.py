@@ -8,19 +8,25 @@ message, and free of the spaces, commas, ``<`` and ``&`` that CAP forbids.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from alerts import signing
 from alerts.clock import from_text
 from alerts.clock import utcnow
 from alerts.models import Alert
 from alerts.models import Status
 from alerts.render import Message
 from alerts.render import Reference
+from alerts.render import RenderSettings
+from alerts.render import registry
 from alerts.seed import MAP_VERSION_KEY
 from alerts.store import regions as region_store
+from alerts.store import signatures as signature_store
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.store import warnings as store
@@ -106,3 +112,48 @@ def message_for(
         cancel_reason=(alert.cancel_reason or "") if msg_type == "Cancel" else "",
         image_url=f"{public_url}/media/{content.image}" if content.image else None,
     )
+
+
+def render_settings(config: Mapping) -> RenderSettings:
+    """Return the rendering choices of a deployment."""
+    return RenderSettings(sms_max_segments=config["SMS_MAX_SEGMENTS"])
+
+
+def check_renderable(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> None:
+    """Refuse (TooLong, naming the channel and its limit) a warning some channel cannot
+    carry: the approver must never approve what cannot go out."""
+    message = message_for(db, alert, public_url=config["PUBLIC_URL"])
+    registry.render_all(message, render_settings(config))
+
+
+def signer(config: Mapping) -> signing.Signer:
+    """Return the signer of this deployment: ALERTS_SIGNING_KEY, or in development a key
+    kept beside the database file."""
+    return signing.signer_from_settings(config, Path(config["DATABASE"]).parent)
+
+
+def sign(db: sqlite_utils.Database, alert: Alert, config: Mapping, msg_type: str) -> str:
+    """Sign one message of a revision and store the signature; return the key id.
+
+    Raises ``Unsigned`` when the key is missing or unusable: the caller must not publish.
+    """
+    message = message_for(db, alert, public_url=config["PUBLIC_URL"], msg_type=msg_type)
+    try:
+        signature = signer(config).sign_message(message)
+    except (ValueError, OSError) as error:
+        raise Unsigned(str(error)) from error
+    signature_store.save_signature(
+        db, alert.id, msg_type, signature.key_id, signature.payload, signature.signature
+    )
+    return signature.key_id
+
+
+class Unsigned(Exception):
+    """A message could not be signed; it is not published."""
+
+
+def preview(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> dict:
+    """Return every channel's rendering of a revision (or that channel's refusal), exactly
+    as it would go out now; a published revision shows its real code and times."""
+    message = message_for(db, alert, public_url=config["PUBLIC_URL"])
+    return registry.preview(message, render_settings(config))

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from alerts import audit
+from alerts import publication
 from alerts import verification
 from alerts import warning_templates
 from alerts.clock import to_text
@@ -303,6 +304,7 @@ def submit(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, config: 
         )
         _parse(db, _unit(db, alert.unit_id), _raw(alert.content), config, utcnow(), None)
         _require_no_placeholders(alert.content)
+        publication.check_renderable(db, alert, config)
         store.set_fields(
             db, alert.id, status=Status.SUBMITTED.value, submitted_at=to_text(utcnow())
         )
@@ -342,13 +344,17 @@ def _under_review(
 
 
 @audited("approve")
-def approve(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, seen_hash: str) -> Alert:
-    """Approve exactly the content the approver saw; publish at once if it is due."""
+def approve(
+    db: sqlite_utils.Database, acting: Acting, alert_id: int, *, seen_hash: str, config: Mapping
+) -> Alert:
+    """Approve exactly the content the approver saw (and every channel can carry); publish
+    at once if it is due."""
     now = utcnow()
     with write(db):
         alert = _under_review(db, acting, alert_id, seen_hash)
         if alert.content.expires_at <= to_text(now):
             raise Conflict("The warning has already expired: edit its expiry time first.")
+        publication.check_renderable(db, alert, config)
         store.set_fields(
             db,
             alert.id,
@@ -367,7 +373,7 @@ def approve(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, seen_ha
             content_hash=alert.content_hash,
             mode=alert.content.mode,
         )
-        publish_due(db, now)
+        publish_due(db, config, now)
     return store.get_alert(db, alert.id)
 
 
@@ -459,9 +465,13 @@ def start_update(
 
 
 @audited("cancel")
-def cancel(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, reason: str) -> None:
+def cancel(
+    db: sqlite_utils.Database, acting: Acting, alert_id: int, *, reason: str, config: Mapping
+) -> None:
     """Stop an approved or published warning in one step (CAP Cancel); open revisions of
-    the same warning are withdrawn with it."""
+    the same warning are withdrawn with it. The cancellation of a published warning is
+    signed like a publication; if signing fails the cancel still stands (it must stop
+    deliveries) and the missing signature is audited."""
     reason = _reason(reason)
     now = to_text(utcnow())
     with write(db):
@@ -503,48 +513,68 @@ def cancel(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, reason: 
             was=alert.status.value,
             issuing_unit=_unit(db, alert.unit_id).code,
         )
+        if alert.status == Status.PUBLISHED:
+            _sign_cancel(db, acting, alert.id, config)
+
+
+def _sign_cancel(db: sqlite_utils.Database, acting: Acting, alert_id: int, config: Mapping):
+    try:
+        with write(db):
+            publication.sign(db, store.get_alert(db, alert_id), config, "Cancel")
+    except publication.Unsigned as error:
+        _log(db, acting.actor, "alert.cancel_unsigned", alert_id, reason=str(error)[:200])
 
 
 # --- time-driven transitions ----------------------------------------------------------------
 
 
-def publish_due(db: sqlite_utils.Database, now: datetime | None = None) -> list[int]:
+def publish_due(
+    db: sqlite_utils.Database, config: Mapping, now: datetime | None = None
+) -> list[int]:
     """Publish approved revisions whose time has come; return their ids.
 
-    Refuses (and sends back for review) any revision whose content differs from what was
-    approved. An Update supersedes every earlier published revision of its warning.
+    Each publication gets its verification code and its Ed25519 signature in the same
+    transaction; a revision that cannot be signed stays approved (never published
+    unsigned) and the refusal is audited. A revision whose content differs from what was
+    approved goes back for review. An Update supersedes the earlier published revisions.
     """
     now = now or utcnow()
     published = []
-    with write(db):
-        for alert in store.due(db, Status.APPROVED, "publish_at", to_text(now)):
-            if alert.approved_hash != alert.content_hash:
+    for alert in store.due(db, Status.APPROVED, "publish_at", to_text(now)):
+        if alert.approved_hash != alert.content_hash:
+            with write(db):
                 store.set_fields(db, alert.id, status=Status.SUBMITTED.value, approved_hash=None)
-                _log(
-                    db,
-                    audit.SYSTEM,
-                    "alert.publish_refused",
-                    alert.id,
-                    content_hash=alert.content_hash,
-                )
-                continue
-            code = verification.new_code(lambda c: store.code_taken(db, c))
-            store.set_fields(
-                db, alert.id, status=Status.PUBLISHED.value, published_at=to_text(now), code=code
-            )
-            for earlier in store.series(db, alert.series_id):
-                if earlier.status == Status.PUBLISHED and earlier.id != alert.id:
-                    store.set_fields(db, earlier.id, superseded_by=alert.id)
-            _log(
-                db,
-                audit.SYSTEM,
-                "alert.publish",
-                alert.id,
-                content_hash=alert.content_hash,
-                code=code,
-            )
-            published.append(alert.id)
+                _log(db, audit.SYSTEM, "alert.publish_refused", alert.id, reason="not approved")
+            continue
+        try:
+            with write(db):
+                _publish(db, alert, config, now)
+        except publication.Unsigned as error:
+            with write(db):
+                _log(db, audit.SYSTEM, "alert.publish_refused", alert.id, reason=str(error)[:200])
+            continue
+        published.append(alert.id)
     return published
+
+
+def _publish(db: sqlite_utils.Database, alert: Alert, config: Mapping, now: datetime) -> None:
+    code = verification.new_code(lambda c: store.code_taken(db, c))
+    store.set_fields(
+        db, alert.id, status=Status.PUBLISHED.value, published_at=to_text(now), code=code
+    )
+    key_id = publication.sign(db, store.get_alert(db, alert.id), config, alert.msg_type)
+    for earlier in store.series(db, alert.series_id):
+        if earlier.status == Status.PUBLISHED and earlier.id != alert.id:
+            store.set_fields(db, earlier.id, superseded_by=alert.id)
+    _log(
+        db,
+        audit.SYSTEM,
+        "alert.publish",
+        alert.id,
+        content_hash=alert.content_hash,
+        code=code,
+        key_id=key_id,
+    )
 
 
 def expire_due(db: sqlite_utils.Database, now: datetime | None = None) -> list[int]:

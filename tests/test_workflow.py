@@ -18,7 +18,15 @@ from alerts.models import Status
 from alerts.store import warnings as store
 from tests.conftest import acting_as
 
-CONFIG = {"OFFICIAL_DOMAINS": ("bocongan.gov.vn", "gov.vn")}
+CONFIG = {
+    "ENV": "testing",
+    "OFFICIAL_DOMAINS": ("bocongan.gov.vn", "gov.vn"),
+    "PUBLIC_URL": "https://canhbao.bocongan.gov.vn",
+    "SMS_MAX_SEGMENTS": 2,
+    # A fixed test key (base64 of 32 bytes): never used outside the tests.
+    "SIGNING_KEY": "dGVzdC1rZXktMzItYnl0ZXMtZm9yLWVkMjU1MTkhISE=",
+    "DATABASE": "",
+}
 
 
 def draft(**changes) -> dict:
@@ -55,7 +63,9 @@ def submitted(db, username="hoankiem.canbo", **changes) -> int:
 
 def approve(db, username: str, alert_id: int):
     alert = store.get_alert(db, alert_id)
-    return workflow.approve(db, acting_as(db, username), alert_id, seen_hash=alert.content_hash)
+    return workflow.approve(
+        db, acting_as(db, username), alert_id, seen_hash=alert.content_hash, config=CONFIG
+    )
 
 
 def audit_actions(db, alert_id: int) -> list[tuple[str, dict]]:
@@ -131,7 +141,7 @@ def test_officer_cannot_approve_and_approval_is_bound_to_the_hash(db):
         db, acting_as(db, "hoankiem.canbo"), alert_id, {"headline": "Tiêu đề mới"}, config=CONFIG
     )
     with pytest.raises(Conflict, match="changed since you opened it"):
-        workflow.approve(db, acting_as(db, "hanoi.duyet"), alert_id, seen_hash=stale)
+        workflow.approve(db, acting_as(db, "hanoi.duyet"), alert_id, seen_hash=stale, config=CONFIG)
     assert store.get_alert(db, alert_id).status == Status.SUBMITTED
 
 
@@ -152,8 +162,8 @@ def test_edit_after_approval_sends_back_to_submitted(db):
 def test_scheduled_warning_publishes_when_due_and_expires(db):
     alert_id = submitted(db, publish_at=(utcnow() + timedelta(hours=2)).isoformat())
     approve(db, "hanoi.duyet", alert_id)
-    assert workflow.publish_due(db) == []
-    assert workflow.publish_due(db, utcnow() + timedelta(hours=3)) == [alert_id]
+    assert workflow.publish_due(db, CONFIG) == []
+    assert workflow.publish_due(db, CONFIG, utcnow() + timedelta(hours=3)) == [alert_id]
     assert workflow.expire_due(db, utcnow() + timedelta(days=8)) == [alert_id]
     assert store.get_alert(db, alert_id).status == Status.EXPIRED
 
@@ -162,7 +172,7 @@ def test_publish_refuses_content_that_differs_from_the_approved(db):
     alert_id = submitted(db, publish_at=(utcnow() + timedelta(hours=1)).isoformat())
     approve(db, "hanoi.duyet", alert_id)
     db.execute("UPDATE warnings SET content_hash = 'forged' WHERE id = ?", [alert_id])
-    assert workflow.publish_due(db, utcnow() + timedelta(hours=2)) == []
+    assert workflow.publish_due(db, CONFIG, utcnow() + timedelta(hours=2)) == []
     assert store.get_alert(db, alert_id).status == Status.SUBMITTED
 
 
@@ -232,18 +242,20 @@ def test_cancel_is_one_step_for_approvers_of_the_issuing_unit_or_above(db):
     approve(db, "hanoi.duyet", alert_id)
     pending = workflow.start_update(db, acting_as(db, "hoankiem.canbo"), alert_id, config=CONFIG)
     with pytest.raises(Forbidden):
-        workflow.cancel(db, acting_as(db, "hoankiem.canbo"), alert_id, reason="Sai")
+        workflow.cancel(db, acting_as(db, "hoankiem.canbo"), alert_id, reason="Sai", config=CONFIG)
     with pytest.raises(NotFound):
-        workflow.cancel(db, acting_as(db, "danang.duyet"), alert_id, reason="Sai")
+        workflow.cancel(db, acting_as(db, "danang.duyet"), alert_id, reason="Sai", config=CONFIG)
     # The approver who approved it may cancel it alone, at once.
-    workflow.cancel(db, acting_as(db, "hanoi.duyet"), alert_id, reason="Tin sai, đã xác minh lại")
+    workflow.cancel(
+        db, acting_as(db, "hanoi.duyet"), alert_id, reason="Tin sai, đã xác minh lại", config=CONFIG
+    )
     alert = store.get_alert(db, alert_id)
     assert alert.status == Status.CANCELLED and alert.cancel_reason == "Tin sai, đã xác minh lại"
     assert store.get_alert(db, pending).status == Status.WITHDRAWN
     cancel = [d for a, d in audit_actions(db, alert_id) if a == "alert.cancel"][0]
     assert cancel["issuing_unit"] == "ca-00070" and cancel["was"] == "published"
     with pytest.raises(Conflict):
-        workflow.cancel(db, acting_as(db, "hanoi.duyet"), alert_id, reason="again")
+        workflow.cancel(db, acting_as(db, "hanoi.duyet"), alert_id, reason="again", config=CONFIG)
 
 
 def test_exercise_mode_is_kept_and_not_live(db):

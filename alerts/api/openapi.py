@@ -109,6 +109,15 @@ def _alert_paths() -> dict:
         "/alerts/{alert_id}/withdraw": _transition("Withdraw before approval"),
         "/alerts/{alert_id}/cancel": _transition("Cancel at once", "Reason"),
         "/alerts/{alert_id}/update": {"post": update},
+        "/alerts/{alert_id}/preview": {
+            "get": _op(
+                "Every channel's rendering with counts and notes",
+                "200",
+                schemas.ref("Preview"),
+                "404",
+                parameters=_ID,
+            )
+        },
     }
 
 

@@ -140,6 +140,26 @@ def components() -> dict:
                 "parent": {"type": ["string", "null"]},
             },
         },
+        "Preview": {
+            "type": "object",
+            "properties": {
+                "channels": {
+                    "type": "object",
+                    "description": "By channel (web, cap, atom and those chosen).",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                            "media_type": _text(),
+                            "parts": {"type": "object", "additionalProperties": _text()},
+                            "headers": {"type": "object", "additionalProperties": _text()},
+                            "counts": {"type": "object"},
+                            "notes": strings,
+                            "error": {"type": ["string", "null"]},
+                        },
+                    },
+                }
+            },
+        },
         "AuditEntry": {
             "type": "object",
             "properties": {

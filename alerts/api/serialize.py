@@ -18,10 +18,13 @@ from flask import g
 from flask import request
 
 from alerts import workflow
+from alerts.api import problems
 from alerts.clock import from_text
 from alerts.models import Acting
 from alerts.models import Alert
 from alerts.models import Region
+from alerts.render import Rendering
+from alerts.render import TooLong
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 
@@ -118,3 +121,22 @@ def audit_json(row: Mapping) -> dict:
         "detail": json.loads(row["detail"]),
         "hash": row["hash"],
     }
+
+
+def preview_json(renderings: Mapping[str, Rendering | TooLong]) -> dict:
+    """Return each channel's rendering (or its refusal) as JSON, notes translated."""
+    found = {}
+    for channel, rendering in renderings.items():
+        if isinstance(rendering, TooLong):
+            message = problems.translate(rendering.message, rendering.params)
+            found[channel] = {"error": message}
+            continue
+        found[channel] = {
+            "media_type": rendering.media_type,
+            "parts": dict(rendering.parts),
+            "headers": dict(rendering.headers),
+            "counts": dict(rendering.counts),
+            "notes": [problems.translate(text, params) for text, params in rendering.notes],
+            "error": None,
+        }
+    return found

@@ -12,6 +12,7 @@ from flask import current_app
 from flask import request
 from flask import url_for
 
+from alerts import publication
 from alerts import workflow
 from alerts.api import bp
 from alerts.api import inputs
@@ -131,7 +132,8 @@ def _review(body: dict, *, with_reason: bool) -> tuple[str, str]:
 def approve_alert(alert_id: int):
     """Approve exactly the version reviewed (``content_hash``); published at once if due."""
     seen, _ = _review(inputs.json_body(), with_reason=False)
-    return _show(workflow.approve(get_db(), acting(), alert_id, seen_hash=seen))
+    config = current_app.config
+    return _show(workflow.approve(get_db(), acting(), alert_id, seen_hash=seen, config=config))
 
 
 @bp.post("/alerts/<int:alert_id>/reject")
@@ -159,7 +161,7 @@ def cancel_alert(alert_id: int):
     problems: list[Refused] = []
     reason = inputs.text(inputs.json_body(), "reason", problems)
     inputs.check(problems)
-    workflow.cancel(get_db(), acting(), alert_id, reason=reason)
+    workflow.cancel(get_db(), acting(), alert_id, reason=reason, config=current_app.config)
     return _show(_current(alert_id))
 
 
@@ -173,3 +175,12 @@ def update_alert(alert_id: int):
     config = current_app.config
     new_id = workflow.start_update(db, acting(), alert_id, raw, config=config, naive_zone=None)
     return _show(store.get_alert(db, new_id), 201)
+
+
+@bp.get("/alerts/<int:alert_id>/preview")
+@token_required
+def preview_alert(alert_id: int):
+    """Every channel's rendering, exactly as it would go out, with counts and notes."""
+    db = get_db()
+    renderings = publication.preview(db, _current(alert_id), current_app.config)
+    return serialize.json_response({"channels": serialize.preview_json(renderings)})

@@ -20,6 +20,7 @@ from dataclasses import field
 from datetime import datetime
 
 from alerts.content import Content
+from alerts.errors import N_
 from alerts.errors import Refused
 from alerts.models import Region
 
@@ -100,7 +101,7 @@ class TooLong(Refused):
 
     def __init__(self, channel: str, limit: str):
         super().__init__(
-            "Too long for %(channel)s: %(limit)s. Shorten the text.",
+            N_("Too long for %(channel)s: %(limit)s. Shorten the text."),
             None,
             channel=channel,
             limit=limit,

@@ -4,6 +4,8 @@ drills that every channel must carry."""
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
 from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -29,13 +31,41 @@ MODE_BANNER_VI = {"Exercise": "DIỄN TẬP", "Test": "THỬ NGHIỆM"}
 MODE_BANNER_EN = {"Exercise": "EXERCISE", "Test": "TEST"}
 MSG_PREFIX_VI = {"Update": "CẬP NHẬT", "Cancel": "HỦY CẢNH BÁO"}
 MSG_PREFIX_EN = {"Update": "UPDATE", "Cancel": "CANCELLED"}
+# The names of the warning types (CAP event: Google wants fewer than 35 characters).
+EVENT_VI = {
+    "scam_phone": "Lừa đảo qua điện thoại",
+    "scam_online": "Lừa đảo trực tuyến",
+    "fake_link": "Đường link giả mạo",
+    "theft": "Trộm cắp",
+    "drugs": "Ma túy",
+    "missing_person": "Tìm người mất tích",
+    "wanted_person": "Truy nã",
+    "traffic": "Giao thông",
+    "other": "Cảnh báo an ninh trật tự",
+}
+EVENT_EN = {
+    "scam_phone": "Phone scam",
+    "scam_online": "Online scam",
+    "fake_link": "Fake official link",
+    "theft": "Theft",
+    "drugs": "Drugs",
+    "missing_person": "Missing person",
+    "wanted_person": "Wanted person",
+    "traffic": "Traffic",
+    "other": "Public order warning",
+}
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+# XML 1.0 cannot carry C0 controls other than tab and newline, lone surrogates, U+FFFE and
+# U+FFFF; C1 controls and DEL are allowed but discouraged, and mean nothing in a warning.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @cache
 def environment() -> Environment:
     """The Jinja2 environment for channel templates: autoescape for .html and .xml files,
-    none for .txt (each renderer escapes for its own format), undefined names fail loudly."""
-    return Environment(
+    none for .txt and .json (each renderer escapes for its own format), undefined names
+    fail loudly."""
+    env = Environment(
         loader=FileSystemLoader(str(CHANNEL_TEMPLATES)),
         autoescape=select_autoescape(enabled_extensions=("html", "xml"), default=False),
         undefined=StrictUndefined,
@@ -43,6 +73,9 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
+    # tojson keeps Vietnamese readable (not \u-escaped); it still escapes < > & ' for HTML.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return env
 
 
 def template(name: str) -> Template:
@@ -83,3 +116,63 @@ def area_summary(message: Message, limit: int = 3) -> str:
     if len(names) <= limit:
         return ", ".join(names)
     return f"{', '.join(names[:limit])} và {len(names) - limit} địa bàn khác"
+
+
+def shorten(text: str, limit: int, ellipsis: str = "...") -> str:
+    """Return text in at most ``limit`` characters, cut between words and ended by ``ellipsis``."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ellipsis):
+        return ""
+    cut = text[: limit - len(ellipsis) + 1]
+    head, space, _tail = cut.rpartition(" ")
+    cut = head if space and len(head) > limit // 2 else cut[:-1]
+    return cut.rstrip(" \n,.;:-–—") + ellipsis
+
+
+def event_name(warning_type: str, english: bool = False) -> str:
+    """Return the name of a warning type as the page, the feeds and CAP ``event`` show it."""
+    return (EVENT_EN if english else EVENT_VI)[warning_type]
+
+
+def defang(link: str) -> str:
+    """Return a link people can read but no program turns back into a link.
+
+    The scheme is dropped and every dot of the host becomes "[.]":
+    "http://vneid-capnhat.com/login" -> "vneid-capnhat[.]com/login".
+    """
+    bare = _SCHEME.sub("", link)
+    host, rest = re.match(r"([^/?#]*)(.*)", bare, re.DOTALL).groups()
+    return host.replace(".", "[.]") + rest
+
+
+def xml_text(value: str) -> str:
+    """Return text XML 1.0 can carry; line ends become "\\n", which parsers keep as is."""
+    return _NOT_XML.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def xml_values(value):
+    """Return template values with every string made XML-safe, however deeply nested."""
+    if isinstance(value, str):
+        return xml_text(value)
+    if isinstance(value, dict):
+        return {k: xml_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [xml_values(v) for v in value]
+    return value
+
+
+def parse_checked(xml: str, root_tag: str) -> ET.Element:
+    """Parse our own output as a consumer would; raise ValueError if it is not sound XML.
+
+    No DTD may appear (it could declare entities), and the root must be the expected one.
+    """
+    if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
+        raise ValueError("rendered XML contains a DTD")
+    try:
+        root = ET.fromstring(xml.encode("utf-8"))
+    except ET.ParseError as error:
+        raise ValueError(f"rendered XML is not well-formed: {error}") from error
+    if root.tag != root_tag:
+        raise ValueError(f"rendered XML has root {root.tag}, expected {root_tag}")
+    return root

@@ -148,7 +148,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.jinja_env.filters.update(localtime=_localtime, role_names=role_names)
     app.jinja_env.globals["APP_VERSION"] = __version__
-    app.jinja_env.globals.update(LABELS)
+    app.jinja_env.globals.update(LABELS, frame_doc=warnings.frame_doc)
     app.register_error_handler(errors.NotFound, lambda _e: _error_page(404, _("Not found.")))
     with app.app_context():
         # Checked once at start; requests re-check until `init-db` has run.

@@ -179,6 +179,19 @@ ACTION_LABELS = {
     "alert.expire": _l("expired"),
     "alert.refused": _l("refused"),
 }
+PREVIEW_LABELS = {
+    "web": _l("Portal page"),
+    "cap": _l("CAP 1.2 document"),
+    "atom": _l("Atom feed entry"),
+}
+COUNT_LABELS = {
+    "characters": _l("characters"),
+    "segments": _l("SMS parts"),
+    "encoding": _l("encoding"),
+    "messages": _l("messages"),
+    "bytes": _l("bytes"),
+    "areas": _l("areas"),
+}
 # Everything the warning pages need to name vocabularies, registered as Jinja globals.
 LABELS = {
     "WARNING_TYPE_LABELS": WARNING_TYPE_LABELS,
@@ -191,6 +204,8 @@ LABELS = {
     "STATUS_LABELS": STATUS_LABELS,
     "FIELD_LABELS": FIELD_LABELS,
     "ACTION_LABELS": ACTION_LABELS,
+    "PREVIEW_LABELS": PREVIEW_LABELS,
+    "COUNT_LABELS": COUNT_LABELS,
 }
 
 

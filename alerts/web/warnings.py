@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from alerts import diff
 from alerts import errors
 from alerts import images
+from alerts import publication
 from alerts import warning_templates
 from alerts import workflow
 from alerts.clock import from_text
@@ -265,9 +266,19 @@ def _page(alert: Alert, status: int = 200, **forms):
         review=_review(alert),
         revisions=revisions,
         timeline=audit_store.for_objects(db, [f"alert:{a.id}" for a in revisions]),
+        previews=publication.preview(db, alert, current_app.config),
         review_form=forms.get("review_form") or ReviewForm(content_hash=alert.content_hash),
         cancel_form=forms.get("cancel_form") or ReasonForm(),
     ), status
+
+
+def frame_doc(fragment: str, kind: str) -> str:
+    """Return a rendering as a whole document for a sandboxed preview frame (``srcdoc``)."""
+    css = url_for("static", filename="preview.css")
+    return (
+        f'<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        f'<link rel="stylesheet" href="{css}"></head><body class="{kind}">{fragment}</body></html>'
+    )
 
 
 def _people(alert: Alert) -> set[int]:
@@ -318,7 +329,13 @@ def approve(alert_id: int):
         form.confirm.errors = [_("Tick the box to confirm what you approve.")]
         return _page(workflow.visible(get_db(), acting(), alert_id), 422, review_form=form)
     try:
-        alert = workflow.approve(get_db(), acting(), alert_id, seen_hash=form.content_hash.data)
+        alert = workflow.approve(
+            get_db(),
+            acting(),
+            alert_id,
+            seen_hash=form.content_hash.data,
+            config=current_app.config,
+        )
     except errors.Refused as error:
         return _refused(alert_id, error)
     message = _("Approved and published.") if alert.status == Status.PUBLISHED else None
@@ -356,7 +373,9 @@ def cancel(alert_id: int):
     if not form.validate_on_submit():
         return _page(workflow.visible(get_db(), acting(), alert_id), 400)
     try:
-        workflow.cancel(get_db(), acting(), alert_id, reason=form.reason.data or "")
+        workflow.cancel(
+            get_db(), acting(), alert_id, reason=form.reason.data or "", config=current_app.config
+        )
     except errors.Refused as error:
         show_refusal(error, form)
         return _refused(alert_id, error, cancel_form=form)

@@ -1,0 +1,53 @@
+"""Signatures of published messages (append-only: a trigger refuses changes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from alerts.clock import now_text
+
+
+@dataclass(frozen=True)
+class StoredSignature:
+    """A message's signature: the key that made it, the exact bytes signed, the value."""
+
+    warning_id: int
+    msg_type: str
+    key_id: str
+    payload: bytes
+    signature: str
+    signed_at: str
+
+
+def save_signature(
+    db: sqlite_utils.Database,
+    warning_id: int,
+    msg_type: str,
+    key_id: str,
+    payload: bytes,
+    signature: str,
+) -> None:
+    """Store the signature of one message of a revision (its Alert/Update, or its Cancel)."""
+    db.execute(
+        "INSERT INTO signatures (warning_id, msg_type, key_id, payload, signature, signed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [warning_id, msg_type, key_id, payload, signature, now_text()],
+    )
+
+
+def get_signature(
+    db: sqlite_utils.Database, warning_id: int, msg_type: str
+) -> StoredSignature | None:
+    """Return the signature of one message of a revision, or None."""
+    row = db.execute(
+        "SELECT warning_id, msg_type, key_id, payload, signature, signed_at FROM signatures"
+        " WHERE warning_id = ? AND msg_type = ?",
+        [warning_id, msg_type],
+    ).fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    values[3] = bytes(values[3])
+    return StoredSignature(*values)
