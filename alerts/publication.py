@@ -157,3 +157,16 @@ def preview(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> dict:
     as it would go out now; a published revision shows its real code and times."""
     message = message_for(db, alert, public_url=config["PUBLIC_URL"])
     return registry.preview(message, render_settings(config))
+
+
+def signature_checks(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> list[dict]:
+    """Return each stored signature of a revision, checked against this deployment's key."""
+    public_key = signer(config).public_key_b64
+    return [
+        {
+            "msg_type": s.msg_type,
+            "key_id": s.key_id,
+            "valid": signing.verify(public_key, s.payload, s.signature),
+        }
+        for s in signature_store.signatures_of(db, alert.id)
+    ]

@@ -14,6 +14,7 @@ import pytest
 from alerts import create_app
 from alerts import migrations
 from alerts import seed
+from alerts import tokens
 from alerts.audit import Actor
 from alerts.db import open_db
 from alerts.models import Acting
@@ -104,3 +105,17 @@ def acting_as(db, username: str) -> Acting:
     user = user_store.get_user_by_username(db, username)
     unit = unit_store.get_unit(db, user.unit_id)
     return Acting(user, unit, Actor(username, unit.code, "127.0.0.1"))
+
+
+@pytest.fixture
+def auth(db):
+    """Return ``auth(username)``: headers carrying a fresh token of that demo user."""
+    issued: dict[str, dict] = {}
+
+    def headers(username: str) -> dict:
+        if username not in issued:
+            _token, secret = tokens.create_token(db, Actor("cli", "bca"), username, "tests")
+            issued[username] = {"Authorization": f"Bearer {secret}"}
+        return issued[username]
+
+    return headers

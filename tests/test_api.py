@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from datetime import timedelta
 
 import pytest
 
+from alerts import signing
 from alerts import tokens
 from alerts.audit import Actor
 from alerts.clock import utcnow
@@ -23,20 +25,6 @@ CLI = Actor("cli", "bca")
 PROBLEM = "application/problem+json"
 # The smallest valid PNG signature plus some bytes: enough for the type check.
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-@pytest.fixture
-def auth(db):
-    """Return ``auth(username)``: headers carrying a fresh token of that demo user."""
-    issued: dict[str, dict] = {}
-
-    def headers(username: str) -> dict:
-        if username not in issued:
-            _token, secret = tokens.create_token(db, CLI, username, "tests")
-            issued[username] = {"Authorization": f"Bearer {secret}"}
-        return issued[username]
-
-    return headers
 
 
 def problem(response, status: int) -> dict:
@@ -221,8 +209,17 @@ def test_province_approves_a_commune_warning_and_it_is_published(client, auth):
     done = response.json
     assert (done["status"], done["approved_by"]) == ("published", "hanoi.duyet")
     assert re.fullmatch(r"[2-9A-HJ-NP-Z]{8}", done["code"])
-    assert done["url"] == f"http://localhost/a/{done['code']}"
+    assert done["url"] == f"http://127.0.0.1:5000/a/{done['code']}"  # ALERTS_PUBLIC_URL
     assert done["published_at"].endswith("+07:00") and done["actions"] == ["cancel"]
+    # Anyone can verify the publication with the public key, offline.
+    key = client.get("/api/v1/signing-key").json
+    (signature,) = done["signatures"]
+    assert (signature["msg_type"], signature["key_id"]) == ("Alert", key["key_id"])
+    payload = base64.b64decode(signature["payload"])
+    assert json.loads(payload)["code"] == done["code"]
+    assert signing.verify(key["public_key"], payload, signature["signature"])
+    tampered = payload.replace(done["code"].encode(), b"ABCDEFGH")
+    assert not signing.verify(key["public_key"], tampered, signature["signature"])
 
 
 def test_nobody_approves_a_warning_they_drafted(client, auth, db):

@@ -158,6 +158,13 @@ def _other_paths() -> dict:
         "/audit": {
             "get": _op("Audit trail of one warning", "200", entries, "404 422", parameters=[obj])
         },
+        "/signing-key": {
+            "get": {
+                "summary": "The Ed25519 public key that verifies published warnings",
+                **unauthenticated,
+                "responses": {"200": {"description": "algorithm, key_id, public_key (base64)"}},
+            }
+        },
         "/openapi.json": {
             "get": {
                 "summary": "This document",

@@ -1,13 +1,17 @@
-"""What a script looks up around warnings: region codes by name, and a warning's audit trail.
+"""What a script looks up around warnings: region codes by name, a warning's audit trail,
+and the public key that verifies published warnings.
 
-Both are scoped like the UI: regions to the caller's jurisdiction (as the admin's region
-picker), audit entries to warnings the caller may see (404 for any other).
+Regions and audit entries are scoped like the UI: regions to the caller's jurisdiction (as
+the admin's region picker), audit entries to warnings the caller may see (404 for any
+other). The signing key is public.
 """
 
 from __future__ import annotations
 
+from flask import current_app
 from flask import request
 
+from alerts import publication
 from alerts import workflow
 from alerts.api import bp
 from alerts.api import inputs
@@ -20,6 +24,7 @@ from alerts.jurisdiction import unit_covers_region
 from alerts.models import Level
 from alerts.store import audit as audit_store
 from alerts.store import regions as region_store
+from alerts.web.guards import public
 
 QUERY_MAX = 100
 REGIONS_LIMIT = 20
@@ -61,3 +66,13 @@ def audit_entries():
     workflow.visible(db, acting(), alert_id)
     rows = audit_store.for_objects(db, [f"alert:{alert_id}"])
     return serialize.json_response({"entries": [serialize.audit_json(r) for r in rows]})
+
+
+@bp.get("/signing-key")
+@public
+def signing_key():
+    """The public key that verifies every published warning (Ed25519, base64 of 32 bytes)."""
+    signer = publication.signer(current_app.config)
+    return serialize.json_response(
+        {"algorithm": "Ed25519", "key_id": signer.key_id, "public_key": signer.public_key_b64}
+    )

@@ -91,6 +91,22 @@ def _alert_schema() -> dict:
         "cancelled_at": time,
         "cancel_reason": name,
         "superseded_by": nullable_int,
+        "signatures": {
+            "type": "array",
+            "description": "Ed25519 signatures of its publication (and cancellation): verify"
+            " `signature` over the base64-decoded `payload` with GET /signing-key.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "msg_type": {"enum": ["Alert", "Update", "Cancel"]},
+                    "algorithm": {"const": "Ed25519"},
+                    "key_id": {"type": "string"},
+                    "signature": {"type": "string"},
+                    "payload": {"type": "string", "contentEncoding": "base64"},
+                    "signed_at": time,
+                },
+            },
+        },
         "actions": {"type": "array", "items": {"enum": list(ACTIONS)}},
     }
     properties = {**_content_properties(), **record}

@@ -7,6 +7,7 @@ with their offset, which is what the API also requires on input.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo
@@ -15,7 +16,6 @@ import sqlite_utils
 from flask import Response
 from flask import current_app
 from flask import g
-from flask import request
 
 from alerts import workflow
 from alerts.api import problems
@@ -25,8 +25,10 @@ from alerts.models import Alert
 from alerts.models import Region
 from alerts.render import Rendering
 from alerts.render import TooLong
+from alerts.store import signatures as signature_store
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
+from alerts.store.signatures import StoredSignature
 
 
 def json_response(body: object, status: int = 200, headers: Mapping | None = None) -> Response:
@@ -63,8 +65,21 @@ def _unit_code(db: sqlite_utils.Database, unit_id: int) -> str | None:
 
 
 def portal_url(code: str | None) -> str | None:
-    """Return the short public link of a published warning (``/a/<code>``), or None."""
-    return f"{request.host_url}a/{code}" if code else None
+    """Return the short public link of a published warning (``/a/<code>``), or None: the
+    same link every channel carries, built from ALERTS_PUBLIC_URL."""
+    return f"{current_app.config['PUBLIC_URL']}/a/{code}" if code else None
+
+
+def signature_json(signature: StoredSignature) -> dict:
+    """Return a signature with the exact bytes signed, so anyone can verify it offline."""
+    return {
+        "msg_type": signature.msg_type,
+        "algorithm": "Ed25519",
+        "key_id": signature.key_id,
+        "signature": signature.signature,
+        "payload": base64.b64encode(signature.payload).decode("ascii"),
+        "signed_at": moment(signature.signed_at),
+    }
 
 
 def alert_json(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> dict:
@@ -95,6 +110,7 @@ def alert_json(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> dict:
         "cancelled_at": moment(alert.cancelled_at),
         "cancel_reason": alert.cancel_reason,
         "superseded_by": alert.superseded_by,
+        "signatures": [signature_json(s) for s in signature_store.signatures_of(db, alert.id)],
         "actions": sorted(workflow.allowed_actions(db, acting, alert)),
     }
 

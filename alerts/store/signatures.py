@@ -46,8 +46,14 @@ def get_signature(
         " WHERE warning_id = ? AND msg_type = ?",
         [warning_id, msg_type],
     ).fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    values[3] = bytes(values[3])
-    return StoredSignature(*values)
+    return StoredSignature(*row[:3], bytes(row[3]), *row[4:]) if row else None
+
+
+def signatures_of(db: sqlite_utils.Database, warning_id: int) -> list[StoredSignature]:
+    """Return every signature of a revision (its publication, then its cancellation)."""
+    rows = db.execute(
+        "SELECT warning_id, msg_type, key_id, payload, signature, signed_at FROM signatures"
+        " WHERE warning_id = ? ORDER BY signed_at, msg_type",
+        [warning_id],
+    ).fetchall()
+    return [StoredSignature(*r[:3], bytes(r[3]), *r[4:]) for r in rows]

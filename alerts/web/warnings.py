@@ -267,6 +267,7 @@ def _page(alert: Alert, status: int = 200, **forms):
         revisions=revisions,
         timeline=audit_store.for_objects(db, [f"alert:{a.id}" for a in revisions]),
         previews=publication.preview(db, alert, current_app.config),
+        signatures=publication.signature_checks(db, alert, current_app.config),
         review_form=forms.get("review_form") or ReviewForm(content_hash=alert.content_hash),
         cancel_form=forms.get("cancel_form") or ReasonForm(),
     ), status
