@@ -191,6 +191,8 @@ COUNT_LABELS = {
     "messages": _l("messages"),
     "bytes": _l("bytes"),
     "areas": _l("areas"),
+    "regions": _l("regions"),
+    "languages": _l("languages"),
 }
 # Everything the warning pages need to name vocabularies, registered as Jinja globals.
 LABELS = {
