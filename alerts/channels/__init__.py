@@ -1,0 +1,73 @@
+"""Channel clients: one module per channel API behind one small interface.
+
+A client sends one rendered message to one target over the provider's real API and
+classifies what came back into a ``Reaction`` (channels.md section 0): the delivery engine
+decides retries, refreshes and dead letters from that alone. Clients never touch the
+database and never log secrets; they get the unit's ``Account`` (settings and decrypted
+secrets) and an ``httpx.Client`` (pooled, explicit timeouts, no redirects) from the engine.
+
+Each module exposes ``CHANNEL`` and ``send(http, account, item) -> Outcome``; Zalo also
+``refresh(http, account) -> dict`` (the new token pair to store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from enum import StrEnum
+
+from alerts.render import Rendering
+
+
+class Reaction(StrEnum):
+    """What the engine does next with a delivery, whatever the channel."""
+
+    OK = "ok"
+    RETRY_AFTER = "retry_after"  # the provider said how long to wait
+    RETRY_BACKOFF = "retry_backoff"  # transient: exponential backoff with full jitter
+    REFRESH_TOKEN = "refresh_token"  # refresh credentials once, then retry once
+    DISABLE_SUBSCRIBER = "disable_subscriber"  # this recipient cannot be reached
+    GIVE_UP = "give_up"  # this payload will never be accepted: dead letter
+    DISABLE_CHANNEL = "disable_channel"  # the account is broken: stop the channel
+    UNKNOWN = "unknown"  # the request may have arrived (timeout after sending)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The classified result of one attempt; ``detail`` is short and holds no secret."""
+
+    reaction: Reaction
+    detail: str = ""
+    retry_after: float | None = None
+    provider_id: str | None = None
+    status_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """A unit's account on a channel: where to send (``base_url``), its non-secret settings
+    (page id, chat id, brandname, webhook URL, SMTP host ...) and its decrypted secrets."""
+
+    id: int
+    channel: str
+    base_url: str
+    settings: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print secrets, even in a traceback
+        return f"Account(id={self.id}, channel={self.channel!r}, base_url={self.base_url!r})"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One delivery attempt: what to send, to whom, and the key that makes resends safe.
+
+    ``target`` is "broadcast" for the unit's own Page, channel, OA or newsroom endpoint,
+    or a resident's address (E.164 phone, email, Telegram chat id, Zalo user id).
+    """
+
+    idempotency_key: str
+    target: str
+    rendering: Rendering
+    msg_type: str = "Alert"

@@ -1,0 +1,139 @@
+"""One HTTP server hosting every fake channel API under its own prefix, plus a control API.
+
+Prefixes: /zalo (openapi.zalo.me and oauth.zaloapp.com), /graph (graph.facebook.com),
+/telegram (api.telegram.org), /esms (rest.esms.vn), /hooks (a newsroom's webhook receiver).
+An account's ``base_url`` points at one of them. The SMTP fake runs beside it (``smtp.py``).
+
+Control API (JSON): POST /_control/reset, POST /_control/fail {"channel", "count", ...},
+POST /_control/delay {"channel", "seconds"}, POST /_control/limit {"key", "per_second"},
+GET /_control/requests?channel=.
+Run for the demo: ``python -m tests.fakes.server --port 8025``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+
+from flask import Flask
+from flask import jsonify
+from flask import request
+from werkzeug.serving import make_server
+
+from tests.fakes.state import FakeState
+from tests.fakes.state import Recorded
+
+CHANNEL_MODULES = ("zalo", "graph", "telegram", "esms", "hooks")
+
+
+def recorder(state: FakeState, channel: str):
+    """Return a before_request hook: record the request, then apply a queued delay or hang
+    (failures of other kinds are for the channel's own views to answer)."""
+
+    def hook():
+        body = request.get_data(cache=True)
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        state.record(
+            Recorded(
+                channel,
+                request.method,
+                request.path,
+                {k.lower(): v for k, v in request.headers.items()},
+                body,
+                parsed,
+                time.time(),
+            )
+        )
+        delay = state.delays.get(channel)
+        if delay:
+            time.sleep(delay)
+
+    return hook
+
+
+def control(app: Flask, state: FakeState) -> None:
+    """Register the control API."""
+
+    @app.post("/_control/reset")
+    def reset():
+        state.reset()
+        return jsonify(ok=True)
+
+    @app.post("/_control/fail")
+    def fail():
+        body = dict(request.get_json())
+        state.fail(body.pop("channel"), int(body.pop("count", 1)), **body)
+        return jsonify(ok=True)
+
+    @app.post("/_control/delay")
+    def delay():
+        body = request.get_json()
+        state.delays[body["channel"]] = float(body["seconds"])
+        return jsonify(ok=True)
+
+    @app.post("/_control/limit")
+    def limit():
+        body = request.get_json()
+        state.limits[body["key"]] = float(body["per_second"])
+        return jsonify(ok=True)
+
+    @app.get("/_control/requests")
+    def requests_():
+        channel = request.args.get("channel")
+        return jsonify(
+            [
+                {"channel": r.channel, "method": r.method, "path": r.path, "json": r.json}
+                for r in state.recorded(channel)
+            ]
+        )
+
+
+def create_app(state: FakeState | None = None) -> Flask:
+    """Build the fake server's app; each channel module registers a blueprint."""
+    import importlib
+
+    state = state or FakeState()
+    app = Flask("fakes")
+    app.extensions["fake_state"] = state
+    for name in CHANNEL_MODULES:
+        module = importlib.import_module(f"tests.fakes.{name}")
+        blueprint = module.blueprint(state)
+        blueprint.before_request(recorder(state, name))
+        app.register_blueprint(blueprint, url_prefix=f"/{name}")
+    control(app, state)
+    return app
+
+
+class FakeChannels:
+    """The fake server on a free loopback port, in a thread (tests use it as a context)."""
+
+    def __init__(self, port: int = 0):
+        self.state = FakeState()
+        self.server = make_server("127.0.0.1", port, create_app(self.state), threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeChannels:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8025)
+    port = parser.parse_args().port
+    print(f"Fake channel servers on http://127.0.0.1:{port}", flush=True)
+    make_server("127.0.0.1", port, create_app(), threaded=True).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
