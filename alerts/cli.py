@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask
 from flask import current_app
@@ -14,6 +16,8 @@ from alerts import seed
 from alerts import staff
 from alerts import tokens
 from alerts.db import get_db
+from alerts.delivery import worker
+from alerts.delivery.engine import Dispatcher
 from alerts.jurisdiction import MINISTRY_CODE
 from alerts.models import Acting
 from alerts.models import Role
@@ -164,6 +168,40 @@ def list_tokens_command(username: str) -> None:
         )
 
 
+@click.command("worker")
+@with_appcontext
+@click.option("--no-wait", is_flag=True, help="Exit at once if another worker is active.")
+def worker_command(no_wait: bool) -> None:
+    """Run the delivery worker (one per database): publish, expire and dispatch."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        worker.run(get_db(), current_app.config, wait=not no_wait)
+    except worker.LeaseHeld as held:
+        raise click.ClickException(str(held)) from None
+
+
+@click.command("dispatch-once")
+@with_appcontext
+def dispatch_once_command() -> None:
+    """Run one worker tick now (publish what is due, expire, dispatch) and print it."""
+    db, holder = get_db(), worker.holder_name()
+    try:
+        worker.acquire(db, holder, current_app.config["WORKER_LEASE_SECONDS"])
+    except worker.LeaseHeld as held:
+        raise click.ClickException(str(held)) from None
+    dispatcher = Dispatcher(current_app.config)
+    try:
+        summary = worker.tick(db, current_app.config, dispatcher)
+    finally:
+        dispatcher.close()
+        worker.release(db, holder)
+    outcomes = ", ".join(f"{k}={v}" for k, v in sorted(summary.outcomes.items())) or "none"
+    click.echo(
+        f"claimed={summary.claimed} recovered={summary.recovered} expired={summary.expired}"
+        f" outcomes: {outcomes}"
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (
@@ -174,5 +212,7 @@ def init_app(app: Flask) -> None:
         create_token_command,
         revoke_token_command,
         list_tokens_command,
+        worker_command,
+        dispatch_once_command,
     ):
         app.cli.add_command(command)

@@ -133,7 +133,19 @@ SETTINGS = (
         "http://127.0.0.1:5000",
         "The portal's public address, used in every short link and CAP identifier.",
     ),
+    Setting(
+        "WORKER_LEASE_SECONDS",
+        _positive_int,
+        60,
+        "How long a silent worker keeps the lease before another may take over.",
+    ),
     Setting("SMS_MAX_SEGMENTS", _segments, 2, "SMS budget per warning, in 153-character parts."),
+    Setting(
+        "DATA_KEY",
+        _text,
+        "",
+        "Fernet key(s) encrypting channel credentials; the first encrypts, all decrypt.",
+    ),
     Setting(
         "SIGNING_KEY",
         _text,

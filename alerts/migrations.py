@@ -261,6 +261,84 @@ def m005_signatures(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m006_delivery(db: sqlite_utils.Database) -> None:
+    """The delivery engine: units' channel accounts (secrets encrypted), residents'
+    subscriptions, the outbox of deliveries, the breaker state and the worker's lease.
+
+    One delivery row per (message, channel, account, target) with a unique idempotency key,
+    inserted in the same transaction as the publication (or cancellation) it carries.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE channel_accounts (
+            id INTEGER PRIMARY KEY,
+            unit_id INTEGER NOT NULL REFERENCES units(id),
+            channel TEXT NOT NULL CHECK (channel IN ('zalo', 'facebook', 'telegram', 'sms',
+                'email', 'webhook')),
+            name TEXT NOT NULL,
+            base_url TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            secrets BLOB NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            test_audience INTEGER NOT NULL DEFAULT 0,
+            disabled_reason TEXT,
+            breaker_failures INTEGER NOT NULL DEFAULT 0,
+            breaker_open_until TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (unit_id, channel, name)
+        );
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL CHECK (channel IN ('zalo', 'telegram', 'sms', 'email')),
+            address TEXT NOT NULL,
+            region_code TEXT NOT NULL REFERENCES regions(code),
+            status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed',
+                'disabled')),
+            test_audience INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            confirmed_at TEXT,
+            ended_at TEXT,
+            UNIQUE (channel, address, region_code)
+        );
+        CREATE INDEX subscriptions_region ON subscriptions(region_code, channel, status);
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            msg_type TEXT NOT NULL CHECK (msg_type IN ('Alert', 'Update', 'Cancel')),
+            channel TEXT NOT NULL,
+            account_id INTEGER NOT NULL REFERENCES channel_accounts(id),
+            target TEXT NOT NULL,
+            subscription_id INTEGER REFERENCES subscriptions(id),
+            province_code TEXT,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            priority INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'dead',
+                'cancelled')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_expires_at TEXT,
+            expires_at TEXT NOT NULL,
+            possible_duplicate INTEGER NOT NULL DEFAULT 0,
+            provider_id TEXT,
+            last_error TEXT,
+            history TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+        CREATE INDEX deliveries_warning ON deliveries(warning_id, channel, status);
+        CREATE TABLE worker_lease (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            heartbeat_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

@@ -34,6 +34,7 @@ from alerts.content import Content
 from alerts.content import content_hash
 from alerts.content import parse_content
 from alerts.db import write
+from alerts.delivery import outbox
 from alerts.errors import Conflict
 from alerts.errors import Forbidden
 from alerts.errors import NotFound
@@ -514,6 +515,8 @@ def cancel(
             issuing_unit=_unit(db, alert.unit_id).code,
         )
         if alert.status == Status.PUBLISHED:
+            queued = outbox.enqueue_cancel(db, store.get_alert(db, alert.id))
+            _log(db, acting.actor, "alert.cancel_queued", alert.id, deliveries=queued)
             _sign_cancel(db, acting, alert.id, config)
 
 
@@ -562,10 +565,12 @@ def _publish(db: sqlite_utils.Database, alert: Alert, config: Mapping, now: date
     store.set_fields(
         db, alert.id, status=Status.PUBLISHED.value, published_at=to_text(now), code=code
     )
-    key_id = publication.sign(db, store.get_alert(db, alert.id), config, alert.msg_type)
+    published = store.get_alert(db, alert.id)
+    key_id = publication.sign(db, published, config, alert.msg_type)
     for earlier in store.series(db, alert.series_id):
         if earlier.status == Status.PUBLISHED and earlier.id != alert.id:
             store.set_fields(db, earlier.id, superseded_by=alert.id)
+    queued = outbox.enqueue_publication(db, published, alert.msg_type)
     _log(
         db,
         audit.SYSTEM,
@@ -574,6 +579,7 @@ def _publish(db: sqlite_utils.Database, alert: Alert, config: Mapping, now: date
         content_hash=alert.content_hash,
         code=code,
         key_id=key_id,
+        deliveries=queued,
     )
 
 

@@ -26,6 +26,8 @@ CONFIG = {
     # A fixed test key (base64 of 32 bytes): never used outside the tests.
     "SIGNING_KEY": "dGVzdC1rZXktMzItYnl0ZXMtZm9yLWVkMjU1MTkhISE=",
     "DATABASE": "",
+    # A fixed test key for channel credentials (Fernet): never used outside the tests.
+    "DATA_KEY": "4LDbnH3HjbPA7q5MN9-drDRB3Q10vuXuByqsf8E6tKg=",
 }
 
 

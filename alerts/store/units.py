@@ -85,3 +85,9 @@ def unit_ids_in_scope(db: sqlite_utils.Database, unit: Unit) -> list[int] | None
     """Return the ids of ``units_in_scope`` (None: every unit)."""
     units = units_in_scope(db, unit)
     return None if units is None else [u.id for u in units]
+
+
+def all_units(db: sqlite_utils.Database) -> list[Unit]:
+    """Return every unit (the ministry's view), by code."""
+    rows = db.execute(f"SELECT {_COLUMNS} FROM units ORDER BY code").fetchall()
+    return [_unit(r) for r in rows]

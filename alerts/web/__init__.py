@@ -30,6 +30,7 @@ from alerts.store import audit as audit_store
 from alerts.web import account
 from alerts.web import admin
 from alerts.web import auth
+from alerts.web import channels  # noqa: F401  (registers its views on the admin blueprint)
 from alerts.web import health
 from alerts.web import site
 from alerts.web import users  # noqa: F401  (registers the user views on the admin blueprint)

@@ -1,4 +1,5 @@
-"""GET /healthz: database reachable, schema version, journal mode, map version."""
+"""GET /healthz: database reachable, schema version, journal mode, map version, and the
+delivery worker's last heartbeat (null when no worker runs)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from alerts import migrations
 from alerts.db import get_db
 from alerts.seed import MAP_VERSION_KEY
 from alerts.store import regions as region_store
+from alerts.store.lease import get_lease
 from alerts.web.guards import public
 
 bp = Blueprint("health", __name__)
@@ -32,6 +34,7 @@ def healthz():
             "pending_migrations": pending,
             "journal_mode": db.execute("PRAGMA journal_mode").fetchone()[0],
             "map_version": None if pending else region_store.get_meta(db, MAP_VERSION_KEY),
+            "worker": None if pending else get_lease(db),
         }
     except sqlite3.Error as exc:
         return jsonify(status="error", database=f"unavailable: {exc.__class__.__name__}"), 503

@@ -178,6 +178,9 @@ ACTION_LABELS = {
     "alert.publish_refused": _l("publication refused: content differs from the approved"),
     "alert.expire": _l("expired"),
     "alert.refused": _l("refused"),
+    "alert.cancel_queued": _l("cancellation queued to everyone who received it"),
+    "alert.cancel_unsigned": _l("cancellation could not be signed"),
+    "delivery.replay": _l("dead letter sent again"),
 }
 PREVIEW_LABELS = {
     "web": _l("Portal page"),
@@ -194,6 +197,14 @@ COUNT_LABELS = {
     "regions": _l("regions"),
     "languages": _l("languages"),
 }
+DELIVERY_LABELS = {
+    "queued": _l("queued"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "failed": _l("retrying"),
+    "dead": _l("dead"),
+    "cancelled": _l("stopped"),
+}
 # Everything the warning pages need to name vocabularies, registered as Jinja globals.
 LABELS = {
     "WARNING_TYPE_LABELS": WARNING_TYPE_LABELS,
@@ -208,6 +219,7 @@ LABELS = {
     "ACTION_LABELS": ACTION_LABELS,
     "PREVIEW_LABELS": PREVIEW_LABELS,
     "COUNT_LABELS": COUNT_LABELS,
+    "DELIVERY_LABELS": DELIVERY_LABELS,
 }
 
 

@@ -15,6 +15,7 @@ from flask import Response
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -30,10 +31,12 @@ from alerts import workflow
 from alerts.clock import from_text
 from alerts.content import Content
 from alerts.db import get_db
+from alerts.delivery import progress
 from alerts.models import Alert
 from alerts.models import Role
 from alerts.models import Status
 from alerts.store import audit as audit_store
+from alerts.store import deliveries as delivery_store
 from alerts.store import images as image_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
@@ -268,6 +271,8 @@ def _page(alert: Alert, status: int = 200, **forms):
         timeline=audit_store.for_objects(db, [f"alert:{a.id}" for a in revisions]),
         previews=publication.preview(db, alert, current_app.config),
         signatures=publication.signature_checks(db, alert, current_app.config),
+        delivery=progress.progress(db, alert),
+        dead=progress.dead_letters(db, alert),
         review_form=forms.get("review_form") or ReviewForm(content_hash=alert.content_hash),
         cancel_form=forms.get("cancel_form") or ReasonForm(),
     ), status
@@ -410,3 +415,29 @@ def image(sha256: str):
     response = Response(data, mimetype=mime)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+@bp.route("/<int:alert_id>/progress.json")
+@signed_in
+def progress_json(alert_id: int):
+    """Delivery counts, polled by the warning page while it is being delivered."""
+    alert = workflow.visible(get_db(), acting(), alert_id)
+    return jsonify(progress.progress(get_db(), alert))
+
+
+@bp.route("/deliveries/<int:delivery_id>/replay", methods=["POST"])
+@role_required(Role.APPROVER)
+def replay(delivery_id: int):
+    """Send a dead letter again, with the same idempotency key."""
+    found = delivery_store.get_delivery(get_db(), delivery_id)
+    if found is None:
+        abort(404)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _page(workflow.visible(get_db(), acting(), found["warning_id"]), 400)
+    try:
+        progress.replay(get_db(), acting(), delivery_id)
+    except errors.Refused as error:
+        return _refused(found["warning_id"], error)
+    flash(_("Queued again; the worker sends it on its next pass."), "info")
+    return redirect(url_for("warnings.show", alert_id=found["warning_id"]) + "#delivery", 303)

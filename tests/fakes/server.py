@@ -109,14 +109,25 @@ def create_app(state: FakeState | None = None) -> Flask:
     return app
 
 
+def serve(port: int, state: FakeState):
+    """Return the WSGI server of the fakes (keeping Zalo's underscored header names)."""
+    from tests.fakes.zalo import UnderscoreHeaders
+
+    return make_server(
+        "127.0.0.1", port, create_app(state), threaded=True, request_handler=UnderscoreHeaders
+    )
+
+
 class FakeChannels:
     """The fake server on a free loopback port, in a thread (tests use it as a context)."""
 
     def __init__(self, port: int = 0):
         self.state = FakeState()
-        self.server = make_server("127.0.0.1", port, create_app(self.state), threaded=True)
+        self.server = serve(port, self.state)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> FakeChannels:
         self.thread.start()
@@ -125,14 +136,25 @@ class FakeChannels:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.thread.join()
+        self.server.server_close()
 
 
 def main() -> None:
+    """Serve every fake for the demo: HTTP on --port, SMTP on --smtp-port, one shared state
+    (so the control API reaches the SMTP fake too)."""
+    from tests.fakes.smtp import FakeSMTP
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8025)
-    port = parser.parse_args().port
-    print(f"Fake channel servers on http://127.0.0.1:{port}", flush=True)
-    make_server("127.0.0.1", port, create_app(), threaded=True).serve_forever()
+    parser.add_argument("--smtp-port", type=int, default=8026)
+    args = parser.parse_args()
+    state = FakeState()
+    with FakeSMTP(state, port=args.smtp_port):
+        print(
+            f"Fake channel servers on http://127.0.0.1:{args.port}, SMTP on {args.smtp_port}",
+            flush=True,
+        )
+        serve(args.port, state).serve_forever()
 
 
 if __name__ == "__main__":

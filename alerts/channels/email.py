@@ -1,0 +1,289 @@
+"""Email to residents over SMTP (channels.md 5a): one multipart/alternative message per address.
+
+The message is built with the standard library: plain text first, HTML last, the Vietnamese
+subject and sender name as RFC 2047 encoded-words, bodies in base64 or quoted-printable (7-bit
+clean, so no 8BITMIME is needed), and RFC 8058's List-Unsubscribe pair kept on one line
+(folding has broken DKIM). The Message-ID is derived from the delivery's idempotency key, so
+a resend after an unknown outcome carries the same id and can be recognised.
+
+One connection per message, step by step (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA), so every
+reply is classified where it happened (5a.3): a 5xx to MAIL means our account is refused, to
+RCPT that this address is, after the data that this content is. Only a lost reply after the
+whole message was sent is UNKNOWN (the server may have accepted it). Account settings:
+"host", "port" (25, or 587 with STARTTLS), "starttls" ("1"), "from", "username" (the From
+address by default), "timeout" (seconds, 10), "helo" (the sender's domain by default);
+secret: "password" (AUTH only when set; never logged or shown).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+from dataclasses import field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.utils import format_datetime
+
+from alerts import clock
+from alerts.channels import Account
+from alerts.channels import Item
+from alerts.channels import Outcome
+from alerts.channels import Reaction
+from alerts.render.common import VIETNAM
+
+CHANNEL = "email"
+DEFAULT_TIMEOUT = 10.0
+_ONE_LINE = {"list-unsubscribe", "list-unsubscribe-post"}
+_OURS = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "sender"}
+_HEADER_NAME = re.compile(r"[!-9;-~]+")
+_ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})\b")
+_SETUP = ("connect", "hello", "starttls", "login", "mail")
+
+
+class _Policy(EmailPolicy):
+    """SMTP line ends, 7-bit bodies, and the RFC 8058 headers never folded nor encoded."""
+
+    def fold(self, name, value):
+        if name.lower() in _ONE_LINE and str(value).isascii():
+            return f"{name}: {value}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        if name.lower() in _ONE_LINE and str(value).isascii():
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = _Policy(linesep="\r\n", cte_type="7bit")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where and how to submit mail, from an account's settings and secrets."""
+
+    host: str
+    port: int
+    starttls: bool
+    sender: Address
+    username: str
+    timeout: float
+    helo: str
+    password: str = field(default="", repr=False)
+
+
+def config(account: Account) -> Config:
+    """Return the SMTP configuration of an account; ValueError names what is wrong."""
+    settings = account.settings
+    host = settings.get("host", "").strip()
+    if not host:
+        raise ValueError("settings: no SMTP host")
+    starttls = settings.get("starttls") == "1"
+    try:
+        port = int(settings.get("port") or (587 if starttls else 25))
+        timeout = float(settings.get("timeout") or DEFAULT_TIMEOUT)
+    except ValueError:
+        raise ValueError("settings: port and timeout must be numbers") from None
+    sender = sender_address(settings.get("from", ""))
+    return Config(
+        host=host,
+        port=port,
+        starttls=starttls,
+        sender=sender,
+        username=settings.get("username") or sender.addr_spec,
+        timeout=timeout,
+        helo=settings.get("helo") or sender.domain,
+        password=account.secrets.get("password", ""),
+    )
+
+
+def sender_address(value: str) -> Address:
+    """Parse 'Name <address>' (the name may hold commas and Vietnamese) into an Address."""
+    if re.search(r"[\r\n]", value):
+        raise ValueError("settings: 'from' holds a line break")
+    match = re.fullmatch(r"\s*(.*?)\s*<([^<>]*)>\s*", value)
+    name, addr = (match[1].strip('"').strip(), match[2].strip()) if match else ("", value.strip())
+    try:
+        address = Address(display_name=name, addr_spec=addr)
+    except (ValueError, IndexError):
+        raise ValueError("settings: 'from' is not an email address") from None
+    if not (address.username and address.domain and addr.isascii()):
+        raise ValueError("settings: 'from' needs an ASCII address with a domain")
+    return address
+
+
+def message_id(idempotency_key: str, domain: str) -> str:
+    """Return the Message-ID of a delivery: the same for every attempt, and no address in it."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def build_message(config: Config, item: Item) -> EmailMessage:
+    """Return the message for ``item``; ValueError if a header would hold a line break."""
+    parts = item.rendering.parts
+    headers = {"Subject": parts["subject"], **item.rendering.headers}
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name) or re.search(r"[\r\n]", value):
+            raise ValueError(f"header {name[:40]!r} refused: line break or bad name")
+        if name.lower() in _OURS and name != "Subject":
+            raise ValueError(f"header {name[:40]!r} refused: set by the channel")
+    message = EmailMessage(policy=POLICY)
+    message["From"] = config.sender
+    message["To"] = Address(addr_spec=item.target)
+    message["Date"] = format_datetime(clock.utcnow().astimezone(VIETNAM))
+    message["Message-ID"] = message_id(item.idempotency_key, config.sender.domain)
+    for name, value in headers.items():
+        message[name] = value
+    message.set_content(parts["text"])
+    message.add_alternative(parts["html"], subtype="html")
+    return message
+
+
+def send(http, account: Account, item: Item) -> Outcome:
+    """Send one rendering to one resident's address and classify the SMTP replies.
+
+    ``http`` is unused (SMTP, not HTTP): the signature is every channel's.
+    """
+    del http
+    try:
+        settings = config(account)
+    except ValueError as exc:
+        return Outcome(Reaction.DISABLE_CHANNEL, str(exc))
+    refused = _refuse_target(item.target)
+    if refused is not None:
+        return refused
+    try:
+        message = build_message(settings, item)
+        raw = message.as_bytes()
+    except (KeyError, ValueError, UnicodeError) as exc:
+        return Outcome(Reaction.GIVE_UP, f"message refused: {exc}"[:200])
+    return _transmit(settings, raw, item.target, str(message["Message-ID"]))
+
+
+def _refuse_target(target: str) -> Outcome | None:
+    if target == "broadcast":
+        return Outcome(Reaction.GIVE_UP, "email goes to residents' addresses, not 'broadcast'")
+    if re.search(r"[\r\n]", target):
+        return Outcome(Reaction.GIVE_UP, "the address holds a line break")
+    if not target.isascii():
+        return Outcome(Reaction.GIVE_UP, "internationalised addresses (SMTPUTF8) not supported")
+    try:
+        address = Address(addr_spec=target)
+    except (ValueError, IndexError):
+        address = None
+    if address is None or not (address.username and address.domain):
+        return Outcome(Reaction.DISABLE_SUBSCRIBER, "not an email address")
+    return None
+
+
+def _transmit(config: Config, raw: bytes, target: str, msg_id: str) -> Outcome:
+    """Run one SMTP transaction; ``stage`` says how far it got when something failed."""
+    smtp = smtplib.SMTP(local_hostname=config.helo, timeout=config.timeout)
+    stage = "connect"
+    try:
+        code, reply = smtp.connect(config.host, config.port)
+        if code != 220:
+            return classify(code, reply, stage)
+        stage = "hello"
+        smtp.ehlo_or_helo_if_needed()
+        if config.starttls:
+            stage = "starttls"
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if config.password:
+            stage = "login"
+            smtp.login(config.username, config.password)
+        stage = "mail"
+        code, reply = smtp.mail(config.sender.addr_spec)
+        if code != 250:
+            return classify(code, reply, stage)
+        stage = "rcpt"
+        code, reply = smtp.rcpt(target)
+        if code not in (250, 251):
+            return classify(code, reply, stage)
+        stage = "data"
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            return classify(code, reply, stage)
+        smtp.send(_dot_stuffed(raw))
+        stage = "sent"  # from here on the server has the whole message
+        code, reply = smtp.getreply()
+        if code == 250:
+            return Outcome(Reaction.OK, f"250 {_text(reply)}"[:200], provider_id=msg_id)
+        return classify(code, reply, "data")
+    except smtplib.SMTPNotSupportedError:
+        missing = "STARTTLS" if stage == "starttls" else "AUTH"
+        return Outcome(Reaction.DISABLE_CHANNEL, f"the server does not offer {missing}")
+    except smtplib.SMTPResponseException as exc:
+        return classify(exc.smtp_code, exc.smtp_error, stage)
+    except smtplib.SMTPServerDisconnected as exc:
+        return _lost(exc, stage)
+    except smtplib.SMTPException as exc:  # e.g. no AUTH mechanism in common
+        if stage == "login":
+            return Outcome(Reaction.DISABLE_CHANNEL, f"LOGIN: {exc}"[:200])
+        return _lost(exc, stage)
+    except OSError as exc:  # refused, timed out, reset, TLS failure
+        return _lost(exc, stage)
+    finally:
+        _quit(smtp)
+
+
+def classify(code: int, reply: bytes | str, stage: str) -> Outcome:
+    """Map an SMTP reply at a stage ("connect", "hello", "starttls", "login", "mail", "rcpt",
+    "data") to a reaction (channels.md 5a.3)."""
+    text = _text(reply)
+    detail = f"{stage.upper()}: {code} {text}"[:200]
+    status = _ENHANCED.match(text)
+    if code in (530, 534, 535, 538):
+        return Outcome(Reaction.DISABLE_CHANNEL, detail)
+    if not 400 <= code < 600:
+        return Outcome(Reaction.RETRY_BACKOFF, f"unexpected reply, {detail}"[:200])
+    if code < 500:
+        return Outcome(Reaction.RETRY_BACKOFF, detail)
+    if stage == "mail" and code == 552:
+        return Outcome(Reaction.GIVE_UP, detail)  # too big for this server
+    if stage in _SETUP:
+        return Outcome(Reaction.DISABLE_CHANNEL, detail)  # our account or sender is refused
+    policy = status is not None and status[2] == "7"
+    if stage == "rcpt" and code in (550, 551, 553) and not policy:
+        return Outcome(Reaction.DISABLE_SUBSCRIBER, detail)
+    if code in (550, 551, 553) and status is not None and status[2] in ("1", "2"):
+        return Outcome(Reaction.DISABLE_SUBSCRIBER, detail)  # refused after the data
+    return Outcome(Reaction.GIVE_UP, detail)
+
+
+def _lost(exc: OSError, stage: str) -> Outcome:
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, ConnectionRefusedError):
+        reason = "connection refused"
+    if stage == "sent":
+        detail = (
+            f"no reply after the message was sent ({reason}): it may have been delivered;"
+            " a resend carries the same Message-ID"
+        )
+        return Outcome(Reaction.UNKNOWN, detail[:240])
+    return Outcome(Reaction.RETRY_BACKOFF, f"{stage.upper()}: {reason}"[:200])
+
+
+def _dot_stuffed(raw: bytes) -> bytes:
+    """Return the DATA payload: leading dots doubled, CRLF-terminated, then the lone dot."""
+    body = re.sub(rb"(?m)^\.", b"..", raw)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body + b".\r\n"
+
+
+def _text(reply: bytes | str) -> str:
+    if isinstance(reply, bytes):
+        reply = reply.decode("utf-8", "replace")
+    return " ".join(reply.split())[:160]
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except OSError:
+        smtp.close()

@@ -1,0 +1,131 @@
+"""SMS through an eSMS.vn-style brandname gateway (channels.md 4.3), to residents only.
+
+One JSON POST to ``SendMultipleMessage_V4_post_json`` per resident, keys in the body, the
+rendering's "text" (GSM-7, no diacritics) with ``IsUnicode: "0"``. The answer is HTTP 200 with
+a string ``CodeResult`` whatever happened, so the code decides, per the eSMS table.
+
+Retries are safe: ``RequestId`` (the item's idempotency key) is de-duplicated by the gateway
+within the day and a repeat answers 124, taken as already sent. A key longer than the 50
+characters eSMS allows is replaced by its SHA-256 prefix, still stable per item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import httpx
+
+from alerts.channels import Account
+from alerts.channels import Item
+from alerts.channels import Outcome
+from alerts.channels import Reaction
+from alerts.channels.telegram import post_json
+from alerts.channels.telegram import retry_after_seconds
+from alerts.channels.telegram import scrub_outcome
+from alerts.channels.telegram import transport_outcome
+
+CHANNEL = "sms"
+DEFAULT_BASE_URL = "https://rest.esms.vn"
+PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
+SMS_TYPE_CSKH = "2"  # customer-care brandname
+MAX_REQUEST_ID = 50
+# CodeResult -> reaction and a short English reason (channels.md 4.3, eSMS "Bảng mã lỗi").
+CODES = {
+    "100": (Reaction.OK, "accepted"),
+    "124": (Reaction.OK, "duplicate RequestId: already accepted"),
+    "99": (Reaction.DISABLE_SUBSCRIBER, "phone number blocked on the gateway"),
+    "108": (Reaction.DISABLE_SUBSCRIBER, "phone number format invalid"),
+    "101": (Reaction.DISABLE_CHANNEL, "wrong ApiKey or SecretKey"),
+    "102": (Reaction.DISABLE_CHANNEL, "no price table"),
+    "103": (Reaction.DISABLE_CHANNEL, "insufficient balance"),
+    "104": (Reaction.DISABLE_CHANNEL, "brandname not existing or not active"),
+    "140": (Reaction.DISABLE_CHANNEL, "IP not whitelisted"),
+    "146": (Reaction.GIVE_UP, "wrong customer-care template"),
+    "177": (Reaction.GIVE_UP, "carrier not registered for the brandname"),
+}
+_E164_VN = re.compile(r"\+?84(\d{9})|0(\d{9})")
+
+
+def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
+    """Send the rendering's text to one resident's phone (E.164) through the gateway."""
+    if item.target == "broadcast":
+        return Outcome(Reaction.GIVE_UP, "SMS goes to residents only, not as a broadcast")
+    phone = national_number(item.target)
+    if phone is None:
+        return Outcome(Reaction.DISABLE_SUBSCRIBER, "not a Vietnamese mobile number")
+    text = item.rendering.parts.get("text", "")
+    if not text:
+        return Outcome(Reaction.GIVE_UP, "the rendering has no text")
+    secrets = (account.secrets.get("api_key", ""), account.secrets.get("secret_key", ""))
+    brandname = account.settings.get("brandname", "")
+    if not all(secrets) or not brandname:
+        return Outcome(Reaction.DISABLE_CHANNEL, "no ApiKey, SecretKey or Brandname configured")
+    payload = {
+        "ApiKey": secrets[0],
+        "SecretKey": secrets[1],
+        "Phone": phone,
+        "Content": text,
+        "Brandname": brandname,
+        "SmsType": account.settings.get("sms_type", SMS_TYPE_CSKH),
+        "IsUnicode": "0",
+        "Sandbox": account.settings.get("sandbox", "0"),
+        "RequestId": request_id(item.idempotency_key),
+    }
+    if account.settings.get("callback_url"):
+        payload["CallbackUrl"] = account.settings["callback_url"]
+    url = (account.base_url or DEFAULT_BASE_URL).rstrip("/") + PATH
+    try:
+        response, data = post_json(http, url, payload)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        return transport_outcome(exc, secrets)
+    return scrub_outcome(_classify(response, data), secrets)
+
+
+def national_number(phone: str) -> str | None:
+    """Return a Vietnamese number as the gateway expects it, "0" and 9 digits, or None.
+
+    Accepts E.164 ("+84901234567") and the "84..." and "0..." forms; the gateway itself
+    judges the prefix (code 108), as prefixes are still being added (channels.md 4.6).
+    """
+    match = _E164_VN.fullmatch(phone.strip())
+    if not match:
+        return None
+    return "0" + (match.group(1) or match.group(2))
+
+
+def request_id(key: str) -> str:
+    """Return the gateway's RequestId for an idempotency key: the key, or a digest if long."""
+    if len(key) <= MAX_REQUEST_ID:
+        return key
+    return hashlib.sha256(key.encode()).hexdigest()[:MAX_REQUEST_ID]
+
+
+def _classify(response: httpx.Response, data: object) -> Outcome:
+    """Map the gateway's answer to a reaction: CodeResult first, then the HTTP status."""
+    status = response.status_code
+    body = data if isinstance(data, dict) else {}
+    if 200 <= status < 300 and "CodeResult" in body:
+        code = str(body["CodeResult"])
+        reaction, reason = CODES.get(code, (Reaction.GIVE_UP, "unknown code"))
+        message = str(body.get("ErrorMessage") or "")
+        detail = f"CodeResult {code}: {reason}" + (f" ({message})" if message else "")
+        sms_id = str(body["SMSID"]) if reaction == Reaction.OK and body.get("SMSID") else None
+        return Outcome(reaction, detail[:200], provider_id=sms_id, status_code=status)
+    if 200 <= status < 300 and not body:
+        # Not the gateway's JSON: it may have accepted the message (the RequestId makes a retry
+        # safe, and the engine's policy for SMS decides).
+        return Outcome(Reaction.UNKNOWN, "a 2xx answer without CodeResult", status_code=status)
+    if status == 429:
+        wait = retry_after_seconds(response.headers.get("retry-after"))
+        if wait is not None:
+            return Outcome(Reaction.RETRY_AFTER, "rate limited", retry_after=wait, status_code=429)
+        return Outcome(Reaction.RETRY_BACKOFF, "rate limited", status_code=429)
+    if status >= 500:
+        return Outcome(Reaction.RETRY_BACKOFF, f"HTTP {status}", status_code=status)
+    if status in (401, 403, 404) or 300 <= status < 400:
+        # Refused by a firewall, or the base URL is wrong: nothing will get through.
+        return Outcome(Reaction.DISABLE_CHANNEL, f"HTTP {status}", status_code=status)
+    # {"error": "Invalid request"} (a malformed request) or another client error.
+    detail = f"HTTP {status}: {str(body.get('error') or response.reason_phrase)}"
+    return Outcome(Reaction.GIVE_UP, detail[:200], status_code=status)

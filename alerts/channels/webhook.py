@@ -1,0 +1,110 @@
+"""Webhooks to newsrooms and partner systems, signed per Standard Webhooks 1.0 (channels.md 5b).
+
+The body is the rendering's JSON, sent byte for byte as rendered (UTF-8), with webhook-id
+(the delivery's idempotency key: the same on every attempt, so the receiver dedups a resend),
+webhook-timestamp (this attempt) and webhook-signature. During a secret rotation the body is
+signed with both secrets, so a receiver that still knows only the previous one accepts it.
+
+Classification follows the spec (5b.3): 2xx delivered; a redirect is a failure (redirects are
+never followed: the endpoint URL must be fixed); 410 Gone disables the endpoint; a
+Retry-After is honoured on 408, 429 and 5xx; other 4xx will not change on a resend. A read
+timeout is UNKNOWN: the request may have been processed, and resending is safe because the
+receiver dedups on webhook-id. Settings: "url"; secrets: "secret" and, while rotating,
+"previous_secret" ("whsec_<base64>"). The URL is never put in a detail (it may hold a token).
+"""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from alerts import clock
+from alerts.channels import Account
+from alerts.channels import Item
+from alerts.channels import Outcome
+from alerts.channels import Reaction
+from alerts.webhook_signing import secret_key
+from alerts.webhook_signing import sign_headers
+
+CHANNEL = "webhook"
+_RETRYABLE = {408, 425, 429}
+
+
+def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
+    """POST one rendering to the unit's webhook endpoint and classify the answer."""
+    if item.target != "broadcast":
+        return Outcome(Reaction.GIVE_UP, "webhooks go to the unit's endpoint ('broadcast') only")
+    url = account.settings.get("url", "").strip()
+    secrets = [account.secrets.get("secret", ""), account.secrets.get("previous_secret", "")]
+    try:
+        for secret in filter(None, secrets):
+            secret_key(secret)
+    except ValueError as exc:
+        return Outcome(Reaction.DISABLE_CHANNEL, f"secrets: {exc}")
+    if not url or not secrets[0]:
+        return Outcome(Reaction.DISABLE_CHANNEL, "settings: the endpoint needs a url and a secret")
+    try:
+        body = item.rendering.parts["json"].encode("utf-8")
+        headers = sign_headers(
+            secrets[0],
+            msg_id=item.idempotency_key,
+            timestamp=int(clock.utcnow().timestamp()),
+            body=body,
+            extra_secrets=[s for s in secrets[1:] if s],
+        )
+    except (KeyError, ValueError) as exc:
+        return Outcome(Reaction.GIVE_UP, f"not signable: {exc}"[:200])
+    headers["content-type"] = "application/json"
+    return _post(http, url, body, headers)
+
+
+def _post(http: httpx.Client, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    try:
+        # Streamed so the answer's body is never read: a receiver cannot make us download.
+        with http.stream("POST", url, content=body, headers=headers) as response:
+            return classify(response, headers["webhook-id"])
+    except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+        return Outcome(
+            Reaction.UNKNOWN,
+            f"no answer after sending ({type(exc).__name__}): it may have been processed;"
+            " resending is safe, the receiver dedups on webhook-id",
+        )
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        return Outcome(Reaction.DISABLE_CHANNEL, f"settings: bad url ({type(exc).__name__})")
+    except httpx.TransportError as exc:  # connect, write or pool: nothing was processed
+        return Outcome(Reaction.RETRY_BACKOFF, f"{type(exc).__name__}: not delivered")
+
+
+def classify(response: httpx.Response, msg_id: str) -> Outcome:
+    """Map the receiver's status (and Retry-After) to a reaction (Standard Webhooks 5b.3)."""
+    status = response.status_code
+    detail = f"HTTP {status} {response.reason_phrase}".strip()[:120]
+    if 200 <= status < 300:
+        return Outcome(Reaction.OK, detail, provider_id=msg_id, status_code=status)
+    if 300 <= status < 400:
+        detail += ": a redirect; redirects are not followed, update the endpoint URL"
+        return Outcome(Reaction.GIVE_UP, detail, status_code=status)
+    if status == 410:
+        detail += ": the endpoint is gone; disabled as the spec asks"
+        return Outcome(Reaction.DISABLE_CHANNEL, detail, status_code=status)
+    if status >= 500 or status in _RETRYABLE:
+        wait = retry_after(response.headers.get("retry-after"))
+        if wait is not None:
+            return Outcome(Reaction.RETRY_AFTER, detail, retry_after=wait, status_code=status)
+        return Outcome(Reaction.RETRY_BACKOFF, detail, status_code=status)
+    return Outcome(Reaction.GIVE_UP, detail, status_code=status)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Return the seconds a Retry-After asks for (delta-seconds or an HTTP-date), or None."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - clock.utcnow()).total_seconds())

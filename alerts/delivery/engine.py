@@ -1,0 +1,357 @@
+"""The dispatcher: drain the outbox over every channel's API, one bounded batch per tick.
+
+Each tick (RELIABILITY.md C2): return to the queue what a dead worker left in flight
+(possible duplicates), dead-letter what expired, claim a batch in one short transaction,
+send outside any transaction with pooled httpx clients, paced under each provider's limit,
+each attempt bounded by a total deadline, then record every outcome in one transaction.
+A channel whose account keeps failing is skipped by its circuit breaker, and a hung
+provider only holds its own channel's slots: the others keep going.
+
+Before anything goes out the revision is checked again: the content must be the approved
+content and the message must be signed, or nothing is sent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import random
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timedelta
+
+import httpx
+import sqlite_utils
+
+from alerts import audit
+from alerts import publication
+from alerts.channels import Account
+from alerts.channels import Item
+from alerts.channels import Outcome
+from alerts.channels import Reaction
+from alerts.clock import from_text
+from alerts.clock import to_text
+from alerts.clock import utcnow
+from alerts.db import write
+from alerts.delivery import policy as policies
+from alerts.delivery.pacing import Pacer
+from alerts.render import Rendering
+from alerts.render import RenderSettings
+from alerts.render import registry
+from alerts.security import vault
+from alerts.store import accounts as account_store
+from alerts.store import audit as audit_store
+from alerts.store import deliveries as store
+from alerts.store import signatures as signature_store
+from alerts.store import warnings as warning_store
+from alerts.store.deliveries import Delivery
+
+BATCH = 500
+LEASE_MARGIN = 30.0
+POLL = 0.05
+
+
+@dataclass
+class Summary:
+    """What one tick did (for logs, tests and /healthz)."""
+
+    recovered: int = 0
+    expired: int = 0
+    claimed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def http_client() -> httpx.Client:
+    """One pooled client for every channel: explicit timeouts, redirects never followed."""
+    timeout = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)
+    limits = httpx.Limits(max_connections=128, max_keepalive_connections=64)
+    return httpx.Client(timeout=timeout, limits=limits, follow_redirects=False)
+
+
+class Dispatcher:
+    """Sends due deliveries; lives as long as the worker (its pacing state with it)."""
+
+    def __init__(
+        self,
+        config: Mapping,
+        http: httpx.Client | None = None,
+        rng: random.Random | None = None,
+        rules: Mapping[str, policies.Policy] | None = None,
+    ):
+        """``rules`` replaces the channels' policies (tests use short deadlines)."""
+        self.config = config
+        self.http = http or http_client()
+        self.rng = rng or random.Random()
+        self.rules = dict(rules or policies.POLICIES)
+        self.pacer = Pacer()
+        self.executor = ThreadPoolExecutor(
+            max_workers=sum(p.concurrency for p in self.rules.values()),
+            thread_name_prefix="send",
+        )
+        self.slots = {c: threading.Semaphore(p.concurrency) for c, p in self.rules.items()}
+
+    def _rule(self, channel: str, settings: Mapping) -> policies.Policy:
+        """Return a channel's policy with the account's own (lower) rate, if it set one."""
+        return policies.with_rate(self.rules[channel], settings)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.http.close()
+
+    # --- one tick -----------------------------------------------------------------------
+
+    def dispatch_due(self, db: sqlite_utils.Database, now: datetime | None = None) -> Summary:
+        """Run one tick; return what it did."""
+        now = now or utcnow()
+        summary = Summary()
+        with write(db):
+            summary.recovered = store.recover_expired_leases(db, to_text(now))
+            summary.expired = store.expire_queued(db, to_text(now))
+        batch = self._claim(db, now)
+        summary.claimed = len(batch)
+        if batch:
+            results = self._send_all(db, batch)
+            self._record(db, results, summary)
+        return summary
+
+    def _claim(self, db: sqlite_utils.Database, now: datetime) -> list[Delivery]:
+        """Claim a batch no larger than what each account may send within one lease."""
+        with write(db):
+            candidates = store.due(db, to_text(now), BATCH)
+            accounts = {
+                a: account_store.get_account(db, a) for a in {d.account_id for d in candidates}
+            }
+            quota: dict[int, int] = {}
+            batch = []
+            for delivery in candidates:
+                rule = self._rule(delivery.channel, accounts[delivery.account_id].settings)
+                allowed = max(1, int(rule.per_second * rule.deadline))
+                if quota.get(delivery.account_id, 0) < allowed:
+                    quota[delivery.account_id] = quota.get(delivery.account_id, 0) + 1
+                    batch.append(delivery)
+            longest = max((self.rules[d.channel].deadline for d in batch), default=0)
+            lease = now + timedelta(seconds=2 * longest + LEASE_MARGIN)
+            store.claim(db, [d.id for d in batch], to_text(lease))
+        return batch
+
+    # --- sending --------------------------------------------------------------------------
+
+    def _send_all(self, db, batch: list[Delivery]) -> list[tuple[Delivery, Outcome, float]]:
+        """Send a batch concurrently; an attempt past its deadline counts as UNKNOWN."""
+        prepared = self._prepare(db, batch)
+        started: dict[int, float] = {}
+        futures: dict[Future, Delivery] = {}
+        results = []
+        for delivery in batch:
+            job = prepared.get(delivery.id)
+            if isinstance(job, Outcome):
+                results.append((delivery, job, 0.0))
+                continue
+            future = self.executor.submit(self._send_one, delivery, *job, started)
+            futures[future] = delivery
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=POLL)
+            for future in done:
+                delivery = futures[future]
+                outcome, seconds = future.result()
+                results.append((delivery, outcome, seconds))
+            now = time.monotonic()
+            for future in list(pending):
+                delivery = futures[future]
+                deadline = self.rules[delivery.channel].deadline
+                began = started.get(delivery.id)
+                if began is not None and now - began > deadline:
+                    pending.discard(future)
+                    overdue = Outcome(Reaction.UNKNOWN, f"no answer within {deadline:.0f} s")
+                    results.append((delivery, overdue, deadline))
+        return results
+
+    def _send_one(self, delivery: Delivery, account: Account, item: Item, started: dict):
+        """Wait for a slot and the pace, then send (runs in the executor)."""
+        rule = self._rule(delivery.channel, account.settings)
+        with self.slots[delivery.channel]:
+            self.pacer.wait(f"account:{account.id}", rule.per_second)
+            if rule.per_target_per_second and delivery.target != "broadcast":
+                self.pacer.wait(
+                    f"target:{account.id}:{delivery.target}", rule.per_target_per_second
+                )
+            began = started[delivery.id] = time.monotonic()
+            client = importlib.import_module(f"alerts.channels.{delivery.channel}")
+            try:
+                outcome = client.send(self.http, account, item)
+            except Exception as error:  # a client bug must not lose the delivery
+                outcome = Outcome(Reaction.RETRY_BACKOFF, f"client error: {type(error).__name__}")
+            return outcome, time.monotonic() - began
+
+    def _prepare(self, db, batch: list[Delivery]) -> dict[int, tuple[Account, Item] | Outcome]:
+        """Open the accounts and render each message once (email once per recipient)."""
+        accounts: dict[int, Account | Outcome] = {}
+        renderings: dict[tuple, Rendering | Outcome] = {}
+        prepared: dict[int, tuple[Account, Item] | Outcome] = {}
+        for delivery in batch:
+            if delivery.account_id not in accounts:
+                accounts[delivery.account_id] = self._account(db, delivery.account_id)
+            account = accounts[delivery.account_id]
+            key = (delivery.warning_id, delivery.msg_type, delivery.channel)
+            if delivery.channel == "email":
+                key += (delivery.target,)
+            if key not in renderings:
+                renderings[key] = self._render(db, delivery)
+            rendering = renderings[key]
+            if isinstance(account, Outcome) or isinstance(rendering, Outcome):
+                prepared[delivery.id] = account if isinstance(account, Outcome) else rendering
+                continue
+            item = Item(delivery.idempotency_key, delivery.target, rendering, delivery.msg_type)
+            prepared[delivery.id] = (account, item)
+        return prepared
+
+    def _account(self, db, account_id: int) -> Account | Outcome:
+        stored = account_store.get_account(db, account_id)
+        try:
+            secrets = vault.unseal(self.config, stored.secrets)
+        except vault.VaultError as error:
+            return Outcome(Reaction.DISABLE_CHANNEL, str(error))
+        return Account(stored.id, stored.channel, stored.base_url, stored.settings, secrets)
+
+    def _render(self, db, delivery: Delivery) -> Rendering | Outcome:
+        """Render the message as signed; refuse content that is not the approved one."""
+        alert = warning_store.get_alert(db, delivery.warning_id)
+        signed_type = delivery.msg_type
+        if alert.approved_hash != alert.content_hash:
+            return Outcome(Reaction.GIVE_UP, "content differs from the approved content")
+        if signature_store.get_signature(db, alert.id, signed_type) is None:
+            return Outcome(Reaction.GIVE_UP, "the message is not signed")
+        message = publication.message_for(
+            db, alert, public_url=self.config["PUBLIC_URL"], msg_type=delivery.msg_type
+        )
+        settings = RenderSettings(
+            sms_max_segments=self.config["SMS_MAX_SEGMENTS"],
+            unsubscribe_url=self._unsubscribe_url(delivery),
+        )
+        try:
+            return registry.RENDERERS[delivery.channel](message, settings)
+        except Exception as error:  # TooLong or a renderer bug: nothing can go out
+            return Outcome(Reaction.GIVE_UP, f"cannot render: {error}")
+
+    def _unsubscribe_url(self, delivery: Delivery) -> str:
+        if delivery.subscription_id is None:
+            return ""
+        return f"{self.config['PUBLIC_URL']}/unsubscribe/{delivery.idempotency_key}"
+
+    # --- recording -------------------------------------------------------------------------
+
+    def _record(self, db, results, summary: Summary) -> None:
+        """Apply every outcome in one transaction (and the breakers and refreshes)."""
+        refreshed: set[int] = set()
+        with write(db):
+            now = utcnow()
+            for delivery, outcome, seconds in results:
+                summary.outcomes[outcome.reaction] = summary.outcomes.get(outcome.reaction, 0) + 1
+                self._apply(db, delivery, outcome, seconds, now, refreshed)
+                self._breaker(db, delivery.account_id, outcome, now)
+
+    def _apply(self, db, delivery: Delivery, outcome: Outcome, seconds, now, refreshed) -> None:
+        entry = {
+            "at": to_text(now),
+            "attempt": delivery.attempts + 1,
+            "reaction": str(outcome.reaction),
+            "detail": outcome.detail[:300],
+            "status": outcome.status_code,
+            "seconds": round(seconds, 3),
+        }
+        reaction = outcome.reaction
+        if reaction == Reaction.OK:
+            store.mark_sent(db, delivery.id, to_text(now), outcome.provider_id, entry)
+        elif reaction == Reaction.REFRESH_TOKEN:
+            self._refresh(db, delivery, outcome, entry, now, refreshed)
+        elif reaction == Reaction.DISABLE_SUBSCRIBER:
+            store.mark_dead(db, delivery.id, outcome.detail, entry)
+            if delivery.subscription_id:
+                account_store.disable_subscription(db, delivery.subscription_id, outcome.detail)
+        elif reaction == Reaction.DISABLE_CHANNEL:
+            store.mark_dead(db, delivery.id, outcome.detail, entry)
+            self._disable(db, delivery.account_id, outcome.detail)
+        elif reaction == Reaction.GIVE_UP:
+            store.mark_dead(db, delivery.id, outcome.detail, entry)
+        else:
+            self._retry(db, delivery, outcome, entry, now)
+
+    def _retry(self, db, delivery: Delivery, outcome: Outcome, entry: dict, now) -> None:
+        """Schedule the next attempt (Retry-After wins; full jitter otherwise), unless the
+        attempts are spent or the next one would come after the warning's expiry."""
+        rule = self.rules[delivery.channel]
+        attempt = delivery.attempts + 1
+        if outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after is not None:
+            delay = outcome.retry_after
+        else:
+            delay = policies.backoff(rule, attempt, self.rng)
+        next_at = now + timedelta(seconds=delay)
+        unknown = outcome.reaction == Reaction.UNKNOWN
+        if attempt >= rule.max_attempts:
+            store.mark_dead(db, delivery.id, f"gave up after {attempt} attempts", entry)
+        elif next_at >= from_text(delivery.expires_at):
+            store.mark_dead(db, delivery.id, "the warning expires before the next attempt", entry)
+        else:
+            store.mark_retry(db, delivery.id, to_text(next_at), outcome.detail, entry, unknown)
+
+    def _refresh(self, db, delivery: Delivery, outcome: Outcome, entry, now, refreshed) -> None:
+        """Refresh the account's token once, then retry once; else stop the channel."""
+        client = importlib.import_module(f"alerts.channels.{delivery.channel}")
+        stored = account_store.get_account(db, delivery.account_id)
+        already_refreshed = any(
+            h.get("reaction") == "refresh_token" for h in _history(db, delivery.id)
+        )
+        if not hasattr(client, "refresh") or already_refreshed:
+            store.mark_dead(db, delivery.id, outcome.detail, entry)
+            self._disable(db, delivery.account_id, f"credentials refused: {outcome.detail}")
+            return
+        if delivery.account_id not in refreshed:
+            account = self._account(db, delivery.account_id)
+            try:
+                fresh = client.refresh(self.http, account)
+            except Exception as error:
+                store.mark_dead(db, delivery.id, outcome.detail, entry)
+                self._disable(db, stored.id, f"token refresh failed: {error}"[:300])
+                return
+            secrets = {**account.secrets, **fresh}
+            account_store.set_secrets(db, stored.id, vault.seal(self.config, secrets))
+            self._audit(db, "channel.token_refreshed", stored.id, {"channel": stored.channel})
+            refreshed.add(delivery.account_id)
+        store.mark_retry(db, delivery.id, to_text(now), outcome.detail, entry, False)
+
+    def _disable(self, db, account_id: int, reason: str) -> None:
+        account_store.set_active(db, account_id, False, reason[:300])
+        self._audit(db, "channel.disabled", account_id, {"reason": reason[:300]})
+
+    def _breaker(self, db, account_id: int, outcome: Outcome, now: datetime) -> None:
+        """Open an account's breaker after repeated transient failures; close it on success."""
+        stored = account_store.get_account(db, account_id)
+        if outcome.reaction == Reaction.OK:
+            if stored.breaker_failures:
+                account_store.set_breaker(db, account_id, 0, None)
+            return
+        if outcome.reaction not in (Reaction.RETRY_BACKOFF, Reaction.UNKNOWN):
+            return
+        failures = stored.breaker_failures + 1
+        opened = None
+        if failures >= policies.BREAKER_THRESHOLD:
+            opened = to_text(now + timedelta(seconds=policies.BREAKER_OPEN_SECONDS))
+        account_store.set_breaker(db, account_id, failures, opened)
+
+    def _audit(self, db, action: str, account_id: int, detail: dict) -> None:
+        audit_store.append(
+            db, audit.make_entry(audit.SYSTEM, action, f"account:{account_id}", detail)
+        )
+
+
+def _history(db, delivery_id: int) -> list[dict]:
+    row = db.execute("SELECT history FROM deliveries WHERE id = ?", [delivery_id]).fetchone()
+    return json.loads(row[0]) if row else []

@@ -1,0 +1,52 @@
+"""Pacing: token buckets that make a sender wait for its turn instead of earning a 429.
+
+One bucket per account (the provider's global limit) and, where the provider limits each
+chat, one per target. Buckets live in the single worker process, which is why only one
+worker may run per database.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class Bucket:
+    """A token bucket: ``rate`` tokens per second, bursts of at most ``burst`` (default 1:
+    evenly spaced sends, so a provider counting in a sliding second never sees a burst)."""
+
+    def __init__(self, rate: float, burst: float | None = None, clock: Callable = time.monotonic):
+        self.rate = rate
+        self.burst = burst if burst is not None else 1.0
+        self.tokens = self.burst
+        self.clock = clock
+        self.updated = clock()
+        self.lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Take a token; return how long to wait before using it (0 if one was ready)."""
+        with self.lock:
+            now = self.clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            self.tokens -= 1
+            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class Pacer:
+    """Buckets by key, created on first use."""
+
+    def __init__(self):
+        self.buckets: dict[str, Bucket] = {}
+        self.lock = threading.Lock()
+
+    def wait(self, key: str, rate: float, burst: float | None = None) -> None:
+        """Block until ``key`` may send one more message at ``rate`` per second."""
+        with self.lock:
+            bucket = self.buckets.get(key)
+            if bucket is None or bucket.rate != rate:
+                bucket = self.buckets[key] = Bucket(rate, burst)
+        delay = bucket.reserve()
+        if delay > 0:
+            time.sleep(delay)

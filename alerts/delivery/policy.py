@@ -1,0 +1,60 @@
+"""How hard to push each channel, and when to try again.
+
+Rates are the providers' published limits, enforced by us (channels.md; e.g. Telegram: 30
+messages/s per bot, 1/s per chat; we stay just under, at 29/s and 0.95/s), so a 429 is an
+exception, not the way we find the limit. Retry schedules follow RELIABILITY.md C3; each
+delay is drawn with full jitter (uniform between 0 and the step), Retry-After overrides
+the schedule, and no retry is ever scheduled after the warning expires.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import replace
+
+MINUTE, HOUR = 60.0, 3600.0
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One channel's concurrency, rates, attempt deadline and retry schedule."""
+
+    concurrency: int
+    per_second: float
+    per_target_per_second: float | None
+    deadline: float
+    schedule: tuple[float, ...]
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.schedule) + 1
+
+
+_MESSAGING = (10, 30, 2 * MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR)
+_GATEWAY = (10, 10, 20, 40, 80, 160, 320, 600, 600, 600, 600, 600)
+_WEBHOOK = (5, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR)
+
+POLICIES = {
+    "telegram": Policy(16, 29.0, 0.95, 15.0, _MESSAGING),
+    "zalo": Policy(8, 20.0, None, 20.0, _MESSAGING),
+    "facebook": Policy(2, 1.0, None, 20.0, _MESSAGING),
+    "sms": Policy(32, 100.0, None, 15.0, _GATEWAY),
+    "email": Policy(8, 20.0, None, 30.0, _GATEWAY),
+    "webhook": Policy(16, 50.0, None, 15.0, _WEBHOOK),
+}
+BREAKER_THRESHOLD = 5
+BREAKER_OPEN_SECONDS = 30.0
+
+
+def with_rate(base: Policy, settings: Mapping) -> Policy:
+    """Return the policy with an account's own rate; it may lower, never raise, the rate."""
+    rate = float(settings.get("per_second", base.per_second))
+    return replace(base, per_second=min(rate, base.per_second))
+
+
+def backoff(rule: Policy, attempt: int, rng: random.Random | None = None) -> float:
+    """Return the delay before the next attempt, drawn with full jitter."""
+    step = rule.schedule[min(max(attempt, 1), len(rule.schedule)) - 1]
+    return (rng or random).uniform(0, step)

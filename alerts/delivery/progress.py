@@ -1,0 +1,74 @@
+"""What staff see of a warning's deliveries: counts per channel and per province, live,
+the dead letters with their full error history, and replaying one (audited)."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from alerts import audit
+from alerts import workflow
+from alerts.clock import now_text
+from alerts.db import write
+from alerts.errors import Conflict
+from alerts.errors import Forbidden
+from alerts.errors import NotFound
+from alerts.models import Acting
+from alerts.models import Alert
+from alerts.models import Role
+from alerts.store import audit as audit_store
+from alerts.store import deliveries as store
+
+STATES = ("queued", "sending", "sent", "failed", "dead", "cancelled")
+
+
+def _table(rows: list[dict], key: str) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = table.setdefault(row[key] or "—", dict.fromkeys(STATES, 0))
+        counts[row["state"]] += row["count"]
+    return table
+
+
+def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
+    """Return the delivery counts of a revision: totals, per channel, per province."""
+    rows = store.counts(db, [alert.id])
+    totals = dict.fromkeys(STATES, 0)
+    for row in rows:
+        totals[row["state"]] += row["count"]
+    return {
+        "totals": totals,
+        "channels": _table(rows, "channel"),
+        "provinces": _table(rows, "province"),
+        "done": totals["queued"] + totals["sending"] + totals["failed"] == 0,
+    }
+
+
+def dead_letters(db: sqlite_utils.Database, alert: Alert) -> list[dict]:
+    """Return the revision's dead deliveries with their error history."""
+    return store.dead_letters(db, [alert.id])
+
+
+def replay(db: sqlite_utils.Database, acting: Acting, delivery_id: int) -> None:
+    """Queue a dead letter again (same idempotency key), for an approver who sees it."""
+    found = store.get_delivery(db, delivery_id)
+    if found is None:
+        raise NotFound(delivery_id)
+    workflow.visible(db, acting, found["warning_id"])
+    if not acting.user.has(Role.APPROVER):
+        raise Forbidden("Only approvers may do this.")
+    with write(db):
+        if not store.replay(db, delivery_id, now_text()):
+            raise Conflict("Only a dead delivery of a warning still in force can be replayed.")
+        audit_store.append(
+            db,
+            audit.make_entry(
+                acting.actor,
+                "delivery.replay",
+                f"alert:{found['warning_id']}",
+                {
+                    "delivery": delivery_id,
+                    "channel": found["channel"],
+                    "key": found["idempotency_key"],
+                },
+            ),
+        )

@@ -1,0 +1,124 @@
+"""The one worker process: APScheduler 3 runs a single interval job that publishes what is
+due, expires what is over and dispatches the outbox.
+
+Only one worker may be active per database: it holds a lease row it renews every tick
+(the heartbeat ``/healthz`` shows). A second worker waits while the lease is fresh and
+takes over only once it has expired, so a crashed worker is replaced without two ever
+sending at once. The web app never runs a scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from datetime import timedelta
+
+import sqlite_utils
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from alerts import workflow
+from alerts.clock import from_text
+from alerts.clock import to_text
+from alerts.clock import utcnow
+from alerts.db import write
+from alerts.delivery.engine import Dispatcher
+from alerts.delivery.engine import Summary
+from alerts.store.lease import LEASE_NAME
+
+INTERVAL = 2.0
+log = logging.getLogger("alerts.worker")
+
+
+class LeaseHeld(Exception):
+    """Another worker holds the lease; the message says who and since when."""
+
+
+def holder_name() -> str:
+    """Return a name that identifies this process (host, pid and a random suffix)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def acquire(
+    db: sqlite_utils.Database, holder: str, seconds: float = 60.0, now: datetime | None = None
+) -> None:
+    """Take or renew the lease for ``seconds``; raise LeaseHeld while another holder's
+    lease is fresh."""
+    now = now or utcnow()
+    expires = to_text(now + timedelta(seconds=seconds))
+    with write(db):
+        row = db.execute(
+            "SELECT holder, heartbeat_at, expires_at FROM worker_lease WHERE name = ?",
+            [LEASE_NAME],
+        ).fetchone()
+        if row and row[0] != holder and from_text(row[2]) > now:
+            raise LeaseHeld(
+                f"Another worker ({row[0]}) is active: last heartbeat {row[1]} UTC."
+                f" This one waits; the lease expires at {row[2]} UTC."
+            )
+        db.execute(
+            "INSERT INTO worker_lease (name, holder, heartbeat_at, expires_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder,"
+            " heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at",
+            [LEASE_NAME, holder, to_text(now), expires],
+        )
+
+
+def release(db: sqlite_utils.Database, holder: str) -> None:
+    """Give the lease up (a clean stop lets the next worker start at once)."""
+    with write(db):
+        db.execute("DELETE FROM worker_lease WHERE name = ? AND holder = ?", [LEASE_NAME, holder])
+
+
+def tick(db: sqlite_utils.Database, config: Mapping, dispatcher: Dispatcher) -> Summary:
+    """One pass: publish what is due, expire what is over, dispatch the outbox."""
+    workflow.publish_due(db, config)
+    workflow.expire_due(db)
+    return dispatcher.dispatch_due(db)
+
+
+def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> None:
+    """Run the worker until stopped: hold the lease, then tick every INTERVAL seconds."""
+    holder, lease = holder_name(), config["WORKER_LEASE_SECONDS"]
+    while True:
+        try:
+            acquire(db, holder, lease)
+            break
+        except LeaseHeld as held:
+            if not wait:
+                raise
+            log.warning("%s", held)
+            time.sleep(INTERVAL * 5)
+    dispatcher = Dispatcher(config)
+    scheduler = BlockingScheduler(timezone="UTC")
+
+    def job() -> None:
+        try:
+            acquire(db, holder, lease)
+        except LeaseHeld:
+            log.error("Lost the worker lease to another process; stopping.")
+            scheduler.shutdown(wait=False)
+            return
+        summary = tick(db, config, dispatcher)
+        if summary.claimed or summary.recovered or summary.expired:
+            log.info("tick: %s", summary)
+
+    scheduler.add_job(
+        job,
+        "interval",
+        seconds=INTERVAL,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=int(INTERVAL * 2),
+        next_run_time=utcnow(),
+    )
+    log.info("Worker %s started (tick every %.0f s).", holder, INTERVAL)
+    try:
+        scheduler.start()
+    finally:
+        dispatcher.close()
+        release(db, holder)

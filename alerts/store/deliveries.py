@@ -1,0 +1,165 @@
+"""The outbox: claiming due deliveries, recording each attempt, and the counts the
+dashboard shows. Every change of state runs inside the caller's ``write`` transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import sqlite_utils
+
+_COLUMNS = (
+    "d.id, d.warning_id, d.msg_type, d.channel, d.account_id, d.target, d.subscription_id,"
+    " d.idempotency_key, d.attempts, d.expires_at, d.possible_duplicate"
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed delivery: what the dispatcher needs to send one attempt."""
+
+    id: int
+    warning_id: int
+    msg_type: str
+    channel: str
+    account_id: int
+    target: str
+    subscription_id: int | None
+    idempotency_key: str
+    attempts: int
+    expires_at: str
+    possible_duplicate: bool
+
+
+def recover_expired_leases(db: sqlite_utils.Database, now: str) -> int:
+    """Return to the queue deliveries whose sender died mid-attempt; their outcome is
+    unknown, so they are marked possible duplicates (same idempotency key on resend)."""
+    cursor = db.execute(
+        "UPDATE deliveries SET status = 'queued', possible_duplicate = 1,"
+        " lease_expires_at = NULL, next_attempt_at = ?,"
+        " history = json_insert(history, '$[#]', json_object('at', ?, 'reaction', 'unknown',"
+        " 'detail', 'the worker stopped during the attempt'))"
+        " WHERE status = 'sending' AND lease_expires_at <= ?",
+        [now, now, now],
+    )
+    return cursor.rowcount
+
+
+def expire_queued(db: sqlite_utils.Database, now: str) -> int:
+    """Dead-letter deliveries whose warning expired before they could go out."""
+    cursor = db.execute(
+        "UPDATE deliveries SET status = 'dead', last_error = 'expired before delivery'"
+        " WHERE status = 'queued' AND expires_at <= ?",
+        [now],
+    )
+    return cursor.rowcount
+
+
+def due(db: sqlite_utils.Database, now: str, limit: int) -> list[Delivery]:
+    """Return queued deliveries due now on usable accounts (active, breaker closed),
+    top priority first, then oldest."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM deliveries d JOIN channel_accounts a ON a.id = d.account_id"
+        " WHERE d.status = 'queued' AND d.next_attempt_at <= ? AND a.active = 1"
+        " AND (a.breaker_open_until IS NULL OR a.breaker_open_until <= ?)"
+        " ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?",
+        [now, now, limit],
+    ).fetchall()
+    return [Delivery(*r[:10], bool(r[10])) for r in rows]
+
+
+def claim(db: sqlite_utils.Database, ids: list[int], lease_until: str) -> None:
+    """Mark deliveries as being sent by this worker until ``lease_until``."""
+    db.conn.executemany(
+        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,"
+        " lease_expires_at = ? WHERE id = ? AND status = 'queued'",
+        [(lease_until, i) for i in ids],
+    )
+
+
+def _history(entry: dict) -> str:
+    return json.dumps(entry, ensure_ascii=False)
+
+
+def mark_sent(db, delivery_id: int, now: str, provider_id: str | None, entry: dict) -> None:
+    db.execute(
+        "UPDATE deliveries SET status = 'sent', sent_at = ?, provider_id = ?,"
+        " lease_expires_at = NULL, last_error = NULL,"
+        " history = json_insert(history, '$[#]', json(?)) WHERE id = ?",
+        [now, provider_id, _history(entry), delivery_id],
+    )
+
+
+def mark_retry(
+    db, delivery_id: int, next_at: str, error: str, entry: dict, possible_duplicate: bool
+) -> None:
+    db.execute(
+        "UPDATE deliveries SET status = 'queued', next_attempt_at = ?, last_error = ?,"
+        " lease_expires_at = NULL, possible_duplicate = MAX(possible_duplicate, ?),"
+        " history = json_insert(history, '$[#]', json(?)) WHERE id = ?",
+        [next_at, error, int(possible_duplicate), _history(entry), delivery_id],
+    )
+
+
+def mark_dead(db, delivery_id: int, error: str, entry: dict) -> None:
+    db.execute(
+        "UPDATE deliveries SET status = 'dead', last_error = ?, lease_expires_at = NULL,"
+        " history = json_insert(history, '$[#]', json(?)) WHERE id = ?",
+        [error, _history(entry), delivery_id],
+    )
+
+
+def replay(db: sqlite_utils.Database, delivery_id: int, now: str) -> bool:
+    """Queue a dead letter again with the same idempotency key; False if not dead or the
+    warning has expired."""
+    cursor = db.execute(
+        "UPDATE deliveries SET status = 'queued', next_attempt_at = ?, attempts = 0,"
+        " history = json_insert(history, '$[#]', json_object('at', ?, 'reaction', 'replay'))"
+        " WHERE id = ? AND status = 'dead' AND expires_at > ?",
+        [now, now, delivery_id, now],
+    )
+    return cursor.rowcount == 1
+
+
+def get_delivery(db: sqlite_utils.Database, delivery_id: int) -> dict | None:
+    """Return one delivery with its history, as a dict (for the dead-letter view)."""
+    cursor = db.execute("SELECT * FROM deliveries WHERE id = ?", [delivery_id])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    found = dict(zip([d[0] for d in cursor.description], row, strict=True))
+    found["history"] = json.loads(found["history"])
+    return found
+
+
+def counts(db: sqlite_utils.Database, warning_ids: list[int]) -> list[dict]:
+    """Return delivery counts by message, channel, province and state, for the dashboard.
+
+    "failed" are queued deliveries that failed at least once and wait for their retry.
+    """
+    marks = ", ".join("?" * len(warning_ids)) or "NULL"
+    rows = db.execute(
+        "SELECT msg_type, channel, COALESCE(province_code, ''),"
+        " CASE WHEN status = 'queued' AND attempts > 0 THEN 'failed' ELSE status END,"
+        f" COUNT(*) FROM deliveries WHERE warning_id IN ({marks})"
+        " GROUP BY 1, 2, 3, 4",
+        warning_ids,
+    ).fetchall()
+    keys = ("msg_type", "channel", "province", "state", "count")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def dead_letters(db: sqlite_utils.Database, warning_ids: list[int], limit: int = 200) -> list[dict]:
+    """Return dead deliveries of some warnings, newest first, with their last error."""
+    marks = ", ".join("?" * len(warning_ids)) or "NULL"
+    cursor = db.execute(
+        "SELECT id, warning_id, msg_type, channel, target, attempts, last_error, history"
+        f" FROM deliveries WHERE status = 'dead' AND warning_id IN ({marks})"
+        " ORDER BY id DESC LIMIT ?",
+        [*warning_ids, limit],
+    )
+    names = [d[0] for d in cursor.description]
+    found = [dict(zip(names, r, strict=True)) for r in cursor]
+    for item in found:
+        item["history"] = json.loads(item["history"])
+    return found

@@ -1,0 +1,177 @@
+"""Fake eSMS.vn brandname SMS gateway (rest.esms.vn): SendMultipleMessage_V4_post_json.
+
+Shapes follow channels.md 4.3 and eSMS's own docs: HTTP 200 with a string ``CodeResult``,
+``{"CodeResult": "100", "CountRegenerate": 0, "SMSID": "..."}`` on success and
+``ErrorMessage`` instead of ``SMSID`` on an error; a malformed request gets
+``{"error": "Invalid request"}`` (with HTTP 400 here: the status is not documented). Checks,
+in order:
+
+- ``ApiKey``/``SecretKey`` against ``state.extra["esms_keys"]`` (default ``API_KEY``,
+  ``SECRET_KEY``) -> 101; ``Brandname`` in ``state.extra["esms_brandnames"]`` (default
+  ``BRANDNAMES``) -> 104; ``SmsType`` other than "2" (customer care) -> invalid request;
+- ``Phone`` as "0" + 9 digits or "84" + 9 digits with a current mobile prefix
+  (channels.md 4.6) -> 108; numbers in ``state.extra["esms_blocked"]`` (national form) -> 99;
+- with ``IsUnicode`` "0", content outside GSM-7 -> 146 (wrong customer-care template: eSMS
+  documents no code for it, and a registered template has no diacritics; an assumption);
+- ``RequestId`` (at most 50 characters) already used today (Vietnam time) -> 124.
+
+Not modelled: balance (queue code 103), the 1-per-5-minutes rule for the same number and
+content in testing, delivery callbacks to ``CallbackUrl``. eSMS documents no inbound "STOP"
+(mobile-originated) webhook, so there is none here.
+
+``state.limits["esms"]`` (requests/s, off by default) answers HTTP 429 with Retry-After
+(also undocumented). Queued failures (``state.fail("esms", kind=...)``): "code" (code,
+optional message), "http" (status), "hang" (seconds: wait, then answer normally) and
+"invalid". Accepted messages are listed in ``state.extra["esms_sent"]``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import uuid
+
+from flask import Blueprint
+from flask import jsonify
+from flask import request
+
+from tests.fakes.state import FakeState
+
+API_KEY = "FAKEAPIKEY"
+SECRET_KEY = "FAKESECRET"
+BRANDNAMES = frozenset({"CONGAN_DEMO"})
+PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
+REQUIRED = ("ApiKey", "SecretKey", "Phone", "Content", "Brandname", "SmsType")
+MESSAGES = {
+    "99": "Phone number is blocked",
+    "101": "Authorize Failed",
+    "102": "No price table",
+    "103": "Balance not enough to send message",
+    "104": "Brand name code is not exist",
+    "108": "Phone number is invalid",
+    "124": "Request exist 1",
+    "140": "IP is not whitelisted",
+    "146": "Sai template Brandname CSKH",
+    "177": "Telco is not registered",
+}
+# GSM 03.38: the basic table (without ESC) and the extension table.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+_MOBILE = re.compile(r"0(3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-46-9])\d{7}")
+
+
+def is_gsm7(text: str) -> bool:
+    """Return whether the text can go in GSM-7 (checked here without the app's code)."""
+    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+
+
+def national(phone: str) -> str | None:
+    """Return the number as "0" + 9 digits if it is a valid mobile number, else None."""
+    if phone.startswith("84") and len(phone) == 11:
+        phone = "0" + phone[2:]
+    return phone if _MOBILE.fullmatch(phone) else None
+
+
+def _code(code: str, message: str | None = None, **extra):
+    body = {"CodeResult": code, "CountRegenerate": 0}
+    body["ErrorMessage"] = message or MESSAGES.get(code, "Error")
+    return jsonify({**body, **extra})
+
+
+def _invalid():
+    return jsonify(error="Invalid request"), 400
+
+
+def _queued(failure: dict):
+    """Answer a queued failure, or None to go on (after a hang)."""
+    kind = failure.get("kind", "code")
+    if kind == "hang":
+        time.sleep(float(failure.get("seconds", 30)))
+        return None
+    if kind == "http":
+        status = int(failure.get("status", 503))
+        return f"<html><body><h1>{status}</h1></body></html>", status, {"Content-Type": "text/html"}
+    if kind == "invalid":
+        return _invalid()
+    code = str(failure.get("code", "99"))
+    if code == "100":
+        return jsonify(CodeResult="100", CountRegenerate=0, SMSID=uuid.uuid4().hex)
+    return _code(code, failure.get("message"))
+
+
+def _today() -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
+
+
+def _refusal(state: FakeState, body: dict):
+    """Return the gateway's error answer for this request, or None if it is accepted."""
+    keys = tuple(state.extra.get("esms_keys", (API_KEY, SECRET_KEY)))
+    if (body["ApiKey"], body["SecretKey"]) != keys:
+        return _code("101")
+    if body["Brandname"] not in state.extra.get("esms_brandnames", BRANDNAMES):
+        return _code("104")
+    if body["SmsType"] != "2":
+        return _invalid()
+    phone = national(body["Phone"])
+    if phone is None:
+        return _code("108")
+    if phone in state.extra.get("esms_blocked", ()):
+        return _code("99")
+    if str(body.get("IsUnicode", "0")) == "0" and not is_gsm7(body["Content"]):
+        return _code("146", SMSID=uuid.uuid4().hex)
+    return None
+
+
+def _accept(state: FakeState, body: dict):
+    request_id = str(body.get("RequestId") or "")
+    sms_id = uuid.uuid4().hex
+    with state.lock:
+        seen = state.extra.setdefault("esms_request_ids", set())
+        key = (_today(), request_id)
+        duplicate = bool(request_id) and key in seen
+        if not duplicate:
+            seen.add(key)
+            state.extra.setdefault("esms_sent", []).append(
+                {
+                    "sms_id": sms_id,
+                    "phone": national(body["Phone"]),
+                    "content": body["Content"],
+                    "brandname": body["Brandname"],
+                    "request_id": request_id,
+                }
+            )
+    if duplicate:
+        return _code("124", SendStatus="5")
+    return jsonify(CodeResult="100", CountRegenerate=0, SMSID=sms_id)
+
+
+def blueprint(state: FakeState) -> Blueprint:
+    """Return the fake gateway, mounted at /esms (the base URL replacing rest.esms.vn)."""
+    bp = Blueprint("esms", __name__)
+
+    @bp.post(PATH)
+    def send_message():
+        failure = state.next_failure("esms")
+        if failure and (answer := _queued(failure)) is not None:
+            return answer
+        wait = state.over_limit("esms")
+        if wait is not None:
+            response = jsonify(error="Too many requests")
+            response.status_code = 429
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(name), str) and body[name] for name in REQUIRED
+        ):
+            return _invalid()
+        if len(str(body.get("RequestId") or "")) > 50:
+            return _invalid()
+        refusal = _refusal(state, body)
+        return refusal if refusal is not None else _accept(state, body)
+
+    return bp

@@ -1,0 +1,298 @@
+"""Fake Telegram Bot API (api.telegram.org): sendMessage and getMe, with the real errors.
+
+Answers use the Bot API envelope (channels.md 3.1): ``{"ok": true, "result": ...}`` or
+``{"ok": false, "error_code": n, "description": ...}`` with the HTTP status equal to
+``error_code``. What it checks, in order:
+
+- the token in ``/bot<token>/`` against ``state.extra["telegram_token"]`` (default
+  ``TOKEN``), else 401 Unauthorized;
+- the chat: any chat id is accepted except those listed in ``state.extra["telegram_chats"]``
+  (chat id as a string -> "blocked", "deactivated", "kicked", "not_member" give 403,
+  "unknown" gives 400 "chat not found");
+- HTML parse mode with Python's html.parser: only Telegram's tags, balanced, no stray ``<``
+  or ``&``, only the named entities lt, gt, amp and quot (nesting rules between entities are
+  not checked); then the text length after entity parsing, 1 to 4,096 UTF-16 units;
+- Telegram's flood limits, as 429 with ``parameters.retry_after`` and a Retry-After header:
+  ``state.limits["telegram:bot"]`` messages/s overall (default 30),
+  ``state.limits["telegram:chat"]`` messages/s per chat (default 1) and
+  ``state.limits["telegram:group_per_minute"]`` per group or channel (negative ids and
+  "@names", default 20); 0 turns a limit off.
+
+Queued failures (``state.fail("telegram", kind=...)``): "error" (status, description,
+optional retry_after and parameters), "429" (retry_after or after), "http" (status: an HTML
+page, as a proxy in front would answer) and "hang" (seconds: wait, then answer normally).
+Messages accepted are listed in ``state.extra["telegram_sent"]``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from collections import deque
+from html.parser import HTMLParser
+
+from flask import Blueprint
+from flask import jsonify
+from flask import request
+
+from tests.fakes.state import FakeState
+
+TOKEN = "123456:TEST-TOKEN"
+LIMIT = 4096
+TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
+    | {"span", "tg-spoiler", "blockquote", "tg-emoji", "tg-time"}
+)
+ENTITIES = frozenset({"lt", "gt", "amp", "quot"})
+CHAT_ERRORS = {
+    "blocked": (403, "Forbidden: bot was blocked by the user"),
+    "deactivated": (403, "Forbidden: user is deactivated"),
+    "kicked": (403, "Forbidden: bot was kicked from the group chat"),
+    "not_member": (403, "Forbidden: bot is not a member of the channel chat"),
+    "unknown": (400, "Bad Request: chat not found"),
+}
+DEFAULT_LIMITS = {"telegram:bot": 30.0, "telegram:chat": 1.0, "telegram:group_per_minute": 20.0}
+
+
+class ParseError(ValueError):
+    """The text is not valid Telegram HTML; the message follows Telegram's wording."""
+
+
+class _Markup(HTMLParser):
+    """Check Telegram HTML and collect the text it shows."""
+
+    def __init__(self, source: str):
+        super().__init__(convert_charrefs=False)
+        self.source = source
+        self.lines = source.split("\n")
+        self.stack: list[str] = []
+        self.text: list[str] = []
+
+    def fail(self, message: str):
+        line, column = self.getpos()
+        index = sum(len(text) + 1 for text in self.lines[: line - 1]) + column
+        offset = len(self.source[:index].encode("utf-8"))
+        raise ParseError(f"{message} at byte offset {offset}")
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in TAGS:
+            self.fail(f'Unsupported start tag "{tag}"')
+        if tag == "span" and dict(attrs).get("class") != "tg-spoiler":
+            self.fail('Tag "span" must have class "tg-spoiler"')
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack:
+            self.fail(f'Unexpected end tag "{tag}"')
+        if self.stack[-1] != tag:
+            self.fail(f'Can\'t find end tag corresponding to start tag "{self.stack[-1]}"')
+        self.stack.pop()
+
+    def handle_data(self, data):
+        for ch in "<&":
+            if ch in data:
+                self.fail(f'Unexpected character "{ch}": escape it')
+        self.text.append(data)
+
+    def handle_entityref(self, name):
+        if name not in ENTITIES:
+            self.fail(f'Unsupported HTML entity "&{name};"')
+        self.text.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name):
+        try:
+            code = int(name[1:], 16) if name[:1] in "xX" else int(name)
+            self.text.append(chr(code))
+        except (ValueError, OverflowError):
+            self.fail(f'Wrong character reference "&#{name};"')
+
+    def handle_comment(self, data):
+        self.fail('Unsupported start tag "!--"')
+
+    def handle_decl(self, decl):
+        self.fail(f'Unsupported start tag "!{decl.split()[0] if decl else ""}"')
+
+    def handle_pi(self, data):
+        self.fail('Unsupported start tag "?"')
+
+    def unknown_decl(self, data):
+        self.fail('Unsupported start tag "!"')
+
+
+def parse_html(markup: str) -> str:
+    """Return the text Telegram would show for HTML ``markup``; raise ParseError if invalid."""
+    parser = _Markup(markup)
+    parser.feed(markup)
+    parser.close()
+    if parser.stack:
+        raise ParseError(f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"')
+    return "".join(parser.text)
+
+
+def units(text: str) -> int:
+    """Return the length Telegram counts: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _error(status: int, description: str, **parameters):
+    body = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    response = jsonify(body)
+    response.status_code = status
+    if "retry_after" in parameters:
+        response.headers["Retry-After"] = str(parameters["retry_after"])
+    return response
+
+
+def _too_many(seconds: float):
+    after = max(1, math.ceil(seconds))
+    return _error(429, f"Too Many Requests: retry after {after}", retry_after=after)
+
+
+def _queued(failure: dict):
+    """Answer a queued failure, or None to go on (after a hang)."""
+    kind = failure.get("kind", "error")
+    if kind == "hang":
+        time.sleep(float(failure.get("seconds", 30)))
+        return None
+    if kind == "429":
+        return _too_many(float(failure.get("retry_after", failure.get("after", 5))))
+    if kind == "http":
+        status = int(failure.get("status", 502))
+        return f"<html><body><h1>{status}</h1></body></html>", status, {"Content-Type": "text/html"}
+    parameters = dict(failure.get("parameters") or {})
+    if "retry_after" in failure:
+        parameters["retry_after"] = int(failure["retry_after"])
+    status = int(failure.get("status", 400))
+    return _error(status, str(failure.get("description", "Bad Request")), **parameters)
+
+
+def _limit(state: FakeState, key: str) -> float:
+    return float(state.limits.get(key, DEFAULT_LIMITS[key]))
+
+
+def _over_minute(state: FakeState, chat: str) -> float | None:
+    """Per-group limit over a sliding minute (over_limit only knows seconds)."""
+    limit = _limit(state, "telegram:group_per_minute")
+    if not limit:
+        return None
+    now = time.monotonic()
+    with state.lock:
+        windows = state.extra.setdefault("telegram_group_windows", {})
+        window = windows.setdefault(chat, deque())
+        while window and now - window[0] >= 60.0:
+            window.popleft()
+        if len(window) >= limit:
+            return 60.0 - (now - window[0])
+        window.append(now)
+        return None
+
+
+def _flood(state: FakeState, chat: str) -> float | None:
+    """Return the wait if this message breaks a flood limit, else None (and count it)."""
+    wait = state.over_limit("telegram:bot", _limit(state, "telegram:bot"))
+    if wait is None:
+        wait = state.over_limit(f"telegram:chat:{chat}", _limit(state, "telegram:chat"))
+    if wait is None and chat.startswith(("-", "@")):
+        wait = _over_minute(state, chat)
+    return wait
+
+
+def _chat_type(chat: str) -> str:
+    if chat.startswith("@") or chat.startswith("-100"):
+        return "channel"
+    return "group" if chat.startswith("-") else "private"
+
+
+def _check_text(params: dict):
+    """Return an error response for the text, or the plain text shown."""
+    text = params.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return _error(400, "Bad Request: message text is empty")
+    mode = params.get("parse_mode")
+    if mode in (None, ""):
+        plain = text
+    elif str(mode).lower() == "html":
+        try:
+            plain = parse_html(text)
+        except ParseError as exc:
+            return _error(400, f"Bad Request: can't parse entities: {exc}")
+    elif mode in ("Markdown", "MarkdownV2"):
+        plain = text  # not checked by this fake
+    else:
+        return _error(400, "Bad Request: unsupported parse_mode")
+    plain = plain.strip()
+    if not plain:
+        return _error(400, "Bad Request: message text is empty")
+    if units(plain) > LIMIT:
+        return _error(400, "Bad Request: message is too long")
+    return plain
+
+
+def _accept(state: FakeState, chat: str, params: dict, plain: str):
+    with state.lock:
+        counters = state.extra.setdefault("telegram_message_ids", {})
+        counters[chat] = message_id = counters.get(chat, 0) + 1
+        state.extra.setdefault("telegram_sent", []).append(
+            {"chat_id": chat, "message_id": message_id, "text": params["text"]}
+        )
+    chat_id = int(chat) if chat.lstrip("-").isdigit() else chat
+    result = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": _chat_type(chat)},
+        "text": plain,
+    }
+    return jsonify(ok=True, result=result)
+
+
+def blueprint(state: FakeState) -> Blueprint:
+    """Return the fake Bot API, mounted at /telegram (the base URL replacing the real host)."""
+    bp = Blueprint("telegram", __name__)
+
+    def authorised(token: str) -> bool:
+        return token == state.extra.get("telegram_token", TOKEN)
+
+    @bp.route("/bot<token>/getMe", methods=["GET", "POST"])
+    def get_me(token):
+        failure = state.next_failure("telegram")
+        if failure and (answer := _queued(failure)) is not None:
+            return answer
+        if not authorised(token):
+            return _error(401, "Unauthorized")
+        prefix = token.split(":", 1)[0]
+        bot_id = int(prefix) if prefix.isdigit() else 0
+        result = {"id": bot_id, "is_bot": True, "first_name": "Canh bao (fake)"}
+        return jsonify(ok=True, result={**result, "username": "canhbao_fake_bot"})
+
+    @bp.post("/bot<token>/sendMessage")
+    def send_message(token):
+        failure = state.next_failure("telegram")
+        if failure and (answer := _queued(failure)) is not None:
+            return answer
+        if not authorised(token):
+            return _error(401, "Unauthorized")
+        params = request.get_json(silent=True)
+        if not isinstance(params, dict):
+            params = request.form.to_dict()
+        chat = str(params.get("chat_id") or "").strip()
+        if not chat:
+            return _error(400, "Bad Request: chat_id is empty")
+        status = state.extra.get("telegram_chats", {}).get(chat)
+        if status in CHAT_ERRORS:
+            return _error(*CHAT_ERRORS[status])
+        plain = _check_text(params)
+        if not isinstance(plain, str):
+            return plain
+        wait = _flood(state, chat)
+        if wait is not None:
+            return _too_many(wait)
+        return _accept(state, chat, params, plain)
+
+    @bp.route("/bot<token>/<method>", methods=["GET", "POST"])
+    def other_method(token, method):
+        return _error(404, "Not Found")
+
+    return bp

@@ -1,0 +1,358 @@
+"""Fake Zalo OA Open API (openapi.zalo.me) and its token endpoint (oauth.zaloapp.com).
+
+Behaves as channels.md section 1 describes: every answer is HTTP 200 with the envelope
+``{"error", "message", "data"}``; the ``access_token`` header is checked (-216 unknown,
+-220 expired); the refresh token is single-use and rotates; the consultation text is
+limited to 2,000 characters (-210) and needs an interaction in the last 7 days (-230); an
+article answers -214 on its first verify; 4,000 requests a minute per app (-32), with the
+``X-RateLimit-*`` headers. Mounted at /zalo, so an account's ``base_url`` and its
+``oauth_url`` setting are both ``<fake>/zalo``.
+
+Tests and the demo reach the fake OA through ``oa(state)``: tokens, users' states,
+articles and what was sent. Queued failures (``state.fail("zalo", ...)``): kind="error"
+with code (and message), kind="http" with status (and retry_after), kind="hang" with
+seconds (then answers normally), kind="malformed" (a 200 that is not JSON).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+from dataclasses import field
+
+from flask import Blueprint
+from flask import Response
+from flask import jsonify
+from flask import request
+from werkzeug.serving import WSGIRequestHandler
+
+from tests.fakes.state import FakeState
+
+ACCESS_TOKEN = "zalo-access-1"
+REFRESH_TOKEN = "zalo-refresh-1"
+APP_ID = "zalo-app-1"
+SECRET_KEY = "zalo-secret-1"
+ACCESS_LIFETIME = 90000  # 25 hours
+TEXT_LIMIT = 2000
+INTERACTION_WINDOW = 7 * 24 * 3600
+PER_MINUTE = 4000
+# What a user's state answers to a consultation message (channels.md 1.8).
+USER_ERRORS = {
+    "unfollowed": (-213, "User has not followed OA"),
+    "blocked": (-217, "User has blocked invitation from OA"),
+    "banned": (-227, "User is banned or inactive > 45 days"),
+    "restricted": (-244, "User has restricted this message type"),
+}
+MESSAGES = {
+    -32: "Your application reached limit call api",
+    -200: "Send message failed",
+    -201: "Parameters are invalid!",
+    -204: "Offical Account is disable",
+    -210: "Parameter exceeds allowable limit",
+    -211: "Out of quota",
+    -213: "User has not followed OA",
+    -214: "Article is being processed",
+    -216: "Access token is invalid",
+    -220: "access_token is expired or removed",
+    -224: "OA needs to upgrade package",
+    -227: "User is banned or inactive > 45 days",
+    -230: "User has not interacted with the OA in the past 7 days",
+    -234: "Cannot be sent at night",
+    -240: "MessageV2 API has been shut down, please switch to MessageV3",
+    -320: "Needs Zalo Cloud Account",
+}
+# [UNVERIFIED] Zalo documents no code for a refused refresh token (channels.md 7.1).
+REFRESH_REFUSED = -14014
+APP_REFUSED = -14002
+
+
+@dataclass
+class OA:
+    """The fake OA's server-side state (one per fake server; reset with it)."""
+
+    access_tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch)
+    refresh_token: str = REFRESH_TOKEN
+    used_refresh_tokens: set[str] = field(default_factory=set)
+    app_id: str = APP_ID
+    secret_key: str = SECRET_KEY
+    users: dict[str, str] = field(default_factory=dict)  # user_id -> a USER_ERRORS key
+    interactions: dict[str, float] = field(default_factory=dict)  # user_id -> last (epoch)
+    articles: dict[str, dict] = field(default_factory=dict)  # token -> article
+    verify_pending: int = 1  # -214 answers before an article has its id
+    id_key: str = "id"  # some clients read "article_id" (channels.md 1.7)
+    per_minute: int = PER_MINUTE
+    window: tuple[int, int] = (0, 0)  # (minute, requests in it)
+    messages: list[dict] = field(default_factory=list)
+    broadcasts: list[dict] = field(default_factory=list)
+    issued: int = 1
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self):
+        if not self.access_tokens:
+            self.access_tokens[ACCESS_TOKEN] = time.time() + ACCESS_LIFETIME
+
+    def expire(self, token: str = ACCESS_TOKEN) -> None:
+        """Let an access token run out (it then answers -220)."""
+        with self.lock:
+            self.access_tokens[token] = time.time() - 1
+
+    def stale(self, user_id: str, days: float = 8) -> None:
+        """Record the user's last interaction ``days`` ago (over 7 answers -230)."""
+        with self.lock:
+            self.interactions[user_id] = time.time() - days * 24 * 3600
+
+
+class UnderscoreHeaders(WSGIRequestHandler):
+    """Keep request headers whose names hold underscores, as Zalo's ``access_token`` and
+    ``secret_key`` do. Werkzeug drops them (so a proxy cannot smuggle ``X_Forwarded_For``);
+    the fake server must be made with ``make_server(..., request_handler=UnderscoreHeaders)``
+    or it answers -216 to every request. WSGI spells both "access_token" and "access-token"
+    ``HTTP_ACCESS_TOKEN``, so the names as sent are kept in ``environ["fakes.underscored"]``.
+    """
+
+    def make_environ(self):
+        environ = super().make_environ()
+        underscored = set()
+        for key, value in self.headers.items():
+            if "_" in key:
+                underscored.add(key.lower())
+                environ["HTTP_" + key.upper().replace("-", "_")] = value.replace("\r\n", "")
+        environ["fakes.underscored"] = underscored
+        return environ
+
+
+def _header(name: str) -> str:
+    """Return a header Zalo names with an underscore; the dashed spelling does not count."""
+    underscored = request.environ.get("fakes.underscored")
+    if underscored is not None and name not in underscored:
+        return ""
+    return request.headers.get(name, "")
+
+
+def oa(state: FakeState) -> OA:
+    """Return the fake OA of this server, created with the known tokens on first use."""
+    with state.lock:
+        return state.extra.setdefault("zalo", OA())
+
+
+def _answer(code: int = 0, data: dict | None = None, message: str | None = None):
+    body = {"error": code, "message": message or MESSAGES.get(code, "Error")}
+    if code == 0:
+        body = {"data": data or {}, "error": 0, "message": "Success"}
+    return jsonify(body)
+
+
+def _failure(state: FakeState, oauth: bool = False):
+    """Answer a queued failure, or None to go on (after a hang, the request goes on)."""
+    failure = state.next_failure("zalo")
+    if not failure:
+        return None
+    kind = failure.get("kind", "error")
+    if kind == "hang":
+        time.sleep(float(failure.get("seconds", 30)))
+        return None
+    if kind == "http":
+        status = int(failure.get("status", 502))
+        answer = Response("<html><body>Bad Gateway</body></html>", status, mimetype="text/html")
+        if "retry_after" in failure:
+            answer.headers["Retry-After"] = str(failure["retry_after"])
+        return answer
+    if kind == "malformed":
+        return Response("<html><body>Service unavailable</body></html>", mimetype="text/html")
+    code = int(failure.get("code", -200))
+    if oauth:
+        return jsonify(error=code, error_name="Error", error_description=failure.get("message"))
+    return _answer(code, message=failure.get("message"))
+
+
+def _limited(state: FakeState, account: OA):
+    """Count the request in its minute; answer -32 past the limit (or a per-second limit)."""
+    minute = int(time.time() // 60)
+    with account.lock:
+        start, count = account.window
+        count = count + 1 if start == minute else 1
+        account.window = (minute, count)
+    if count > account.per_minute or state.over_limit("zalo") is not None:
+        return _answer(-32)
+    return None
+
+
+def _token_error(account: OA) -> int | None:
+    token = _header("access_token")
+    with account.lock:
+        expires = account.access_tokens.get(token)
+    if expires is None:
+        return -216
+    return -220 if expires < time.time() else None
+
+
+def _guard(state: FakeState):
+    """Apply, in Zalo's order, a queued failure, the rate limit and the token check."""
+    account = oa(state)
+    answer = _failure(state) or _limited(state, account)
+    if answer is not None:
+        return answer
+    code = _token_error(account)
+    if code is not None:
+        return _answer(code)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _answer(-201, message="body is invalid!")
+    return None
+
+
+def _with_headers(state: FakeState, response):
+    account = oa(state)
+    with account.lock:
+        used = account.window[1]
+    response.headers["X-RateLimit-Limit"] = str(account.per_minute)
+    response.headers["X-RateLimit-Remain"] = str(max(0, account.per_minute - used))
+    return response
+
+
+def _consultation(account: OA, body: dict):
+    recipient = body.get("recipient")
+    user_id = recipient.get("user_id") if isinstance(recipient, dict) else None
+    if not isinstance(user_id, str) or not user_id.isdigit():
+        return _answer(-201, message="recipient is invalid!")
+    message = body.get("message")
+    text = message.get("text") if isinstance(message, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return _answer(-201, message="message is invalid!")
+    if len(unicodedata.normalize("NFC", text)) > TEXT_LIMIT:
+        return _answer(-210)
+    with account.lock:
+        status = account.users.get(user_id)
+        last = account.interactions.get(user_id, time.time())
+        if status in USER_ERRORS:
+            code, text = USER_ERRORS[status]
+            return _answer(code, message=text)
+        if time.time() - last > INTERACTION_WINDOW:
+            return _answer(-230)
+        message_id = f"{len(account.messages) + 1:020x}"
+        account.messages.append({"message_id": message_id, "user_id": user_id, "text": text})
+    sent = str(int(time.time() * 1000))
+    return _answer(data={"message_id": message_id, "user_id": user_id, "sent_time": sent})
+
+
+def _create(account: OA, body: dict):
+    for name in ("title", "author", "description"):
+        if not isinstance(body.get(name), str) or not body[name].strip():
+            return _answer(-201, message=f"{name} is invalid!")
+    cover = body.get("cover")
+    if not isinstance(cover, dict) or not str(cover.get("photo_url", "")).startswith("http"):
+        return _answer(-201, message="cover is invalid!")
+    blocks = body.get("body")
+    if not isinstance(blocks, list) or not blocks:
+        return _answer(-201, message="body is invalid!")
+    with account.lock:
+        n = len(account.articles) + 1
+        token = f"tok_{n}"
+        article = {"id": f"art_{n}", "verifies": 0, "request": body}
+        account.articles[token] = article
+    return _answer(data={"token": token})
+
+
+def _verify(account: OA, body: dict):
+    with account.lock:
+        article = account.articles.get(str(body.get("token", "")))
+        if article is None:
+            return _answer(-201, message="token is invalid!")
+        article["verifies"] += 1
+        if article["verifies"] <= account.verify_pending:
+            return _answer(-214)
+    return _answer(data={account.id_key: article["id"]})
+
+
+def _target_ok(target: object) -> bool:
+    """Accept the documented target fields as strings, integers or arrays (channels.md 1.7)."""
+    if not isinstance(target, dict):
+        return False
+    known = {"ages", "gender", "locations", "cities", "platform"}
+    return set(target) <= known and all(isinstance(v, str | int | list) for v in target.values())
+
+
+def _broadcast(account: OA, body: dict):
+    recipient = body.get("recipient")
+    if isinstance(recipient, dict) and "user_id" in recipient:
+        return _answer(-240)
+    if not isinstance(recipient, dict) or not _target_ok(recipient.get("target")):
+        return _answer(-201, message="recipient is invalid!")
+    try:
+        payload = body["message"]["attachment"]["payload"]
+        element = payload["elements"][0]
+    except (KeyError, IndexError, TypeError):
+        return _answer(-201, message="message is invalid!")
+    if payload.get("template_type") != "media" or element.get("media_type") != "article":
+        return _answer(-233, message="message type is invalid or not support")
+    with account.lock:
+        ready = {
+            a["id"] for a in account.articles.values() if a["verifies"] > account.verify_pending
+        }
+        if element.get("attachment_id") not in ready:
+            return _answer(-201, message="attachment_id is invalid!")
+        message_id = f"b{len(account.broadcasts) + 1:019x}"
+        account.broadcasts.append({"message_id": message_id, "request": body})
+    return _answer(data={"message_id": message_id})
+
+
+def _refresh(state: FakeState):
+    """Rotate the pair: the old refresh token is spent, a new access token is issued."""
+    answer = _failure(state, oauth=True)
+    if answer is not None:
+        return answer
+    account = oa(state)
+    form = request.form
+    secret = _header("secret_key")
+    if form.get("app_id") != account.app_id or secret != account.secret_key:
+        return _token_refused(APP_REFUSED, "Invalid app_id or secret_key")
+    if form.get("grant_type") != "refresh_token":
+        return _token_refused(-14001, "Invalid grant_type", "only refresh_token is faked")
+    with account.lock:
+        given = form.get("refresh_token")
+        if given != account.refresh_token:
+            used = given in account.used_refresh_tokens
+            reason = "refresh_token is already used" if used else "refresh_token is invalid"
+            return _token_refused(REFRESH_REFUSED, "Refresh token is invalid", reason)
+        account.used_refresh_tokens.add(account.refresh_token)
+        account.issued += 1
+        access = f"zalo-access-{account.issued}"
+        account.refresh_token = f"zalo-refresh-{account.issued}"
+        account.access_tokens[access] = time.time() + ACCESS_LIFETIME
+        pair = {"access_token": access, "refresh_token": account.refresh_token}
+    return jsonify(**pair, expires_in=str(ACCESS_LIFETIME))
+
+
+def _token_refused(code: int, description: str, reason: str = ""):
+    return jsonify(
+        error=code, error_name=description, error_reason=reason, error_description=description
+    )
+
+
+def blueprint(state: FakeState) -> Blueprint:
+    """Return the fake Zalo OA and token endpoints."""
+    bp = Blueprint("zalo", __name__)
+    handlers = {
+        "/v3.0/oa/message/cs": _consultation,
+        "/v2.0/article/create": _create,
+        "/v2.0/article/verify": _verify,
+        "/v2.0/oa/message": _broadcast,
+    }
+
+    def view(handler):
+        def run():
+            answer = _guard(state)
+            if answer is None:
+                answer = handler(oa(state), request.get_json())
+            return _with_headers(state, answer)
+
+        return run
+
+    for path, handler in handlers.items():
+        bp.add_url_rule(path, handler.__name__.strip("_"), view(handler), methods=["POST"])
+    bp.add_url_rule(
+        "/v4/oa/access_token", "access_token", lambda: _refresh(state), methods=["POST"]
+    )
+    return bp

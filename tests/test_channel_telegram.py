@@ -1,0 +1,340 @@
+"""The Telegram client against the fake Bot API, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from alerts.channels import Account
+from alerts.channels import Item
+from alerts.channels import Reaction
+from alerts.channels import telegram
+from alerts.render import Rendering
+from alerts.render import RenderSettings
+from alerts.render import telegram as render_telegram
+from tests.fakes import telegram as fake_telegram
+from tests.fakes.server import control
+from tests.fakes.server import recorder
+from tests.fakes.state import FakeState
+from tests.render_samples import sample_cancel
+from tests.render_samples import sample_content
+from tests.render_samples import sample_message
+from tests.render_samples import sample_update
+
+TOKEN = fake_telegram.TOKEN
+CHANNEL_CHAT = "-1001234567890"
+
+
+@pytest.fixture
+def fake():
+    """The fake Bot API alone, served on a free loopback port as FakeChannels serves all."""
+    state = FakeState()
+    app = Flask("fake-telegram")
+    bp = fake_telegram.blueprint(state)
+    bp.before_request(recorder(state, "telegram"))
+    app.register_blueprint(bp, url_prefix="/telegram")
+    control(app, state)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    # A short poll interval: shutdown() waits for it (0.5 s by default) after every test.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", state=state)
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+@pytest.fixture
+def http():
+    timeout = httpx.Timeout(2.0, read=0.5)
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        yield client
+
+
+def account(fake, token: str = TOKEN, base_url: str | None = None) -> Account:
+    return Account(
+        id=1,
+        channel="telegram",
+        base_url=base_url or f"{fake.url}/telegram",
+        settings={"chat_id": CHANNEL_CHAT},
+        secrets={"bot_token": token},
+    )
+
+
+def item(rendering: Rendering, target: str = "broadcast") -> Item:
+    return Item(idempotency_key=f"7-1-telegram-{target}", target=target, rendering=rendering)
+
+
+def text(*parts: str) -> Rendering:
+    names = ["text"] + [f"text_{i}" for i in range(2, len(parts) + 1)]
+    return Rendering("telegram", "text/html", dict(zip(names, parts, strict=True)))
+
+
+def sent(fake) -> list[dict]:
+    return [r.json for r in fake.state.recorded("telegram") if r.path.endswith("/sendMessage")]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_it_posts_the_rendering_to_the_units_channel_in_html(fake, http):
+    rendering = render_telegram.render(sample_message(), RenderSettings())
+    outcome = telegram.send(http, account(fake), item(rendering))
+    assert outcome.reaction == Reaction.OK and outcome.provider_id == "1"
+    (request,) = fake.state.recorded("telegram")
+    assert request.method == "POST" and request.path == f"/telegram/bot{TOKEN}/sendMessage"
+    assert request.json == {
+        "chat_id": int(CHANNEL_CHAT),
+        "text": rendering.parts["text"],
+        "parse_mode": "HTML",
+        "link_preview_options": {"is_disabled": True},
+    }
+    assert fake.state.extra["telegram_sent"][0]["chat_id"] == CHANNEL_CHAT
+
+
+def test_it_sends_to_a_residents_own_chat(fake, http):
+    outcome = telegram.send(http, account(fake), item(text("<b>Cảnh báo</b>"), "777000111"))
+    assert outcome.reaction == Reaction.OK
+    assert sent(fake)[0]["chat_id"] == 777000111
+
+
+def test_it_sends_every_part_of_a_split_rendering_in_order(fake, http):
+    paragraph = "Đối tượng <giả danh> & lừa đảo người dân qua điện thoại và mạng xã hội. " * 14
+    description = "\n\n".join([paragraph.strip()] * 10)
+    assert len(description) >= 10000
+    message = replace(sample_message(), content=sample_content(description=description))
+    rendering = render_telegram.render(message, RenderSettings())
+    names = telegram.part_names(rendering)
+    assert len(names) >= 3 and names == list(rendering.parts)
+    outcome = telegram.send(http, account(fake), item(rendering))
+    assert outcome.reaction == Reaction.OK
+    assert outcome.provider_id == ",".join(str(i) for i in range(1, len(names) + 1))
+    assert [body["text"] for body in sent(fake)] == [rendering.parts[n] for n in names]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        sample_message(),
+        sample_update(),
+        sample_cancel(),
+        replace(
+            sample_message(),
+            content=sample_content(
+                headline="<b>Giả</b> danh & lừa <i>",
+                description='Nhắn "<a href=x>bấm</a>" & <script>alert(1)</script> &amp; &foo;',
+                instruction="Gõ <tg-spoiler> hoặc <br> đều vô hại. a < b > c",
+            ),
+        ),
+    ],
+    ids=["alert", "update", "cancel", "hostile"],
+)
+def test_the_fake_accepts_every_rendering_and_no_hostile_html_gets_through(fake, http, message):
+    rendering = render_telegram.render(message, RenderSettings())
+    outcome = telegram.send(http, account(fake), item(rendering))
+    assert outcome.reaction == Reaction.OK, outcome.detail
+    body = sent(fake)[0]["text"]
+    assert "<script>" not in body and "<br>" not in body and "&foo;" not in body
+    shown = fake_telegram.parse_html(body)
+    assert message.content.headline in shown
+
+
+@pytest.mark.parametrize(
+    "markup, description",
+    [
+        ("a < b", "can't parse entities"),
+        ("Tom & Jerry", "can't parse entities"),
+        ("dòng 1<br>dòng 2", 'Unsupported start tag "br"'),
+        ("<b>đậm</i>", "can't parse entities"),
+        ("<b>không đóng", "Can't find end tag"),
+        ("&nbsp;", "Unsupported HTML entity"),
+        ('<span class="x">a</span>', "tg-spoiler"),
+        ("<b> </b>", "message text is empty"),
+        ("ж" * 4097, "message is too long"),
+        ("😀" * 2049, "message is too long"),
+    ],
+)
+def test_the_fake_refuses_what_telegram_refuses_and_the_client_gives_up(
+    fake, http, markup, description
+):
+    outcome = telegram.send(http, account(fake), item(text(markup), "777000111"))
+    assert outcome.reaction == Reaction.GIVE_UP and outcome.status_code == 400
+    assert description in outcome.detail
+
+
+def test_the_fake_counts_the_limit_after_entity_parsing(fake, http):
+    markup = "<b>" + "&amp;" * 4096 + "</b>"
+    outcome = telegram.send(http, account(fake), item(text(markup), "777000111"))
+    assert outcome.reaction == Reaction.OK
+
+
+@pytest.mark.parametrize(
+    "status, target, reaction, words",
+    [
+        ("blocked", "777000111", Reaction.DISABLE_SUBSCRIBER, "bot was blocked by the user"),
+        ("deactivated", "777000111", Reaction.DISABLE_SUBSCRIBER, "user is deactivated"),
+        ("unknown", "777000111", Reaction.DISABLE_SUBSCRIBER, "chat not found"),
+        ("not_member", "broadcast", Reaction.DISABLE_CHANNEL, "not a member of the channel"),
+        ("kicked", "broadcast", Reaction.DISABLE_CHANNEL, "bot was kicked"),
+        ("unknown", "broadcast", Reaction.DISABLE_CHANNEL, "chat not found"),
+    ],
+)
+def test_a_chat_that_cannot_be_reached_disables_the_subscriber_or_the_channel(
+    fake, http, status, target, reaction, words
+):
+    chat = CHANNEL_CHAT if target == "broadcast" else target
+    fake.state.extra["telegram_chats"] = {chat: status}
+    outcome = telegram.send(http, account(fake), item(text("<b>x</b>"), target))
+    assert outcome.reaction == reaction and words in outcome.detail
+
+
+def test_a_wrong_token_disables_the_channel(fake, http):
+    outcome = telegram.send(http, account(fake, token="123456:WRONG"), item(text("x")))
+    assert outcome.reaction == Reaction.DISABLE_CHANNEL
+    assert outcome.status_code == 401 and outcome.detail == "Unauthorized"
+
+
+@pytest.mark.parametrize(
+    "failure, reaction",
+    [
+        ({"kind": "http", "status": 502}, Reaction.RETRY_BACKOFF),
+        ({"kind": "error", "status": 500, "description": "Internal Server Error"},
+         Reaction.RETRY_BACKOFF),
+        ({"kind": "error", "status": 400, "description": "Bad Request: can't parse entities: x"},
+         Reaction.GIVE_UP),
+        ({"kind": "error", "status": 400, "description": "Bad Request: message is too long"},
+         Reaction.GIVE_UP),
+        ({"kind": "error", "status": 403, "description": "Forbidden: bot was blocked by the user"},
+         Reaction.DISABLE_SUBSCRIBER),
+        ({"kind": "error", "status": 400, "description": "Bad Request: group chat was upgraded",
+          "parameters": {"migrate_to_chat_id": -1009876543210}}, Reaction.DISABLE_SUBSCRIBER),
+    ],
+)  # fmt: skip
+def test_queued_failures_are_classified(fake, http, failure, reaction):
+    fake.state.fail("telegram", **failure)
+    outcome = telegram.send(http, account(fake), item(text("x"), "777000111"))
+    assert outcome.reaction == reaction
+
+
+def test_too_many_requests_waits_the_seconds_telegram_says(fake, http):
+    fake.state.fail("telegram", kind="429", retry_after=17)
+    outcome = telegram.send(http, account(fake), item(text("x")))
+    assert outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after == 17.0
+    assert outcome.status_code == 429 and "retry after 17" in outcome.detail
+
+
+def test_the_fake_allows_one_message_a_second_per_chat(fake, http):
+    first = telegram.send(http, account(fake), item(text("một"), "777000111"))
+    second = telegram.send(http, account(fake), item(text("hai"), "777000111"))
+    other = telegram.send(http, account(fake), item(text("ba"), "777000222"))
+    assert first.reaction == Reaction.OK and other.reaction == Reaction.OK
+    assert second.reaction == Reaction.RETRY_AFTER and second.retry_after == 1.0
+
+
+def test_the_fake_allows_about_thirty_messages_a_second_per_bot(fake, http):
+    def one(n):
+        return telegram.send(http, account(fake), item(text(f"tin {n}"), str(900000 + n)))
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(one, range(40)))
+    limited = [o for o in outcomes if o.reaction == Reaction.RETRY_AFTER]
+    assert limited and all(o.retry_after >= 1 for o in limited)
+    assert {o.reaction for o in outcomes} == {Reaction.OK, Reaction.RETRY_AFTER}
+    assert sum(o.reaction == Reaction.OK for o in outcomes) >= 30
+
+
+def test_the_fake_allows_twenty_messages_a_minute_to_a_group(fake, http):
+    fake.state.limits["telegram:chat"] = 0
+    outcomes = [telegram.send(http, account(fake), item(text(f"{n}"))) for n in range(21)]
+    assert all(o.reaction == Reaction.OK for o in outcomes[:20])
+    assert outcomes[20].reaction == Reaction.RETRY_AFTER and outcomes[20].retry_after > 50
+
+
+def test_a_later_part_that_fails_is_reported_as_partial(fake, http, monkeypatch):
+    monkeypatch.setattr(telegram, "PART_INTERVAL", 0)
+    outcome = telegram.send(http, account(fake), item(text("<b>một</b>", "hai<br>")))
+    assert outcome.reaction == Reaction.GIVE_UP and outcome.provider_id == "1"
+    assert outcome.detail.startswith(f"{telegram.PARTIAL}: part 2/2")
+    assert "can't parse entities" in outcome.detail
+
+
+def test_a_later_part_held_back_long_hands_the_wait_to_the_engine(fake, http):
+    fake.state.limits["telegram:group_per_minute"] = 1
+    outcome = telegram.send(http, account(fake), item(text("một", "hai")))
+    assert outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after > 50
+    assert outcome.detail.startswith("partial: part 2/2") and outcome.provider_id == "1"
+
+
+def test_a_later_part_held_back_briefly_is_resent_after_the_wait(fake, http, monkeypatch):
+    monkeypatch.setattr(telegram, "PART_INTERVAL", 0)
+    outcome = telegram.send(http, account(fake), item(text("một", "hai"), "777000111"))
+    assert outcome.reaction == Reaction.OK and outcome.provider_id == "1,2"
+    assert [body["text"] for body in sent(fake)] == ["một", "hai", "hai"]
+
+
+def test_a_server_that_hangs_leaves_the_outcome_unknown(fake, http):
+    fake.state.fail("telegram", kind="hang", seconds=1.5)
+    outcome = telegram.send(http, account(fake), item(text("x")))
+    assert outcome.reaction == Reaction.UNKNOWN and "ReadTimeout" in outcome.detail
+    assert TOKEN not in repr(outcome)
+
+
+def test_a_closed_port_is_retried_with_backoff(http):
+    base = f"http://127.0.0.1:{closed_port()}/telegram"
+    outcome = telegram.send(http, account(None, base_url=base), item(text("x")))
+    assert outcome.reaction == Reaction.RETRY_BACKOFF and "ConnectError" in outcome.detail
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [None, "http://127.0.0.1:{port}/telegram", "ftp://127.0.0.1/telegram", "http://[::1"],
+)
+def test_the_bot_token_never_appears_in_an_outcome(fake, http, base_url):
+    if base_url:
+        base_url = base_url.format(port=closed_port())
+    token = "987654:AAH-very-secret_token"
+    fake.state.extra["telegram_token"] = token
+    fake.state.fail("telegram", kind="error", status=400, description=f"Bad Request: {token}")
+    outcome = telegram.send(http, account(fake, token, base_url), item(text("x")))
+    assert outcome.reaction != Reaction.OK
+    assert "987654" not in repr(outcome) and "very-secret" not in repr(outcome)
+    assert "very-secret" not in repr(account(fake, token))
+
+
+def test_missing_credentials_disable_the_channel_without_a_request(fake, http):
+    broken = replace(account(fake), secrets={})
+    outcome = telegram.send(http, broken, item(text("x")))
+    assert outcome.reaction == Reaction.DISABLE_CHANNEL
+    assert fake.state.recorded("telegram") == []
+
+
+def test_get_me_answers_for_the_valid_token_only(fake, http):
+    ok = http.get(f"{fake.url}/telegram/bot{TOKEN}/getMe").json()
+    assert ok["ok"] is True and ok["result"]["id"] == 123456 and ok["result"]["is_bot"]
+    wrong = http.get(f"{fake.url}/telegram/bot1:x/getMe")
+    assert wrong.status_code == 401
+    assert wrong.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+
+
+def test_a_429_carries_retry_after_in_the_body_and_the_header(fake, http):
+    fake.state.fail("telegram", kind="429", retry_after=3)
+    url = f"{fake.url}/telegram/bot{TOKEN}/sendMessage"
+    response = http.post(url, json={"chat_id": 1, "text": "x"})
+    assert response.status_code == 429 and response.headers["retry-after"] == "3"
+    assert response.json() == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 3",
+        "parameters": {"retry_after": 3},
+    }

@@ -1,0 +1,443 @@
+"""The Zalo OA client against the fake Zalo server, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import threading
+import urllib.parse
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from alerts.channels import Account
+from alerts.channels import Item
+from alerts.channels import Reaction
+from alerts.channels import zalo
+from alerts.render import Rendering
+from alerts.render import RenderSettings
+from alerts.render.zalo import render
+from tests.fakes import zalo as fake_zalo
+from tests.fakes.server import control
+from tests.fakes.server import recorder
+from tests.fakes.state import FakeState
+from tests.render_samples import HANOI
+from tests.render_samples import sample_message
+
+USER_ID = "5833012299461200001"
+COVER = "https://canhbao.bocongan.gov.vn/static/cover.jpg"
+
+
+def serve(name: str, module):
+    """Yield a fake server with only this channel's API, shaped like ``FakeChannels``.
+
+    (The shell's ``create_app`` mounts every channel's fake, and its server must keep
+    underscored headers for Zalo: see ``tests.fakes.zalo.UnderscoreHeaders``.)"""
+    state = FakeState()
+    app = Flask("fakes")
+    bp = module.blueprint(state)
+    bp.before_request(recorder(state, name))
+    app.register_blueprint(bp, url_prefix=f"/{name}")
+    control(app, state)
+    handler = fake_zalo.UnderscoreHeaders
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", state=state)
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@pytest.fixture
+def fake():
+    yield from serve("zalo", fake_zalo)
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(timeout=httpx.Timeout(5.0), follow_redirects=False) as client:
+        yield client
+
+
+def make_account(fake, **secrets) -> Account:
+    base = f"{fake.url}/zalo"
+    settings = {"app_id": fake_zalo.APP_ID, "oauth_url": base, "cover_url": COVER}
+    values = {
+        "access_token": fake_zalo.ACCESS_TOKEN,
+        "refresh_token": fake_zalo.REFRESH_TOKEN,
+        "secret_key": fake_zalo.SECRET_KEY,
+        "expires_at": "2026-12-02T01:30:00+00:00",
+    }
+    return Account(3, "zalo", base, settings, {**values, **secrets})
+
+
+def resident_item(text: str | None = None) -> Item:
+    rendering = render(sample_message(), RenderSettings())
+    if text is not None:
+        rendering = dataclasses.replace(rendering, parts={"text": text})
+    return Item("7-1-zalo-user", USER_ID, rendering)
+
+
+def broadcast_item() -> Item:
+    province = dataclasses.replace(sample_message(), regions=(HANOI,))
+    return Item("7-1-zalo-broadcast", "broadcast", render(province, RenderSettings()))
+
+
+def paths(fake) -> list[str]:
+    return [r.path for r in fake.state.recorded("zalo")]
+
+
+def test_it_sends_a_consultation_message(fake, http):
+    item = resident_item()
+
+    outcome = zalo.send(http, make_account(fake), item)
+
+    assert outcome.reaction is Reaction.OK
+    sent = fake_zalo.oa(fake.state).messages
+    assert outcome.provider_id == sent[0]["message_id"]
+    request = fake.state.recorded("zalo")[0]
+    assert request.path == "/zalo/v3.0/oa/message/cs"
+    # Recorded as WSGI spells it; the fake refuses the dashed spelling (see below).
+    assert request.headers["access-token"] == fake_zalo.ACCESS_TOKEN
+    assert "authorization" not in request.headers
+    assert request.json == {
+        "recipient": {"user_id": USER_ID},
+        "message": {"text": item.rendering.parts["text"]},
+    }
+
+
+@pytest.mark.parametrize("id_key", ["id", "article_id"])
+def test_it_broadcasts_an_article_after_verifying_it(fake, http, id_key):
+    fake_zalo.oa(fake.state).id_key = id_key
+    item = broadcast_item()
+    waits = []
+
+    outcome = zalo.send(http, make_account(fake), item, sleep=waits.append)
+
+    assert outcome.reaction is Reaction.OK
+    assert outcome.provider_id == fake_zalo.oa(fake.state).broadcasts[0]["message_id"]
+    assert paths(fake) == [
+        "/zalo/v2.0/article/create",
+        "/zalo/v2.0/article/verify",
+        "/zalo/v2.0/article/verify",
+        "/zalo/v2.0/oa/message",
+    ]
+    assert waits == [zalo.VERIFY_WAIT]  # one -214, one pause
+    create, verify, _, broadcast = fake.state.recorded("zalo")
+    assert create.json["cover"] == {"cover_type": "photo", "photo_url": COVER, "status": "show"}
+    assert create.json["title"] == render_article(item)["title"]
+    assert verify.json == {"token": "tok_1"}
+    element = broadcast.json["message"]["attachment"]["payload"]["elements"][0]
+    assert element == {"media_type": "article", "attachment_id": "art_1"}
+    assert broadcast.json["recipient"] == {"target": {"gender": "0"}}
+
+
+def render_article(item: Item) -> dict:
+    return json.loads(item.rendering.parts["article"])
+
+
+def test_it_keeps_the_article_cover_of_the_warning(fake, http):
+    image = "https://canhbao.bocongan.gov.vn/img/7.jpg"
+    message = dataclasses.replace(sample_message(), regions=(HANOI,), image_url=image)
+    item = Item("k", "broadcast", render(message, RenderSettings()))
+
+    outcome = zalo.send(http, make_account(fake), item, sleep=lambda _: None)
+
+    assert outcome.reaction is Reaction.OK
+    assert fake.state.recorded("zalo")[0].json["cover"]["photo_url"] == image
+
+
+def test_it_gives_up_polling_an_article_that_stays_in_processing(fake, http):
+    fake_zalo.oa(fake.state).verify_pending = 10
+
+    outcome = zalo.send(http, make_account(fake), broadcast_item(), sleep=lambda _: None)
+
+    assert outcome.reaction is Reaction.RETRY_BACKOFF
+    assert "-214" in outcome.detail
+    assert paths(fake).count("/zalo/v2.0/article/verify") == zalo.VERIFY_TRIES
+    assert fake_zalo.oa(fake.state).broadcasts == []
+
+
+def test_it_refuses_a_broadcast_it_cannot_build_without_asking_zalo(fake, http):
+    commune = Item("k", "broadcast", render(sample_message(), RenderSettings()))
+    coverless = dataclasses.replace(make_account(fake), settings={"app_id": fake_zalo.APP_ID})
+
+    assert zalo.send(http, make_account(fake), commune).reaction is Reaction.GIVE_UP
+    assert zalo.send(http, coverless, broadcast_item()).reaction is Reaction.GIVE_UP
+    assert paths(fake) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "reaction"),
+    [
+        (-32, Reaction.RETRY_BACKOFF),
+        (-200, Reaction.RETRY_BACKOFF),
+        (-201, Reaction.GIVE_UP),
+        (-210, Reaction.GIVE_UP),
+        (-240, Reaction.GIVE_UP),
+        (-213, Reaction.DISABLE_SUBSCRIBER),
+        (-217, Reaction.DISABLE_SUBSCRIBER),
+        (-227, Reaction.DISABLE_SUBSCRIBER),
+        (-216, Reaction.REFRESH_TOKEN),
+        (-220, Reaction.REFRESH_TOKEN),
+        (-204, Reaction.DISABLE_CHANNEL),
+        (-211, Reaction.DISABLE_CHANNEL),
+        (-224, Reaction.DISABLE_CHANNEL),
+        (-321, Reaction.DISABLE_CHANNEL),
+        (-999, Reaction.RETRY_BACKOFF),  # undocumented: bounded retries, not dropped
+    ],
+)
+def test_it_classifies_zalo_error_codes_from_the_body(fake, http, code, reaction):
+    fake.state.fail("zalo", kind="error", code=code)
+
+    outcome = zalo.send(http, make_account(fake), resident_item())
+
+    assert outcome.reaction is reaction
+    assert outcome.status_code == 200
+    assert f"Zalo error {code}" in outcome.detail
+
+
+@pytest.mark.parametrize(
+    ("message", "reaction"),
+    [
+        ("Official Account has not authorized this API", Reaction.DISABLE_CHANNEL),
+        ("reach the limit quota create article", Reaction.GIVE_UP),
+    ],
+)
+def test_it_reads_the_message_of_the_two_faced_code_223(fake, http, message, reaction):
+    fake.state.fail("zalo", kind="error", code=-223, message=message)
+
+    outcome = zalo.send(http, make_account(fake), broadcast_item(), sleep=lambda _: None)
+
+    assert outcome.reaction is reaction
+
+
+def test_it_waits_until_six_in_the_morning_after_a_night_refusal(fake, http):
+    fake.state.fail("zalo", kind="error", code=-234)
+
+    outcome = zalo.send(http, make_account(fake), resident_item())
+
+    assert outcome.reaction is Reaction.RETRY_AFTER
+    assert 0 < outcome.retry_after <= 24 * 3600
+    resume = (datetime.now(UTC) + timedelta(seconds=outcome.retry_after)).astimezone(zalo.VIETNAM)
+    six = resume.replace(hour=6, minute=0, second=0, microsecond=0)
+    assert abs((resume - six).total_seconds()) < 5
+
+
+def test_the_fake_answers_recipient_states_like_zalo(fake, http):
+    oa = fake_zalo.oa(fake.state)
+    account = make_account(fake)
+    oa.users["111"] = "unfollowed"
+    oa.users["222"] = "banned"
+    oa.stale("333")
+    long_text = resident_item("x" * 2001)
+
+    def send(target: str, item: Item | None = None):
+        item = dataclasses.replace(item or resident_item(), target=target)
+        return zalo.send(http, account, item)
+
+    assert send("111").reaction is Reaction.DISABLE_SUBSCRIBER
+    assert send("222").reaction is Reaction.DISABLE_SUBSCRIBER
+    assert send("333").reaction is Reaction.GIVE_UP  # -230: no interaction in 7 days
+    assert "-230" in send("333").detail
+    assert "-210" in send(USER_ID, long_text).detail
+    assert send(USER_ID).reaction is Reaction.OK
+
+
+def test_the_fake_enforces_the_per_minute_limit_with_headers(fake, http):
+    fake_zalo.oa(fake.state).per_minute = 1
+    account = make_account(fake)
+
+    first = zalo.send(http, account, resident_item())
+    second = zalo.send(http, account, resident_item())
+
+    assert first.reaction is Reaction.OK
+    assert second.reaction is Reaction.RETRY_BACKOFF
+    assert "-32" in second.detail
+    answer = http.post(
+        f"{fake.url}/zalo/v3.0/oa/message/cs",
+        headers={"access_token": fake_zalo.ACCESS_TOKEN},
+        json={},
+    )
+    assert answer.json()["error"] == -32
+    assert answer.headers["X-RateLimit-Limit"] == "1"
+    assert answer.headers["X-RateLimit-Remain"] == "0"
+
+
+def test_the_fake_validates_request_shapes(fake, http):
+    headers = {"access_token": fake_zalo.ACCESS_TOKEN}
+    text = {"recipient": {"user_id": USER_ID}, "message": {"text": "Cảnh báo"}}
+    dashed = {"access-token": fake_zalo.ACCESS_TOKEN}
+    answer = http.post(f"{fake.url}/zalo/v3.0/oa/message/cs", headers=dashed, json=text)
+    assert answer.json() == {"error": -216, "message": "Access token is invalid"}
+
+    def post(path: str, body: dict) -> dict:
+        answer = http.post(f"{fake.url}/zalo{path}", headers=headers, json=body)
+        assert answer.status_code == 200  # Zalo answers errors with HTTP 200
+        return answer.json()
+
+    no_recipient = post("/v3.0/oa/message/cs", {"message": {"text": "Cảnh báo"}})
+    assert no_recipient == {"error": -201, "message": "recipient is invalid!"}
+    assert post("/v3.0/oa/message/cs", {"recipient": {"user_id": USER_ID}})["error"] == -201
+    old_api = {"recipient": {"user_id": USER_ID}, "message": {"text": "x"}}
+    assert post("/v2.0/oa/message", old_api)["error"] == -240
+    coverless = render_article(broadcast_item())  # the sample warning has no image
+    assert post("/v2.0/article/create", coverless)["message"] == "cover is invalid!"
+    broadcast = {
+        "recipient": {"target": {"cities": "4,9", "gender": 0}},
+        "message": {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "media",
+                    "elements": [{"media_type": "article", "attachment_id": "art_404"}],
+                },
+            }
+        },
+    }
+    assert post("/v2.0/oa/message", broadcast)["message"] == "attachment_id is invalid!"
+
+
+def test_an_invalid_token_is_refreshed_once_and_the_old_refresh_token_dies(fake, http):
+    stale = make_account(fake, access_token="zalo-access-0")
+
+    first = zalo.send(http, stale, resident_item())
+    pair = zalo.refresh(http, stale)
+    reused = pytest.raises(zalo.RefreshFailed, zalo.refresh, http, stale)
+    fresh = make_account(fake, **pair)
+    second = zalo.send(http, fresh, resident_item())
+
+    assert first.reaction is Reaction.REFRESH_TOKEN
+    assert "-216" in first.detail
+    assert pair["access_token"] not in ("zalo-access-0", fake_zalo.ACCESS_TOKEN)
+    assert pair["refresh_token"] != fake_zalo.REFRESH_TOKEN
+    expires = datetime.fromisoformat(pair["expires_at"])
+    assert expires.utcoffset() == timedelta(0)
+    assert abs((expires - datetime.now(UTC)) - timedelta(hours=25)) < timedelta(minutes=1)
+    assert not reused.value.retryable
+    assert "reconnect" in str(reused.value)
+    assert second.reaction is Reaction.OK
+    exchange = [r for r in fake.state.recorded("zalo") if r.path.endswith("/access_token")][0]
+    assert exchange.headers["secret-key"] == fake_zalo.SECRET_KEY
+    assert urllib.parse.parse_qs(exchange.body.decode()) == {
+        "refresh_token": [fake_zalo.REFRESH_TOKEN],
+        "app_id": [fake_zalo.APP_ID],
+        "grant_type": ["refresh_token"],
+    }
+
+
+def test_an_expired_token_asks_for_a_refresh(fake, http):
+    fake_zalo.oa(fake.state).expire()
+
+    outcome = zalo.send(http, make_account(fake), resident_item())
+
+    assert outcome.reaction is Reaction.REFRESH_TOKEN
+    assert "-220" in outcome.detail
+
+
+def test_a_refresh_that_cannot_reach_zalo_may_be_tried_again(fake, http):
+    fake.state.fail("zalo", kind="http", status=503)
+
+    with pytest.raises(zalo.RefreshFailed) as failed:
+        zalo.refresh(http, make_account(fake))
+
+    assert failed.value.retryable
+    assert zalo.refresh(http, make_account(fake))["access_token"]  # the old one still works
+
+
+def test_it_knows_when_the_access_token_needs_refreshing():
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def account(expires_at: str | None) -> Account:
+        secrets = {"expires_at": expires_at} if expires_at else {}
+        return Account(3, "zalo", "https://openapi.zalo.me", {}, secrets)
+
+    assert zalo.needs_refresh(account("2026-12-01T12:30:00+00:00"), now)
+    assert zalo.needs_refresh(account("2026-12-01T10:00:00+00:00"), now)
+    assert not zalo.needs_refresh(account("2026-12-01T14:00:00+00:00"), now)
+    assert not zalo.needs_refresh(account("2026-12-01T21:00:00+07:00"), now)
+    assert zalo.needs_refresh(account(None), now)
+    assert zalo.needs_refresh(account("soon"), now)
+
+
+def test_a_hung_server_gives_an_unknown_outcome(fake):
+    fake.state.fail("zalo", kind="hang", seconds=2)
+
+    with httpx.Client(timeout=httpx.Timeout(2.0, read=0.5)) as http:
+        outcome = zalo.send(http, make_account(fake), resident_item())
+
+    assert outcome.reaction is Reaction.UNKNOWN
+    assert "ReadTimeout" in outcome.detail
+
+
+def test_a_hang_before_the_broadcast_step_is_retried_not_unknown(fake):
+    fake.state.fail("zalo", kind="hang", seconds=2)  # the article create hangs
+
+    with httpx.Client(timeout=httpx.Timeout(2.0, read=0.5)) as http:
+        outcome = zalo.send(http, make_account(fake), broadcast_item())
+
+    assert outcome.reaction is Reaction.RETRY_BACKOFF
+
+
+def test_a_refused_connection_is_retried(http):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    closed = SimpleNamespace(url=f"http://127.0.0.1:{port}")
+
+    outcome = zalo.send(http, make_account(closed), resident_item())
+
+    assert outcome.reaction is Reaction.RETRY_BACKOFF
+    assert outcome.detail.startswith("not sent: ConnectError")
+
+
+@pytest.mark.parametrize(
+    ("failure", "detail"),
+    [
+        ({"kind": "http", "status": 502}, "HTTP 502"),
+        ({"kind": "http", "status": 500}, "HTTP 500"),
+        ({"kind": "malformed"}, "HTTP 200, not JSON"),
+    ],
+)
+def test_outages_and_malformed_bodies_are_retried(fake, http, failure, detail):
+    fake.state.fail("zalo", **failure)
+
+    outcome = zalo.send(http, make_account(fake), resident_item())
+
+    assert outcome.reaction is Reaction.RETRY_BACKOFF
+    assert outcome.detail.startswith(detail)
+
+
+def test_secrets_never_show_in_repr_details_or_errors(fake, http):
+    account = make_account(fake)
+    echo = f"access_token {fake_zalo.ACCESS_TOKEN} is invalid"
+    fake.state.fail("zalo", kind="error", code=-216, message=echo)
+    fake.state.fail("zalo", kind="error", code=-14014, message=fake_zalo.REFRESH_TOKEN)
+
+    outcome = zalo.send(http, account, resident_item())
+    with pytest.raises(zalo.RefreshFailed) as failed:
+        zalo.refresh(http, account)
+
+    for text in (repr(account), outcome.detail, str(failed.value)):
+        for secret in account.secrets.values():
+            assert secret not in text
+    assert "***" in outcome.detail
+
+
+def test_a_rendering_without_text_is_given_up(fake, http):
+    empty = Rendering("zalo", "application/json", {})
+
+    outcome = zalo.send(http, make_account(fake), Item("k", USER_ID, empty))
+
+    assert outcome.reaction is Reaction.GIVE_UP
+    assert paths(fake) == []

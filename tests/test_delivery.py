@@ -1,0 +1,285 @@
+"""The delivery engine against the fake channel servers over loopback: the outbox filled at
+publication, sending, each reaction, retries, breakers, token refresh, dead letters and
+replay, cancel mid-fan-out, expiry, and the single worker's lease."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from alerts import workflow
+from alerts.clock import utcnow
+from alerts.delivery import policy
+from alerts.delivery import progress
+from alerts.delivery import worker
+from alerts.delivery.engine import Dispatcher
+from alerts.store import deliveries as delivery_store
+from alerts.store import warnings as store
+from tests.conftest import acting_as
+from tests.delivery_setup import add_accounts
+from tests.delivery_setup import running_fakes
+from tests.delivery_setup import subscribe
+from tests.test_workflow import CONFIG
+from tests.test_workflow import approve
+from tests.test_workflow import submitted
+
+# Short deadlines so hung servers cost a test a second, not fifteen.
+FAST = {c: replace(p, deadline=1.5) for c, p in policy.POLICIES.items()}
+
+
+@pytest.fixture
+def fakes():
+    with running_fakes() as started:
+        yield started
+
+
+@pytest.fixture
+def dispatcher():
+    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=FAST)
+    yield engine
+    engine.close()
+
+
+def rows(db, alert_id: int) -> list[dict]:
+    cursor = db.execute("SELECT * FROM deliveries WHERE warning_id = ? ORDER BY id", [alert_id])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor]
+
+
+def publish(db, **changes) -> int:
+    return approve(db, "hanoi.duyet", submitted(db, **changes)).id
+
+
+def by_channel(db, alert_id: int) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for row in rows(db, alert_id):
+        found.setdefault(row["channel"], []).append(row)
+    return found
+
+
+def test_approval_enqueues_every_delivery_in_the_same_transaction(db, fakes):
+    add_accounts(db, CONFIG, fakes)
+    subscribe(db, "sms", "+84912345001", "00070")
+    subscribe(db, "sms", "+84912345001", "01")  # twice: one delivery
+    subscribe(db, "email", "dan@example.vn", "01")
+    subscribe(db, "telegram", "100001", "00070")
+    subscribe(db, "sms", "+84912345002", "48")  # Đà Nẵng: not targeted
+    alert_id = publish(db, channels=["sms", "email", "telegram", "zalo", "facebook", "webhook"])
+    found = by_channel(db, alert_id)
+    assert [r["target"] for r in found["sms"]] == ["+84912345001"]
+    assert [r["target"] for r in found["email"]] == ["dan@example.vn"]
+    assert sorted(r["target"] for r in found["telegram"]) == ["100001", "broadcast"]
+    assert [r["target"] for r in found["facebook"]] == ["broadcast"]
+    assert all(r["status"] == "queued" and r["province_code"] == "01" for r in rows(db, alert_id))
+    keys = [r["idempotency_key"] for r in rows(db, alert_id)]
+    assert len(keys) == len(set(keys))
+    publish_entry = db.execute(
+        "SELECT detail FROM audit_log WHERE action = 'alert.publish' AND object = ?",
+        [f"alert:{alert_id}"],
+    ).fetchone()
+    assert json.loads(publish_entry[0])["deliveries"] == len(keys)
+
+
+def test_exercise_goes_only_to_the_test_audience(db, fakes):
+    add_accounts(db, CONFIG, fakes)
+    test_accounts = add_accounts(db, CONFIG, fakes, unit="bca", test=True)
+    subscribe(db, "sms", "+84912345001", "00070")
+    subscribe(db, "sms", "+84912345009", "00070", test=True)
+    alert_id = publish(db, mode="Exercise", channels=["sms", "telegram"])
+    found = rows(db, alert_id)
+    assert {r["target"] for r in found} == {"+84912345009", "broadcast"}
+    assert {r["account_id"] for r in found} <= set(test_accounts.values())
+
+
+def test_dispatch_sends_over_every_channel(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    subscribe(db, "sms", "+84912345001", "00070")
+    subscribe(db, "email", "dan@example.vn", "00070")
+    subscribe(db, "telegram", "100001", "00070")
+    alert_id = publish(db, channels=["sms", "email", "telegram", "facebook", "webhook"])
+    summary = dispatcher.dispatch_due(db)
+    assert summary.claimed == 6
+    assert {r["status"] for r in rows(db, alert_id)} == {"sent"}, rows(db, alert_id)
+    code = store.get_alert(db, alert_id).code
+    sms = fakes.state.recorded("esms")[0].json
+    assert code[:4] in sms["Content"] and sms["Phone"].endswith("912345001")
+    assert code[:4] in fakes.state.recorded("telegram")[0].json["text"]
+    assert progress.progress(db, store.get_alert(db, alert_id))["done"]
+
+
+def test_retry_after_is_honoured(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    alert_id = publish(db, channels=["telegram"])
+    fakes.state.fail("telegram", kind="429", retry_after=7)
+    before = utcnow()
+    dispatcher.dispatch_due(db)
+    (row,) = rows(db, alert_id)
+    assert row["status"] == "queued" and row["attempts"] == 1
+    wait = (utcnow() - before).total_seconds()
+    delay = (store_time(row["next_attempt_at"]) - before).total_seconds()
+    assert 7 - 1 <= delay <= 7 + wait + 1
+    assert json.loads(row["history"])[0]["reaction"] == "retry_after"
+
+
+def store_time(text):
+    from alerts.clock import from_text
+
+    return from_text(text)
+
+
+def test_backoff_uses_full_jitter_within_the_schedule(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    alert_id = publish(db, channels=["webhook"])
+    fakes.state.fail("hooks", kind="http", status=500)
+    before = utcnow()
+    dispatcher.dispatch_due(db)
+    (row,) = rows(db, alert_id)
+    delay = (store_time(row["next_attempt_at"]) - before).total_seconds()
+    assert row["status"] == "queued" and 0 <= delay <= policy.POLICIES["webhook"].schedule[0] + 2
+    assert policy.backoff(FAST["webhook"], 3, random.Random(1)) <= FAST["webhook"].schedule[2]
+
+
+def test_a_hung_server_costs_only_its_deadline_and_leaves_others_alone(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    alert_id = publish(db, channels=["webhook", "telegram"])
+    fakes.state.fail("hooks", kind="hang", seconds=6)
+    began = time.monotonic()
+    dispatcher.dispatch_due(db)
+    assert time.monotonic() - began < 4
+    found = by_channel(db, alert_id)
+    assert found["telegram"][0]["status"] == "sent"
+    hung = found["webhook"][0]
+    assert hung["status"] == "queued" and hung["possible_duplicate"] == 1
+    assert json.loads(hung["history"])[-1]["reaction"] == "unknown"
+
+
+def test_breaker_opens_after_repeated_failures_and_skips_the_account(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    alert_id = publish(db, channels=["webhook", "telegram"])
+    fakes.state.fail("hooks", count=20, kind="http", status=503)
+    for _ in range(policy.BREAKER_THRESHOLD):
+        db.execute("UPDATE deliveries SET next_attempt_at = '2000-01-01T00:00:00+00:00'")
+        dispatcher.dispatch_due(db)
+    account = db.execute(
+        "SELECT breaker_open_until FROM channel_accounts WHERE channel = 'webhook'"
+    ).fetchone()
+    assert account[0] is not None
+    db.execute("UPDATE deliveries SET next_attempt_at = '2000-01-01T00:00:00+00:00'")
+    assert dispatcher.dispatch_due(db).claimed == 0  # the open breaker skips it
+    assert by_channel(db, alert_id)["telegram"][0]["status"] == "sent"
+
+
+def test_zalo_token_is_refreshed_and_the_message_sent(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    subscribe(db, "zalo", "4418000000000001", "00070")
+    alert_id = publish(db, channels=["zalo"])
+    fakes.state.fail("zalo", kind="error", code=-216)
+    dispatcher.dispatch_due(db)
+    resident = [r for r in rows(db, alert_id) if r["target"] == "4418000000000001"][0]
+    assert resident["status"] == "queued"
+    dispatcher.dispatch_due(db)
+    assert {r["status"] for r in rows(db, alert_id)} == {"sent"}, [
+        (r["target"], r["last_error"]) for r in rows(db, alert_id)
+    ]
+    assert db.execute(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'channel.token_refreshed'"
+    ).fetchone() == (1,)
+
+
+def test_dead_letter_and_replay_with_the_same_key(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    subscribe(db, "telegram", "100001", "00070")
+    alert_id = publish(db, channels=["telegram"])
+    fakes.state.fail(
+        "telegram",
+        count=2,
+        kind="error",
+        status=400,
+        description="Bad Request: can't parse entities",
+    )
+    dispatcher.dispatch_due(db)
+    dead = [r for r in rows(db, alert_id) if r["status"] == "dead"]
+    assert len(dead) == 2 and "parse entities" in dead[0]["last_error"]
+    key = dead[0]["idempotency_key"]
+    progress.replay(db, acting_as(db, "hanoi.duyet"), dead[0]["id"])
+    replayed = delivery_store.get_delivery(db, dead[0]["id"])
+    assert replayed["status"] == "queued" and replayed["idempotency_key"] == key
+    dispatcher.dispatch_due(db)
+    assert delivery_store.get_delivery(db, dead[0]["id"])["status"] == "sent"
+    assert db.execute(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'delivery.replay'"
+    ).fetchone() == (1,)
+
+
+def test_cancel_mid_fan_out_stops_the_rest_and_corrects_those_reached(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    for i in range(4):
+        subscribe(db, "sms", f"+8491234500{i}", "00070")
+    alert_id = publish(db, channels=["sms"])
+    first_two = [r["id"] for r in rows(db, alert_id)[:2]]
+    db.execute(
+        f"UPDATE deliveries SET next_attempt_at = '2999-01-01T00:00:00+00:00'"
+        f" WHERE warning_id = ? AND id NOT IN ({first_two[0]}, {first_two[1]})",
+        [alert_id],
+    )
+    dispatcher.dispatch_due(db)
+    workflow.cancel(db, acting_as(db, "hanoi.duyet"), alert_id, reason="Tin sai", config=CONFIG)
+    found = rows(db, alert_id)
+    originals = [r for r in found if r["msg_type"] == "Alert"]
+    cancels = [r for r in found if r["msg_type"] == "Cancel"]
+    assert sorted(r["status"] for r in originals) == ["cancelled", "cancelled", "sent", "sent"]
+    assert sorted(r["target"] for r in cancels) == sorted(
+        r["target"] for r in originals if r["status"] == "sent"
+    )
+    assert all(r["priority"] == 100 for r in cancels)
+    dispatcher.dispatch_due(db)
+    assert {r["status"] for r in rows(db, alert_id) if r["msg_type"] == "Cancel"} == {"sent"}
+    last = fakes.state.recorded("esms")[-1].json["Content"]
+    assert "HUY CANH BAO" in last.upper()
+
+
+def test_nothing_is_sent_after_expiry(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    alert_id = publish(db, channels=["telegram"])
+    db.execute(
+        "UPDATE deliveries SET expires_at = ? WHERE warning_id = ?",
+        [(utcnow() - timedelta(seconds=1)).isoformat(timespec="seconds"), alert_id],
+    )
+    assert dispatcher.dispatch_due(db).expired == 1
+    assert rows(db, alert_id)[0]["status"] == "dead"
+    assert fakes.state.recorded("telegram") == []
+
+
+def test_content_changed_behind_the_approval_is_never_sent(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    alert_id = publish(db, channels=["telegram"])
+    db.execute("UPDATE warnings SET content_hash = 'forged' WHERE id = ?", [alert_id])
+    dispatcher.dispatch_due(db)
+    assert rows(db, alert_id)[0]["status"] == "dead"
+    assert fakes.state.recorded("telegram") == []
+
+
+def test_a_second_worker_is_refused_while_the_first_holds_the_lease(db):
+    worker.acquire(db, "first", 60)
+    with pytest.raises(worker.LeaseHeld, match="Another worker \\(first\\) is active"):
+        worker.acquire(db, "second", 60)
+    worker.acquire(db, "first", 60)  # renewing is fine
+    worker.release(db, "first")
+    worker.acquire(db, "second", 60)
+
+
+def test_healthz_shows_the_worker_heartbeat(client, db):
+    assert client.get("/healthz").json["worker"] is None
+    worker.acquire(db, "host:1:abc", 60)
+    assert client.get("/healthz").json["worker"]["holder"] == "host:1:abc"
+
+
+def test_cli_worker_refuses_to_start_beside_another(runner, db):
+    worker.acquire(db, "other", 60)
+    result = runner.invoke(args=["worker", "--no-wait"])
+    assert result.exit_code == 1 and "Another worker (other) is active" in result.output
