@@ -174,6 +174,8 @@ def list_tokens_command(username: str) -> None:
 def worker_command(no_wait: bool) -> None:
     """Run the delivery worker (one per database): publish, expire and dispatch."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # httpx logs every URL at INFO, and a Telegram URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         worker.run(get_db(), current_app.config, wait=not no_wait)
     except worker.LeaseHeld as held:

@@ -294,7 +294,8 @@ class Dispatcher:
         else:
             delay = policies.backoff(rule, attempt, self.rng)
         next_at = now + timedelta(seconds=delay)
-        unknown = outcome.reaction == Reaction.UNKNOWN
+        # A split message that failed after its first parts went out repeats them on resend.
+        unknown = outcome.reaction == Reaction.UNKNOWN or outcome.detail.startswith("partial:")
         if attempt >= rule.max_attempts:
             store.mark_dead(db, delivery.id, f"gave up after {attempt} attempts", entry)
         elif next_at >= from_text(delivery.expires_at):

@@ -28,6 +28,7 @@ from alerts.clock import utcnow
 from alerts.db import write
 from alerts.delivery.engine import Dispatcher
 from alerts.delivery.engine import Summary
+from alerts.store import deliveries as store
 from alerts.store.lease import LEASE_NAME
 
 INTERVAL = 2.0
@@ -93,6 +94,10 @@ def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> Non
                 raise
             log.warning("%s", held)
             time.sleep(INTERVAL * 5)
+    with write(db):
+        orphans = store.recover_expired_leases(db, to_text(utcnow()), all_in_flight=True)
+    if orphans:
+        log.warning("Recovered %s deliveries left in flight by a stopped worker.", orphans)
     dispatcher = Dispatcher(config)
     scheduler = BlockingScheduler(timezone="UTC")
 

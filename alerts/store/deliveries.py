@@ -31,16 +31,18 @@ class Delivery:
     possible_duplicate: bool
 
 
-def recover_expired_leases(db: sqlite_utils.Database, now: str) -> int:
-    """Return to the queue deliveries whose sender died mid-attempt; their outcome is
-    unknown, so they are marked possible duplicates (same idempotency key on resend)."""
+def recover_expired_leases(db: sqlite_utils.Database, now: str, *, all_in_flight=False) -> int:
+    """Return to the queue deliveries whose sender died mid-attempt (lease expired, or
+    every one in flight when a new worker starts: only one worker runs at a time). Their
+    outcome is unknown, so they are marked possible duplicates and resent with the same
+    idempotency key."""
     cursor = db.execute(
         "UPDATE deliveries SET status = 'queued', possible_duplicate = 1,"
         " lease_expires_at = NULL, next_attempt_at = ?,"
         " history = json_insert(history, '$[#]', json_object('at', ?, 'reaction', 'unknown',"
         " 'detail', 'the worker stopped during the attempt'))"
-        " WHERE status = 'sending' AND lease_expires_at <= ?",
-        [now, now, now],
+        " WHERE status = 'sending' AND (lease_expires_at <= ? OR ?)",
+        [now, now, now, int(all_in_flight)],
     )
     return cursor.rowcount
 
