@@ -107,19 +107,25 @@ class Dispatcher:
 
     # --- one tick -----------------------------------------------------------------------
 
-    def dispatch_due(self, db: sqlite_utils.Database, now: datetime | None = None) -> Summary:
-        """Run one tick; return what it did."""
-        now = now or utcnow()
+    def dispatch_due(
+        self, db: sqlite_utils.Database, now: datetime | None = None, budget: float = 0.0
+    ) -> Summary:
+        """Run one tick: one batch, then more while work is due and ``budget`` seconds
+        have not passed (the worker drains a big fan-out without waiting for ticks)."""
+        started = time.monotonic()
         summary = Summary()
-        with write(db):
-            summary.recovered = store.recover_expired_leases(db, to_text(now))
-            summary.expired = store.expire_queued(db, to_text(now))
-        batch = self._claim(db, now)
-        summary.claimed = len(batch)
-        if batch:
-            results = self._send_all(db, batch)
-            self._record(db, results, summary)
-        return summary
+        while True:
+            moment = now or utcnow()
+            with write(db):
+                summary.recovered += store.recover_expired_leases(db, to_text(moment))
+                summary.expired += store.expire_queued(db, to_text(moment))
+            batch = self._claim(db, moment)
+            summary.claimed += len(batch)
+            if batch:
+                results = self._send_all(db, batch)
+                self._record(db, results, summary)
+            if not batch or time.monotonic() - started >= budget:
+                return summary
 
     def _claim(self, db: sqlite_utils.Database, now: datetime) -> list[Delivery]:
         """Claim a batch no larger than what each account may send within one lease."""
@@ -251,12 +257,15 @@ class Dispatcher:
     def _record(self, db, results, summary: Summary) -> None:
         """Apply every outcome in one transaction (and the breakers and refreshes)."""
         refreshed: set[int] = set()
+        by_account: dict[int, list[Outcome]] = {}
         with write(db):
             now = utcnow()
             for delivery, outcome, seconds in results:
                 summary.outcomes[outcome.reaction] = summary.outcomes.get(outcome.reaction, 0) + 1
                 self._apply(db, delivery, outcome, seconds, now, refreshed)
-                self._breaker(db, delivery.account_id, outcome, now)
+                by_account.setdefault(delivery.account_id, []).append(outcome)
+            for account_id, outcomes in by_account.items():
+                self._breaker(db, account_id, outcomes, now)
 
     def _apply(self, db, delivery: Delivery, outcome: Outcome, seconds, now, refreshed) -> None:
         entry = {
@@ -332,16 +341,18 @@ class Dispatcher:
         account_store.set_active(db, account_id, False, reason[:300])
         self._audit(db, "channel.disabled", account_id, {"reason": reason[:300]})
 
-    def _breaker(self, db, account_id: int, outcome: Outcome, now: datetime) -> None:
-        """Open an account's breaker after repeated transient failures; close it on success."""
+    def _breaker(self, db, account_id: int, outcomes: list[Outcome], now: datetime) -> None:
+        """Open an account's breaker after repeated transient failures (in a row, across
+        ticks); any success closes it."""
         stored = account_store.get_account(db, account_id)
-        if outcome.reaction == Reaction.OK:
-            if stored.breaker_failures:
-                account_store.set_breaker(db, account_id, 0, None)
+        failures = stored.breaker_failures
+        for outcome in outcomes:
+            if outcome.reaction == Reaction.OK:
+                failures = 0
+            elif outcome.reaction in (Reaction.RETRY_BACKOFF, Reaction.UNKNOWN):
+                failures += 1
+        if failures == stored.breaker_failures:
             return
-        if outcome.reaction not in (Reaction.RETRY_BACKOFF, Reaction.UNKNOWN):
-            return
-        failures = stored.breaker_failures + 1
         opened = None
         if failures >= policies.BREAKER_THRESHOLD:
             opened = to_text(now + timedelta(seconds=policies.BREAKER_OPEN_SECONDS))

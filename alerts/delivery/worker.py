@@ -32,6 +32,8 @@ from alerts.store import deliveries as store
 from alerts.store.lease import LEASE_NAME
 
 INTERVAL = 2.0
+# A tick keeps sending while work is due for up to this long (the lease is renewed after).
+DRAIN_SECONDS = 20.0
 log = logging.getLogger("alerts.worker")
 
 
@@ -79,7 +81,8 @@ def tick(db: sqlite_utils.Database, config: Mapping, dispatcher: Dispatcher) -> 
     """One pass: publish what is due, expire what is over, dispatch the outbox."""
     workflow.publish_due(db, config)
     workflow.expire_due(db)
-    return dispatcher.dispatch_due(db)
+    budget = min(DRAIN_SECONDS, config["WORKER_LEASE_SECONDS"] / 3)  # renew the lease in time
+    return dispatcher.dispatch_due(db, budget=budget)
 
 
 def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> None:
