@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from alerts import audit
+from alerts import demo_channels
 from alerts import errors
 from alerts import migrations
 from alerts import seed
@@ -43,14 +44,20 @@ def init_db_command() -> None:
 
 @click.command("seed-demo")
 @with_appcontext
-def seed_demo_command() -> None:
-    """Create the demo accounts (refused in production)."""
+@click.option("--channels-url", help="Base URL of the fake channel servers (demo channels).")
+@click.option("--smtp-port", type=int, default=8026, help="Port of the fake SMTP server.")
+def seed_demo_command(channels_url: str | None, smtp_port: int) -> None:
+    """Create the demo accounts, and with --channels-url the demo channels and residents
+    pointing at the fake servers (refused in production)."""
     if current_app.config["ENV"] == "production":
         raise click.ClickException("Demo accounts are refused in production.")
     created = seed.seed_demo_users(get_db())
     click.echo(
         f"Demo accounts created: {', '.join(created) if created else 'none (already there)'}"
     )
+    if channels_url:
+        count = demo_channels.seed(get_db(), current_app.config, channels_url, smtp_port)
+        click.echo(f"Demo channel accounts created: {count} (fakes at {channels_url}).")
 
 
 @click.command("create-user")
@@ -176,6 +183,7 @@ def worker_command(no_wait: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # httpx logs every URL at INFO, and a Telegram URL carries the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         worker.run(get_db(), current_app.config, wait=not no_wait)
     except worker.LeaseHeld as held:

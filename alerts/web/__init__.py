@@ -31,6 +31,7 @@ from alerts.web import account
 from alerts.web import admin
 from alerts.web import auth
 from alerts.web import channels  # noqa: F401  (registers its views on the admin blueprint)
+from alerts.web import demo
 from alerts.web import health
 from alerts.web import site
 from alerts.web import users  # noqa: F401  (registers the user views on the admin blueprint)
@@ -139,7 +140,7 @@ def init_app(app: Flask) -> None:
     """Register everything the web layer needs."""
     CSRFProtect(app)
     auth.init_app(app)
-    for blueprint in (site.bp, admin.bp, account.bp, health.bp, warnings.bp):
+    for blueprint in (site.bp, admin.bp, account.bp, health.bp, warnings.bp, demo.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(CSRFError, _on_csrf_error)
     app.register_error_handler(HTTPException, _on_http_error)

@@ -142,6 +142,8 @@ class FakeChannels:
 def main() -> None:
     """Serve every fake for the demo: HTTP on --port, SMTP on --smtp-port, one shared state
     (so the control API reaches the SMTP fake too)."""
+    from alerts import demo_channels
+    from tests.fakes import hooks
     from tests.fakes.smtp import FakeSMTP
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -149,6 +151,7 @@ def main() -> None:
     parser.add_argument("--smtp-port", type=int, default=8026)
     args = parser.parse_args()
     state = FakeState()
+    hooks.register(state, demo_channels.WEBHOOK_ENDPOINT, demo_channels.WEBHOOK_SECRET)
     with FakeSMTP(state, port=args.smtp_port):
         print(
             f"Fake channel servers on http://127.0.0.1:{args.port}, SMTP on {args.smtp_port}",

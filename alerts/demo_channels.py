@@ -1,0 +1,160 @@
+"""The demo's channels: accounts of Hà Nội's police and the ministry pointing at the local
+fake channel servers, with the credentials those fakes accept, and a few demo residents
+subscribed in Phường Hoàn Kiếm and Hà Nội. Never loaded in production.
+
+The values here are the fakes' defaults (tests/fakes/*); a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlite_utils
+
+from alerts import accounts
+from alerts import audit
+from alerts.clock import now_text
+from alerts.db import write
+from alerts.store import accounts as account_store
+from alerts.store import units as unit_store
+
+TELEGRAM_TOKEN = "123456:TEST-TOKEN"
+ZALO = {
+    "access_token": "zalo-access-1",
+    "refresh_token": "zalo-refresh-1",
+    "secret_key": "zalo-secret-1",
+    "expires_at": "2099-01-01T00:00:00+00:00",
+}
+ZALO_APP_ID = "zalo-app-1"
+FACEBOOK_PAGE, FACEBOOK_TOKEN = "104857600000001", "fb-page-token-1"
+ESMS = {"api_key": "FAKEAPIKEY", "secret_key": "FAKESECRET"}
+ESMS_BRANDNAME = "CONGAN_DEMO"
+WEBHOOK_ENDPOINT = "newsroom"
+WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# Demo residents: (channel, address, region). The last one is a test-audience device.
+RESIDENTS = (
+    ("sms", "+84900000001", "00070"),
+    ("email", "an.nguyen@example.vn", "00070"),
+    ("telegram", "100001", "00070"),
+    ("zalo", "4418000000000001", "00070"),
+    ("sms", "+84900000002", "01"),
+    ("email", "binh.tran@example.vn", "01"),
+)
+TEST_RESIDENTS = (("sms", "+84900000009", "00070"), ("telegram", "100009", "00070"))
+
+
+def _specs(url: str, smtp_port: int) -> list[tuple]:
+    """(unit, channel, name, base URL, settings, secrets, test audience) of each account."""
+    email = {
+        "host": "127.0.0.1",
+        "port": str(smtp_port),
+        "from": "Bộ Công an - Cảnh báo <canhbao@bocongan.gov.vn>",
+    }
+    return [
+        (
+            "ca-01",
+            "telegram",
+            "Kênh Telegram CA Hà Nội",
+            f"{url}/telegram",
+            {"chat_id": "@canhbao_hanoi"},
+            {"bot_token": TELEGRAM_TOKEN},
+            False,
+        ),
+        (
+            "ca-01",
+            "zalo",
+            "Zalo OA CA Hà Nội",
+            f"{url}/zalo",
+            {"oauth_url": f"{url}/zalo", "app_id": ZALO_APP_ID, "cover_url": f"{url}/cover.jpg"},
+            ZALO,
+            False,
+        ),
+        (
+            "ca-01",
+            "facebook",
+            "Trang Facebook CA Hà Nội",
+            f"{url}/graph",
+            {"page_id": FACEBOOK_PAGE},
+            {"access_token": FACEBOOK_TOKEN},
+            False,
+        ),
+        (
+            "ca-01",
+            "webhook",
+            "Báo điện tử (webhook)",
+            f"{url}/hooks/{WEBHOOK_ENDPOINT}",
+            {"url": f"{url}/hooks/{WEBHOOK_ENDPOINT}"},
+            {"secret": WEBHOOK_SECRET},
+            False,
+        ),
+        (
+            "bca",
+            "sms",
+            "Cổng SMS Bộ Công an",
+            f"{url}/esms",
+            {"brandname": ESMS_BRANDNAME},
+            ESMS,
+            False,
+        ),
+        (
+            "bca",
+            "email",
+            "Thư điện tử Bộ Công an",
+            f"smtp://127.0.0.1:{smtp_port}",
+            email,
+            {},
+            False,
+        ),
+        (
+            "bca",
+            "telegram",
+            "Nhóm thử nghiệm (Telegram)",
+            f"{url}/telegram",
+            {"chat_id": "@canhbao_thunghiem"},
+            {"bot_token": TELEGRAM_TOKEN},
+            True,
+        ),
+        (
+            "bca",
+            "sms",
+            "Cổng SMS thử nghiệm",
+            f"{url}/esms",
+            {"brandname": ESMS_BRANDNAME},
+            ESMS,
+            True,
+        ),
+    ]
+
+
+def seed(db: sqlite_utils.Database, config: Mapping, url: str, smtp_port: int) -> int:
+    """Create the demo accounts and residents that do not exist yet; return how many
+    accounts were created."""
+    who = audit.Actor("demo", "bca")
+    created = 0
+    for unit, channel, name, base, settings, secrets, test in _specs(url.rstrip("/"), smtp_port):
+        unit_id = unit_store.get_unit_by_code(db, unit).id
+        existing = {(a.channel, a.name) for a in account_store.accounts_of_units(db, [unit_id])}
+        if (channel, name) in existing:
+            continue
+        accounts.create_account(
+            db,
+            config,
+            who,
+            unit_code=unit,
+            channel=channel,
+            name=name,
+            base_url=base,
+            settings=settings,
+            secrets=secrets,
+            test_audience=test,
+        )
+        created += 1
+    with write(db):
+        for residents, test in ((RESIDENTS, False), (TEST_RESIDENTS, True)):
+            for channel, address, region in residents:
+                db.execute(
+                    "INSERT OR IGNORE INTO subscriptions (channel, address, region_code, status,"
+                    " test_audience, created_at, confirmed_at) VALUES (?, ?, ?, 'active', ?, ?, ?)",
+                    [channel, address, region, int(test), now_text(), now_text()],
+                )
+    return created

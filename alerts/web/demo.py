@@ -1,0 +1,70 @@
+"""The demo's "resident phone": what each demo resident and each unit channel received,
+shown as it looked on the channel (re-rendered from the delivery records exactly as the
+worker sent it). Not available in production."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import render_template
+
+from alerts import publication
+from alerts.db import get_db
+from alerts.render import registry
+from alerts.store import warnings as warning_store
+from alerts.web.guards import signed_in
+
+bp = Blueprint("demo", __name__, url_prefix="/admin/demo")
+
+
+def _received(db, where: str, params: list) -> list[dict]:
+    """Return sent deliveries (newest first) with each one's rendering."""
+    rows = db.execute(
+        "SELECT d.id, d.warning_id, d.msg_type, d.channel, d.target, d.sent_at FROM deliveries d"
+        f" WHERE d.status = 'sent' AND {where} ORDER BY d.sent_at DESC, d.id DESC LIMIT 50",
+        params,
+    ).fetchall()
+    settings = publication.render_settings(current_app.config)
+    found = []
+    for delivery_id, warning_id, msg_type, channel, target, sent_at in rows:
+        alert = warning_store.get_alert(db, warning_id)
+        message = publication.message_for(
+            db, alert, public_url=current_app.config["PUBLIC_URL"], msg_type=msg_type
+        )
+        rendering = registry.RENDERERS[channel](message, settings)
+        found.append(
+            {
+                "id": delivery_id,
+                "channel": channel,
+                "target": target,
+                "sent_at": sent_at,
+                "rendering": rendering,
+            }
+        )
+    return found
+
+
+@bp.route("/phones")
+@signed_in
+def phones():
+    """Each demo resident's phone and inbox, and the units' own channels."""
+    if current_app.config["ENV"] == "production":
+        abort(404)
+    db = get_db()
+    residents = db.execute(
+        "SELECT id, channel, address, region_code, test_audience FROM subscriptions"
+        " ORDER BY test_audience, id LIMIT 50"
+    ).fetchall()
+    inboxes = [
+        {
+            "channel": channel,
+            "address": address,
+            "region": region,
+            "test": bool(test),
+            "messages": _received(db, "d.subscription_id = ?", [sub_id]),
+        }
+        for sub_id, channel, address, region, test in residents
+    ]
+    broadcasts = _received(db, "d.target = 'broadcast'", [])
+    return render_template("demo/phones.html", inboxes=inboxes, broadcasts=broadcasts)
