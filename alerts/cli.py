@@ -9,6 +9,7 @@ from flask import Flask
 from flask import current_app
 from flask.cli import with_appcontext
 
+from alerts import accounts
 from alerts import audit
 from alerts import demo_channels
 from alerts import errors
@@ -23,6 +24,7 @@ from alerts.jurisdiction import MINISTRY_CODE
 from alerts.models import Acting
 from alerts.models import Role
 from alerts.models import User
+from alerts.security import vault
 from alerts.store import audit as audit_store
 from alerts.store import units as unit_store
 
@@ -212,6 +214,19 @@ def dispatch_once_command() -> None:
     )
 
 
+@click.command("rotate-credentials")
+@with_appcontext
+def rotate_credentials_command() -> None:
+    """Re-encrypt every channel account's secrets with the first ALERTS_DATA_KEY."""
+    try:
+        count = accounts.reseal_all(
+            get_db(), current_app.config, audit.Actor(CLI_ADMIN_USERNAME, MINISTRY_CODE)
+        )
+    except vault.VaultError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Re-encrypted the credentials of {count} channel accounts with the first key.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (
@@ -224,5 +239,6 @@ def init_app(app: Flask) -> None:
         list_tokens_command,
         worker_command,
         dispatch_once_command,
+        rotate_credentials_command,
     ):
         app.cli.add_command(command)

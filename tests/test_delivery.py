@@ -283,3 +283,44 @@ def test_cli_worker_refuses_to_start_beside_another(runner, db):
     worker.acquire(db, "other", 60)
     result = runner.invoke(args=["worker", "--no-wait"])
     assert result.exit_code == 1 and "Another worker (other) is active" in result.output
+
+
+def test_zalo_token_about_to_expire_is_refreshed_before_sending(db, fakes, dispatcher):
+    from alerts.security import vault
+    from alerts.store import accounts as account_store
+
+    ids = add_accounts(db, CONFIG, fakes)
+    stored = account_store.get_account(db, ids["zalo"])
+    secrets = vault.unseal(CONFIG, stored.secrets)
+    soon = (utcnow() + timedelta(minutes=10)).isoformat(timespec="seconds")
+    account_store.set_secrets(db, stored.id, vault.seal(CONFIG, {**secrets, "expires_at": soon}))
+    subscribe(db, "zalo", "4418000000000001", "00070")
+    alert_id = publish(db, channels=["zalo"])
+    dispatcher.dispatch_due(db)
+    assert {r["status"] for r in rows(db, alert_id)} == {"sent"}
+    renewed = vault.unseal(CONFIG, account_store.get_account(db, stored.id).secrets)
+    assert renewed["refresh_token"] != secrets["refresh_token"] and renewed["expires_at"] > soon
+
+
+def test_rotate_credentials_reencrypts_with_the_first_key(db, fakes, runner, app):
+    from cryptography.fernet import Fernet
+
+    from alerts.security import vault
+    from alerts.store import accounts as account_store
+
+    add_accounts(db, dict(app.config), fakes)  # sealed with the development key
+    new = Fernet.generate_key().decode()
+    app.config["DATA_KEY"] = f"{new},{(app.config['DATA_KEY'] or _dev_key(app))}"
+    result = runner.invoke(args=["rotate-credentials"])
+    assert result.exit_code == 0 and "6 channel accounts" in result.output
+    sealed = account_store.get_account(db, 1).secrets  # the Telegram account
+    assert Fernet(new.encode()).decrypt(sealed)  # readable with the new key alone
+    assert vault.unseal(app.config, sealed)["bot_token"]
+
+
+def _dev_key(app) -> str:
+    from pathlib import Path
+
+    from alerts.security.vault import DEV_KEY_FILE
+
+    return (Path(app.config["DATABASE"]).parent / DEV_KEY_FILE).read_text().strip()

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
 
@@ -204,7 +205,7 @@ class Dispatcher:
         prepared: dict[int, tuple[Account, Item] | Outcome] = {}
         for delivery in batch:
             if delivery.account_id not in accounts:
-                accounts[delivery.account_id] = self._account(db, delivery.account_id)
+                accounts[delivery.account_id] = self._fresh_account(db, delivery.account_id)
             account = accounts[delivery.account_id]
             key = (delivery.warning_id, delivery.msg_type, delivery.channel)
             if delivery.channel == "email":
@@ -226,6 +227,28 @@ class Dispatcher:
         except vault.VaultError as error:
             return Outcome(Reaction.DISABLE_CHANNEL, str(error))
         return Account(stored.id, stored.channel, stored.base_url, stored.settings, secrets)
+
+    def _fresh_account(self, db, account_id: int) -> Account | Outcome:
+        """Open an account, refreshing a token that is about to expire (Zalo: 25 h) first,
+        and storing the new pair in one transaction before it is used."""
+        account = self._account(db, account_id)
+        if isinstance(account, Outcome):
+            return account
+        client = importlib.import_module(f"alerts.channels.{account.channel}")
+        needs = getattr(client, "needs_refresh", None)
+        if needs is None or not needs(account, utcnow()):
+            return account
+        try:
+            fresh = client.refresh(self.http, account)
+        except Exception as error:  # the current token may still work: try it
+            with write(db):
+                self._audit(db, "channel.refresh_failed", account_id, {"error": str(error)[:200]})
+            return account
+        secrets = {**account.secrets, **fresh}
+        with write(db):
+            account_store.set_secrets(db, account_id, vault.seal(self.config, secrets))
+            self._audit(db, "channel.token_refreshed", account_id, {"before_expiry": True})
+        return replace(account, secrets=secrets)
 
     def _render(self, db, delivery: Delivery) -> Rendering | Outcome:
         """Render the message as signed; refuse content that is not the approved one."""
