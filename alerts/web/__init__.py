@@ -33,8 +33,11 @@ from alerts.web import auth
 from alerts.web import channels  # noqa: F401  (registers its views on the admin blueprint)
 from alerts.web import demo
 from alerts.web import health
+from alerts.web import portal
 from alerts.web import site
+from alerts.web import subscribe
 from alerts.web import users  # noqa: F401  (registers the user views on the admin blueprint)
+from alerts.web import verify
 from alerts.web import warning_templates  # noqa: F401
 from alerts.web import warnings
 from alerts.web.context import actor
@@ -140,7 +143,17 @@ def init_app(app: Flask) -> None:
     """Register everything the web layer needs."""
     CSRFProtect(app)
     auth.init_app(app)
-    for blueprint in (site.bp, admin.bp, account.bp, health.bp, warnings.bp, demo.bp):
+    for blueprint in (
+        site.bp,
+        admin.bp,
+        account.bp,
+        health.bp,
+        warnings.bp,
+        demo.bp,
+        portal.bp,
+        verify.bp,
+        subscribe.bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_error_handler(CSRFError, _on_csrf_error)
     app.register_error_handler(HTTPException, _on_http_error)
