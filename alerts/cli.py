@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from alerts import accounts
 from alerts import audit
 from alerts import demo_channels
+from alerts import demo_warnings
 from alerts import errors
 from alerts import migrations
 from alerts import seed
@@ -60,6 +61,8 @@ def seed_demo_command(channels_url: str | None, smtp_port: int) -> None:
     if channels_url:
         count = demo_channels.seed(get_db(), current_app.config, channels_url, smtp_port)
         click.echo(f"Demo channel accounts created: {count} (fakes at {channels_url}).")
+    published = demo_warnings.seed(get_db(), current_app.config)
+    click.echo(f"Demo warnings published: {published or 'none (already there)'}")
 
 
 @click.command("create-user")

@@ -53,3 +53,20 @@ def test_a_warning_reaches_every_demo_resident_and_shows_on_their_phone(client, 
     page = client.get("/admin/demo/phones").get_data(as_text=True)
     assert f"{alert.code[:4]}-{alert.code[4:]}" in page and "+84900000001" in page
     assert 'class="bubble sms"' in page
+
+
+def test_demo_warnings_cover_every_state_once(db):
+    from alerts import demo_warnings
+
+    assert demo_warnings.seed(db, CONFIG) == 6
+    assert demo_warnings.seed(db, CONFIG) == 0
+    found = db.execute(
+        "SELECT status, mode, msg_type, superseded_by IS NOT NULL FROM warnings ORDER BY id"
+    ).fetchall()
+    assert ("published", "Actual", "Update", 0) in found  # the newest Hoàn Kiếm revision
+    assert ("published", "Actual", "Alert", 1) in found  # ... which replaced the first
+    assert ("cancelled", "Actual", "Alert", 0) in found
+    assert ("published", "Exercise", "Alert", 0) in found
+    assert sum(1 for f in found if f[0] == "published") == 5
+    signed = db.execute("SELECT COUNT(*) FROM signatures").fetchone()[0]
+    assert signed == 7  # six publications and one cancellation
