@@ -119,3 +119,13 @@ def auth(db):
         return issued[username]
 
     return headers
+
+
+@pytest.fixture
+def fake_channels():
+    """Every fake channel API (``tests.fakes.server.FakeChannels``) on a free loopback port,
+    started for this test and stopped after it: ``.url`` and ``.state``."""
+    from tests.fakes.server import FakeChannels
+
+    with FakeChannels() as fake:
+        yield fake

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
-import threading
 import urllib.parse
-from types import SimpleNamespace
 
 import httpx
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from alerts.channels import Account
 from alerts.channels import Item
@@ -19,10 +14,9 @@ from alerts.channels import Reaction
 from alerts.channels import facebook
 from alerts.render import RenderSettings
 from alerts.render.facebook import render
+from tests.channel_helpers import closed_server
+from tests.channel_helpers import http_client
 from tests.fakes import graph as fake_graph
-from tests.fakes.server import control
-from tests.fakes.server import recorder
-from tests.fakes.state import FakeState
 from tests.render_samples import sample_message
 
 PAGE_ID = fake_graph.PAGE_ID
@@ -30,29 +24,8 @@ FEED = f"/graph/v23.0/{PAGE_ID}/feed"
 
 
 @pytest.fixture
-def fake():
-    """A fake server with only the Graph API, shaped like ``FakeChannels`` (whose
-    ``create_app`` mounts every channel's fake)."""
-    state = FakeState()
-    app = Flask("fakes")
-    bp = fake_graph.blueprint(state)
-    bp.before_request(recorder(state, "graph"))
-    app.register_blueprint(bp, url_prefix="/graph")
-    control(app, state)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", state=state)
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-
-
-@pytest.fixture
 def http():
-    with httpx.Client(timeout=httpx.Timeout(5.0), follow_redirects=False) as client:
+    with http_client() as client:
         yield client
 
 
@@ -76,14 +49,14 @@ def form(request) -> dict[str, str]:
     return {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode()).items()}
 
 
-def test_it_posts_on_the_page(fake, http):
+def test_it_posts_on_the_page(fake_channels, http):
     item = page_item()
 
-    outcome = facebook.send(http, make_account(fake), item)
+    outcome = facebook.send(http, make_account(fake_channels), item)
 
     assert outcome.reaction is Reaction.OK
     assert outcome.provider_id == f"{PAGE_ID}_1"
-    [request] = fake.state.recorded("graph")
+    [request] = fake_channels.state.recorded("graph")
     assert request.path == FEED
     assert "access_token" not in request.path
     assert form(request) == {
@@ -91,14 +64,16 @@ def test_it_posts_on_the_page(fake, http):
         "link": item.rendering.parts["link"],
         "access_token": fake_graph.PAGE_TOKEN,
     }
-    assert fake_graph.pages(fake.state).posts[0]["message"] == item.rendering.parts["message"]
+    assert (
+        fake_graph.pages(fake_channels.state).posts[0]["message"] == item.rendering.parts["message"]
+    )
 
 
-def test_it_uses_the_configured_graph_version(fake, http):
-    account = make_account(fake, {"page_id": PAGE_ID, "version": "v26.0"})
+def test_it_uses_the_configured_graph_version(fake_channels, http):
+    account = make_account(fake_channels, {"page_id": PAGE_ID, "version": "v26.0"})
 
     assert facebook.send(http, account, page_item()).reaction is Reaction.OK
-    assert fake.state.recorded("graph")[0].path == f"/graph/v26.0/{PAGE_ID}/feed"
+    assert fake_channels.state.recorded("graph")[0].path == f"/graph/v26.0/{PAGE_ID}/feed"
 
 
 @pytest.mark.parametrize(
@@ -118,10 +93,10 @@ def test_it_uses_the_configured_graph_version(fake, http):
         ({"code": 12345}, Reaction.RETRY_BACKOFF),  # undocumented: bounded retries
     ],
 )
-def test_it_classifies_graph_error_objects(fake, http, failure, reaction):
-    fake.state.fail("graph", kind="error", **failure)
+def test_it_classifies_graph_error_objects(fake_channels, http, failure, reaction):
+    fake_channels.state.fail("graph", kind="error", **failure)
 
-    outcome = facebook.send(http, make_account(fake), page_item())
+    outcome = facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is reaction
     assert outcome.detail.startswith(f"Graph error {failure['code']}")
@@ -130,28 +105,28 @@ def test_it_classifies_graph_error_objects(fake, http, failure, reaction):
 
 
 @pytest.mark.parametrize(("code", "minutes"), [(80001, 3), (32, 1), (4, 10), (613, 2)])
-def test_throttling_waits_as_long_as_the_usage_headers_say(fake, http, code, minutes):
-    fake.state.fail("graph", kind="ratelimit", code=code, minutes=minutes)
+def test_throttling_waits_as_long_as_the_usage_headers_say(fake_channels, http, code, minutes):
+    fake_channels.state.fail("graph", kind="ratelimit", code=code, minutes=minutes)
 
-    outcome = facebook.send(http, make_account(fake), page_item())
+    outcome = facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is Reaction.RETRY_AFTER
     assert outcome.retry_after == minutes * 60
     assert outcome.status_code == 400
 
 
-def test_throttling_without_a_wait_backs_off(fake, http):
-    fake.state.fail("graph", kind="ratelimit", code=80001, minutes=0)
+def test_throttling_without_a_wait_backs_off(fake_channels, http):
+    fake_channels.state.fail("graph", kind="ratelimit", code=80001, minutes=0)
 
-    outcome = facebook.send(http, make_account(fake), page_item())
+    outcome = facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
 
 
-def test_the_fake_throttles_a_page_past_its_budget(fake, http):
-    book = fake_graph.pages(fake.state)
+def test_the_fake_throttles_a_page_past_its_budget(fake_channels, http):
+    book = fake_graph.pages(fake_channels.state)
     book.hourly_budget, book.regain_minutes = 2, 7
-    account = make_account(fake)
+    account = make_account(fake_channels)
 
     outcomes = [facebook.send(http, account, page_item(code=c)) for c in ("AAAA1111", "BBBB2222")]
     third = facebook.send(http, account, page_item(code="CCCC3333"))
@@ -162,10 +137,10 @@ def test_the_fake_throttles_a_page_past_its_budget(fake, http):
     assert "80001" in third.detail
 
 
-def test_the_fake_reports_usage_on_every_answer(fake, http):
-    facebook.send(http, make_account(fake), page_item())
+def test_the_fake_reports_usage_on_every_answer(fake_channels, http):
+    facebook.send(http, make_account(fake_channels), page_item())
 
-    answer = http.post(f"{fake.url}{FEED}", data={"access_token": fake_graph.PAGE_TOKEN})
+    answer = http.post(f"{fake_channels.url}{FEED}", data={"access_token": fake_graph.PAGE_TOKEN})
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == 100  # neither message nor link
@@ -173,21 +148,25 @@ def test_the_fake_reports_usage_on_every_answer(fake, http):
     assert PAGE_ID in answer.headers["X-Business-Use-Case-Usage"]
 
 
-def test_a_wrong_or_expired_page_token_asks_for_a_refresh(fake, http):
-    fake_graph.pages(fake.state).expired.add("fb-page-token-0")
+def test_a_wrong_or_expired_page_token_asks_for_a_refresh(fake_channels, http):
+    fake_graph.pages(fake_channels.state).expired.add("fb-page-token-0")
 
-    wrong = facebook.send(http, make_account(fake, access_token="fb-page-token-9"), page_item())
-    expired = facebook.send(http, make_account(fake, access_token="fb-page-token-0"), page_item())
+    wrong = facebook.send(
+        http, make_account(fake_channels, access_token="fb-page-token-9"), page_item()
+    )
+    expired = facebook.send(
+        http, make_account(fake_channels, access_token="fb-page-token-0"), page_item()
+    )
 
     assert wrong.reaction is Reaction.REFRESH_TOKEN
     assert wrong.detail.startswith("Graph error 190 (OAuthException)")
     assert expired.reaction is Reaction.REFRESH_TOKEN
     assert expired.detail.startswith("Graph error 190/463")
-    assert fake_graph.pages(fake.state).posts == []
+    assert fake_graph.pages(fake_channels.state).posts == []
 
 
-def test_an_unknown_page_disables_the_channel(fake, http):
-    account = make_account(fake, {"page_id": "999"})
+def test_an_unknown_page_disables_the_channel(fake_channels, http):
+    account = make_account(fake_channels, {"page_id": "999"})
 
     outcome = facebook.send(http, account, page_item())
 
@@ -195,8 +174,8 @@ def test_an_unknown_page_disables_the_channel(fake, http):
     assert "100/33" in outcome.detail
 
 
-def test_a_resent_post_that_is_already_on_the_page_counts_as_sent(fake, http):
-    account = make_account(fake)
+def test_a_resent_post_that_is_already_on_the_page_counts_as_sent(fake_channels, http):
+    account = make_account(fake_channels)
 
     first = facebook.send(http, account, page_item())
     again = facebook.send(http, account, page_item())
@@ -204,39 +183,34 @@ def test_a_resent_post_that_is_already_on_the_page_counts_as_sent(fake, http):
     assert first.reaction is Reaction.OK
     assert again.reaction is Reaction.OK
     assert again.detail.startswith("already posted (Graph error 506")
-    assert len(fake_graph.pages(fake.state).posts) == 1
+    assert len(fake_graph.pages(fake_channels.state).posts) == 1
 
 
-def test_an_unreadable_link_is_dropped_once(fake, http):
+def test_an_unreadable_link_is_dropped_once(fake_channels, http):
     item = page_item()
-    fake_graph.pages(fake.state).unreadable_links.add(item.rendering.parts["link"])
+    fake_graph.pages(fake_channels.state).unreadable_links.add(item.rendering.parts["link"])
 
-    outcome = facebook.send(http, make_account(fake), item)
+    outcome = facebook.send(http, make_account(fake_channels), item)
 
     assert outcome.reaction is Reaction.OK
-    first, second = fake.state.recorded("graph")
+    first, second = fake_channels.state.recorded("graph")
     assert "link" in form(first)
     assert "link" not in form(second)
-    assert fake_graph.pages(fake.state).posts[0]["link"] is None
+    assert fake_graph.pages(fake_channels.state).posts[0]["link"] is None
 
 
-def test_a_hung_server_gives_an_unknown_outcome(fake):
-    fake.state.fail("graph", kind="hang", seconds=2)
+def test_a_hung_server_gives_an_unknown_outcome(fake_channels):
+    fake_channels.state.fail("graph", kind="hang", seconds=2)
 
-    with httpx.Client(timeout=httpx.Timeout(2.0, read=0.5)) as http:
-        outcome = facebook.send(http, make_account(fake), page_item())
+    with http_client(2.0, read=0.5) as http:
+        outcome = facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is Reaction.UNKNOWN
     assert "ReadTimeout" in outcome.detail
 
 
 def test_a_refused_connection_is_retried(http):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    closed = SimpleNamespace(url=f"http://127.0.0.1:{port}")
-
-    outcome = facebook.send(http, make_account(closed), page_item())
+    outcome = facebook.send(http, make_account(closed_server()), page_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert outcome.detail.startswith("not sent: ConnectError")
@@ -250,30 +224,30 @@ def test_a_refused_connection_is_retried(http):
         ({"kind": "malformed"}, "HTTP 200, not JSON"),
     ],
 )
-def test_outages_and_malformed_bodies_are_retried(fake, http, failure, detail):
-    fake.state.fail("graph", **failure)
+def test_outages_and_malformed_bodies_are_retried(fake_channels, http, failure, detail):
+    fake_channels.state.fail("graph", **failure)
 
-    outcome = facebook.send(http, make_account(fake), page_item())
+    outcome = facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert outcome.detail == detail
 
 
-def test_a_retry_after_header_is_honoured(fake, http):
-    fake.state.fail("graph", kind="http", status=429, retry_after=30)
-    fake.state.fail("graph", kind="http", status=429)
+def test_a_retry_after_header_is_honoured(fake_channels, http):
+    fake_channels.state.fail("graph", kind="http", status=429, retry_after=30)
+    fake_channels.state.fail("graph", kind="http", status=429)
 
-    told = facebook.send(http, make_account(fake), page_item())
-    untold = facebook.send(http, make_account(fake), page_item())
+    told = facebook.send(http, make_account(fake_channels), page_item())
+    untold = facebook.send(http, make_account(fake_channels), page_item())
 
     assert (told.reaction, told.retry_after, told.status_code) == (Reaction.RETRY_AFTER, 30, 429)
     assert untold.reaction is Reaction.RETRY_BACKOFF
 
 
-def test_secrets_never_show_in_repr_or_details(fake, http):
-    account = make_account(fake)
+def test_secrets_never_show_in_repr_or_details(fake_channels, http):
+    account = make_account(fake_channels)
     echo = f"Malformed access token {fake_graph.PAGE_TOKEN}"
-    fake.state.fail("graph", kind="error", code=190, message=echo)
+    fake_channels.state.fail("graph", kind="error", code=190, message=echo)
 
     outcome = facebook.send(http, account, page_item())
 
@@ -283,20 +257,20 @@ def test_secrets_never_show_in_repr_or_details(fake, http):
     assert fake_graph.PAGE_TOKEN not in repr(account)
 
 
-def test_it_refuses_what_it_cannot_post_without_asking_graph(fake, http):
+def test_it_refuses_what_it_cannot_post_without_asking_graph(fake_channels, http):
     resident = dataclasses.replace(page_item(), target="+84912345678")
-    no_page = make_account(fake, {})
-    no_token = Account(5, "facebook", f"{fake.url}/graph", {"page_id": PAGE_ID}, {})
+    no_page = make_account(fake_channels, {})
+    no_token = Account(5, "facebook", f"{fake_channels.url}/graph", {"page_id": PAGE_ID}, {})
 
-    assert facebook.send(http, make_account(fake), resident).reaction is Reaction.GIVE_UP
+    assert facebook.send(http, make_account(fake_channels), resident).reaction is Reaction.GIVE_UP
     assert facebook.send(http, no_page, page_item()).reaction is Reaction.DISABLE_CHANNEL
     assert facebook.send(http, no_token, page_item()).reaction is Reaction.DISABLE_CHANNEL
-    assert fake.state.recorded("graph") == []
+    assert fake_channels.state.recorded("graph") == []
 
 
-def test_the_fake_takes_json_bodies_and_checks_what_graph_checks(fake, http):
+def test_the_fake_takes_json_bodies_and_checks_what_graph_checks(fake_channels, http):
     def post(body: dict, path: str = FEED) -> httpx.Response:
-        return http.post(f"{fake.url}{path}", json=body)
+        return http.post(f"{fake_channels.url}{path}", json=body)
 
     token = {"access_token": fake_graph.PAGE_TOKEN}
     missing = post({"message": "Cảnh báo"})
@@ -310,7 +284,7 @@ def test_the_fake_takes_json_bodies_and_checks_what_graph_checks(fake, http):
     )
     assert photo.json()["post_id"] == f"{PAGE_ID}_2"
     bearer = http.post(
-        f"{fake.url}/graph/v23.0/{PAGE_ID}/feed",
+        f"{fake_channels.url}/graph/v23.0/{PAGE_ID}/feed",
         headers={"Authorization": f"Bearer {fake_graph.PAGE_TOKEN}"},
         data={"message": "Qua header"},
     )

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from types import SimpleNamespace
 
-import httpx
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from alerts.channels import Account
 from alerts.channels import Item
@@ -20,10 +14,10 @@ from alerts.channels import telegram
 from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render import telegram as render_telegram
+from tests.channel_helpers import closed_port
+from tests.channel_helpers import closed_server
+from tests.channel_helpers import http_client
 from tests.fakes import telegram as fake_telegram
-from tests.fakes.server import control
-from tests.fakes.server import recorder
-from tests.fakes.state import FakeState
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_content
 from tests.render_samples import sample_message
@@ -34,28 +28,8 @@ CHANNEL_CHAT = "-1001234567890"
 
 
 @pytest.fixture
-def fake():
-    """The fake Bot API alone, served on a free loopback port as FakeChannels serves all."""
-    state = FakeState()
-    app = Flask("fake-telegram")
-    bp = fake_telegram.blueprint(state)
-    bp.before_request(recorder(state, "telegram"))
-    app.register_blueprint(bp, url_prefix="/telegram")
-    control(app, state)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    # A short poll interval: shutdown() waits for it (0.5 s by default) after every test.
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", state=state)
-    server.shutdown()
-    thread.join()
-    server.server_close()
-
-
-@pytest.fixture
 def http():
-    timeout = httpx.Timeout(2.0, read=0.5)
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with http_client(2.0, read=0.5) as client:
         yield client
 
 
@@ -82,17 +56,11 @@ def sent(fake) -> list[dict]:
     return [r.json for r in fake.state.recorded("telegram") if r.path.endswith("/sendMessage")]
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_it_posts_the_rendering_to_the_units_channel_in_html(fake, http):
+def test_it_posts_the_rendering_to_the_units_channel_in_html(fake_channels, http):
     rendering = render_telegram.render(sample_message(), RenderSettings())
-    outcome = telegram.send(http, account(fake), item(rendering))
+    outcome = telegram.send(http, account(fake_channels), item(rendering))
     assert outcome.reaction == Reaction.OK and outcome.provider_id == "1"
-    (request,) = fake.state.recorded("telegram")
+    (request,) = fake_channels.state.recorded("telegram")
     assert request.method == "POST" and request.path == f"/telegram/bot{TOKEN}/sendMessage"
     assert request.json == {
         "chat_id": int(CHANNEL_CHAT),
@@ -100,16 +68,18 @@ def test_it_posts_the_rendering_to_the_units_channel_in_html(fake, http):
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": True},
     }
-    assert fake.state.extra["telegram_sent"][0]["chat_id"] == CHANNEL_CHAT
+    assert fake_channels.state.extra["telegram_sent"][0]["chat_id"] == CHANNEL_CHAT
 
 
-def test_it_sends_to_a_residents_own_chat(fake, http):
-    outcome = telegram.send(http, account(fake), item(text("<b>Cảnh báo</b>"), "777000111"))
+def test_it_sends_to_a_residents_own_chat(fake_channels, http):
+    outcome = telegram.send(
+        http, account(fake_channels), item(text("<b>Cảnh báo</b>"), "777000111")
+    )
     assert outcome.reaction == Reaction.OK
-    assert sent(fake)[0]["chat_id"] == 777000111
+    assert sent(fake_channels)[0]["chat_id"] == 777000111
 
 
-def test_it_sends_every_part_of_a_split_rendering_in_order(fake, http):
+def test_it_sends_every_part_of_a_split_rendering_in_order(fake_channels, http):
     paragraph = "Đối tượng <giả danh> & lừa đảo người dân qua điện thoại và mạng xã hội. " * 14
     description = "\n\n".join([paragraph.strip()] * 10)
     assert len(description) >= 10000
@@ -117,10 +87,10 @@ def test_it_sends_every_part_of_a_split_rendering_in_order(fake, http):
     rendering = render_telegram.render(message, RenderSettings())
     names = telegram.part_names(rendering)
     assert len(names) >= 3 and names == list(rendering.parts)
-    outcome = telegram.send(http, account(fake), item(rendering))
+    outcome = telegram.send(http, account(fake_channels), item(rendering))
     assert outcome.reaction == Reaction.OK
     assert outcome.provider_id == ",".join(str(i) for i in range(1, len(names) + 1))
-    assert [body["text"] for body in sent(fake)] == [rendering.parts[n] for n in names]
+    assert [body["text"] for body in sent(fake_channels)] == [rendering.parts[n] for n in names]
 
 
 @pytest.mark.parametrize(
@@ -140,11 +110,13 @@ def test_it_sends_every_part_of_a_split_rendering_in_order(fake, http):
     ],
     ids=["alert", "update", "cancel", "hostile"],
 )
-def test_the_fake_accepts_every_rendering_and_no_hostile_html_gets_through(fake, http, message):
+def test_the_fake_accepts_every_rendering_and_no_hostile_html_gets_through(
+    fake_channels, http, message
+):
     rendering = render_telegram.render(message, RenderSettings())
-    outcome = telegram.send(http, account(fake), item(rendering))
+    outcome = telegram.send(http, account(fake_channels), item(rendering))
     assert outcome.reaction == Reaction.OK, outcome.detail
-    body = sent(fake)[0]["text"]
+    body = sent(fake_channels)[0]["text"]
     assert "<script>" not in body and "<br>" not in body and "&foo;" not in body
     shown = fake_telegram.parse_html(body)
     assert message.content.headline in shown
@@ -166,16 +138,16 @@ def test_the_fake_accepts_every_rendering_and_no_hostile_html_gets_through(fake,
     ],
 )
 def test_the_fake_refuses_what_telegram_refuses_and_the_client_gives_up(
-    fake, http, markup, description
+    fake_channels, http, markup, description
 ):
-    outcome = telegram.send(http, account(fake), item(text(markup), "777000111"))
+    outcome = telegram.send(http, account(fake_channels), item(text(markup), "777000111"))
     assert outcome.reaction == Reaction.GIVE_UP and outcome.status_code == 400
     assert description in outcome.detail
 
 
-def test_the_fake_counts_the_limit_after_entity_parsing(fake, http):
+def test_the_fake_counts_the_limit_after_entity_parsing(fake_channels, http):
     markup = "<b>" + "&amp;" * 4096 + "</b>"
-    outcome = telegram.send(http, account(fake), item(text(markup), "777000111"))
+    outcome = telegram.send(http, account(fake_channels), item(text(markup), "777000111"))
     assert outcome.reaction == Reaction.OK
 
 
@@ -191,16 +163,16 @@ def test_the_fake_counts_the_limit_after_entity_parsing(fake, http):
     ],
 )
 def test_a_chat_that_cannot_be_reached_disables_the_subscriber_or_the_channel(
-    fake, http, status, target, reaction, words
+    fake_channels, http, status, target, reaction, words
 ):
     chat = CHANNEL_CHAT if target == "broadcast" else target
-    fake.state.extra["telegram_chats"] = {chat: status}
-    outcome = telegram.send(http, account(fake), item(text("<b>x</b>"), target))
+    fake_channels.state.extra["telegram_chats"] = {chat: status}
+    outcome = telegram.send(http, account(fake_channels), item(text("<b>x</b>"), target))
     assert outcome.reaction == reaction and words in outcome.detail
 
 
-def test_a_wrong_token_disables_the_channel(fake, http):
-    outcome = telegram.send(http, account(fake, token="123456:WRONG"), item(text("x")))
+def test_a_wrong_token_disables_the_channel(fake_channels, http):
+    outcome = telegram.send(http, account(fake_channels, token="123456:WRONG"), item(text("x")))
     assert outcome.reaction == Reaction.DISABLE_CHANNEL
     assert outcome.status_code == 401 and outcome.detail == "Unauthorized"
 
@@ -221,30 +193,30 @@ def test_a_wrong_token_disables_the_channel(fake, http):
           "parameters": {"migrate_to_chat_id": -1009876543210}}, Reaction.DISABLE_SUBSCRIBER),
     ],
 )  # fmt: skip
-def test_queued_failures_are_classified(fake, http, failure, reaction):
-    fake.state.fail("telegram", **failure)
-    outcome = telegram.send(http, account(fake), item(text("x"), "777000111"))
+def test_queued_failures_are_classified(fake_channels, http, failure, reaction):
+    fake_channels.state.fail("telegram", **failure)
+    outcome = telegram.send(http, account(fake_channels), item(text("x"), "777000111"))
     assert outcome.reaction == reaction
 
 
-def test_too_many_requests_waits_the_seconds_telegram_says(fake, http):
-    fake.state.fail("telegram", kind="429", retry_after=17)
-    outcome = telegram.send(http, account(fake), item(text("x")))
+def test_too_many_requests_waits_the_seconds_telegram_says(fake_channels, http):
+    fake_channels.state.fail("telegram", kind="429", retry_after=17)
+    outcome = telegram.send(http, account(fake_channels), item(text("x")))
     assert outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after == 17.0
     assert outcome.status_code == 429 and "retry after 17" in outcome.detail
 
 
-def test_the_fake_allows_one_message_a_second_per_chat(fake, http):
-    first = telegram.send(http, account(fake), item(text("một"), "777000111"))
-    second = telegram.send(http, account(fake), item(text("hai"), "777000111"))
-    other = telegram.send(http, account(fake), item(text("ba"), "777000222"))
+def test_the_fake_allows_one_message_a_second_per_chat(fake_channels, http):
+    first = telegram.send(http, account(fake_channels), item(text("một"), "777000111"))
+    second = telegram.send(http, account(fake_channels), item(text("hai"), "777000111"))
+    other = telegram.send(http, account(fake_channels), item(text("ba"), "777000222"))
     assert first.reaction == Reaction.OK and other.reaction == Reaction.OK
     assert second.reaction == Reaction.RETRY_AFTER and second.retry_after == 1.0
 
 
-def test_the_fake_allows_about_thirty_messages_a_second_per_bot(fake, http):
+def test_the_fake_allows_about_thirty_messages_a_second_per_bot(fake_channels, http):
     def one(n):
-        return telegram.send(http, account(fake), item(text(f"tin {n}"), str(900000 + n)))
+        return telegram.send(http, account(fake_channels), item(text(f"tin {n}"), str(900000 + n)))
 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(one, range(40)))
@@ -254,45 +226,44 @@ def test_the_fake_allows_about_thirty_messages_a_second_per_bot(fake, http):
     assert sum(o.reaction == Reaction.OK for o in outcomes) >= 30
 
 
-def test_the_fake_allows_twenty_messages_a_minute_to_a_group(fake, http):
-    fake.state.limits["telegram:chat"] = 0
-    outcomes = [telegram.send(http, account(fake), item(text(f"{n}"))) for n in range(21)]
+def test_the_fake_allows_twenty_messages_a_minute_to_a_group(fake_channels, http):
+    fake_channels.state.limits["telegram:chat"] = 0
+    outcomes = [telegram.send(http, account(fake_channels), item(text(f"{n}"))) for n in range(21)]
     assert all(o.reaction == Reaction.OK for o in outcomes[:20])
     assert outcomes[20].reaction == Reaction.RETRY_AFTER and outcomes[20].retry_after > 50
 
 
-def test_a_later_part_that_fails_is_reported_as_partial(fake, http, monkeypatch):
+def test_a_later_part_that_fails_is_reported_as_partial(fake_channels, http, monkeypatch):
     monkeypatch.setattr(telegram, "PART_INTERVAL", 0)
-    outcome = telegram.send(http, account(fake), item(text("<b>một</b>", "hai<br>")))
+    outcome = telegram.send(http, account(fake_channels), item(text("<b>một</b>", "hai<br>")))
     assert outcome.reaction == Reaction.GIVE_UP and outcome.provider_id == "1"
     assert outcome.detail.startswith(f"{telegram.PARTIAL}: part 2/2")
     assert "can't parse entities" in outcome.detail
 
 
-def test_a_later_part_held_back_long_hands_the_wait_to_the_engine(fake, http):
-    fake.state.limits["telegram:group_per_minute"] = 1
-    outcome = telegram.send(http, account(fake), item(text("một", "hai")))
+def test_a_later_part_held_back_long_hands_the_wait_to_the_engine(fake_channels, http):
+    fake_channels.state.limits["telegram:group_per_minute"] = 1
+    outcome = telegram.send(http, account(fake_channels), item(text("một", "hai")))
     assert outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after > 50
     assert outcome.detail.startswith("partial: part 2/2") and outcome.provider_id == "1"
 
 
-def test_a_later_part_held_back_briefly_is_resent_after_the_wait(fake, http, monkeypatch):
+def test_a_later_part_held_back_briefly_is_resent_after_the_wait(fake_channels, http, monkeypatch):
     monkeypatch.setattr(telegram, "PART_INTERVAL", 0)
-    outcome = telegram.send(http, account(fake), item(text("một", "hai"), "777000111"))
+    outcome = telegram.send(http, account(fake_channels), item(text("một", "hai"), "777000111"))
     assert outcome.reaction == Reaction.OK and outcome.provider_id == "1,2"
-    assert [body["text"] for body in sent(fake)] == ["một", "hai", "hai"]
+    assert [body["text"] for body in sent(fake_channels)] == ["một", "hai", "hai"]
 
 
-def test_a_server_that_hangs_leaves_the_outcome_unknown(fake, http):
-    fake.state.fail("telegram", kind="hang", seconds=1.5)
-    outcome = telegram.send(http, account(fake), item(text("x")))
+def test_a_server_that_hangs_leaves_the_outcome_unknown(fake_channels, http):
+    fake_channels.state.fail("telegram", kind="hang", seconds=1.5)
+    outcome = telegram.send(http, account(fake_channels), item(text("x")))
     assert outcome.reaction == Reaction.UNKNOWN and "ReadTimeout" in outcome.detail
     assert TOKEN not in repr(outcome)
 
 
 def test_a_closed_port_is_retried_with_backoff(http):
-    base = f"http://127.0.0.1:{closed_port()}/telegram"
-    outcome = telegram.send(http, account(None, base_url=base), item(text("x")))
+    outcome = telegram.send(http, account(closed_server()), item(text("x")))
     assert outcome.reaction == Reaction.RETRY_BACKOFF and "ConnectError" in outcome.detail
 
 
@@ -300,36 +271,38 @@ def test_a_closed_port_is_retried_with_backoff(http):
     "base_url",
     [None, "http://127.0.0.1:{port}/telegram", "ftp://127.0.0.1/telegram", "http://[::1"],
 )
-def test_the_bot_token_never_appears_in_an_outcome(fake, http, base_url):
+def test_the_bot_token_never_appears_in_an_outcome(fake_channels, http, base_url):
     if base_url:
         base_url = base_url.format(port=closed_port())
     token = "987654:AAH-very-secret_token"
-    fake.state.extra["telegram_token"] = token
-    fake.state.fail("telegram", kind="error", status=400, description=f"Bad Request: {token}")
-    outcome = telegram.send(http, account(fake, token, base_url), item(text("x")))
+    fake_channels.state.extra["telegram_token"] = token
+    fake_channels.state.fail(
+        "telegram", kind="error", status=400, description=f"Bad Request: {token}"
+    )
+    outcome = telegram.send(http, account(fake_channels, token, base_url), item(text("x")))
     assert outcome.reaction != Reaction.OK
     assert "987654" not in repr(outcome) and "very-secret" not in repr(outcome)
-    assert "very-secret" not in repr(account(fake, token))
+    assert "very-secret" not in repr(account(fake_channels, token))
 
 
-def test_missing_credentials_disable_the_channel_without_a_request(fake, http):
-    broken = replace(account(fake), secrets={})
+def test_missing_credentials_disable_the_channel_without_a_request(fake_channels, http):
+    broken = replace(account(fake_channels), secrets={})
     outcome = telegram.send(http, broken, item(text("x")))
     assert outcome.reaction == Reaction.DISABLE_CHANNEL
-    assert fake.state.recorded("telegram") == []
+    assert fake_channels.state.recorded("telegram") == []
 
 
-def test_get_me_answers_for_the_valid_token_only(fake, http):
-    ok = http.get(f"{fake.url}/telegram/bot{TOKEN}/getMe").json()
+def test_get_me_answers_for_the_valid_token_only(fake_channels, http):
+    ok = http.get(f"{fake_channels.url}/telegram/bot{TOKEN}/getMe").json()
     assert ok["ok"] is True and ok["result"]["id"] == 123456 and ok["result"]["is_bot"]
-    wrong = http.get(f"{fake.url}/telegram/bot1:x/getMe")
+    wrong = http.get(f"{fake_channels.url}/telegram/bot1:x/getMe")
     assert wrong.status_code == 401
     assert wrong.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
 
 
-def test_a_429_carries_retry_after_in_the_body_and_the_header(fake, http):
-    fake.state.fail("telegram", kind="429", retry_after=3)
-    url = f"{fake.url}/telegram/bot{TOKEN}/sendMessage"
+def test_a_429_carries_retry_after_in_the_body_and_the_header(fake_channels, http):
+    fake_channels.state.fail("telegram", kind="429", retry_after=3)
+    url = f"{fake_channels.url}/telegram/bot{TOKEN}/sendMessage"
     response = http.post(url, json={"chat_id": 1, "text": "x"})
     assert response.status_code == 429 and response.headers["retry-after"] == "3"
     assert response.json() == {

@@ -6,26 +6,23 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 
-import httpx
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Reaction
 from alerts.channels import webhook
+from alerts.channels.http import retry_after_seconds
 from alerts.render import RenderSettings
 from alerts.render.webhook import render
 from alerts.webhook_signing import new_secret
 from alerts.webhook_signing import sign_headers
 from alerts.webhook_signing import verify
+from tests.channel_helpers import closed_server
+from tests.channel_helpers import http_client
 from tests.fakes import hooks
-from tests.fakes.server import recorder
-from tests.fakes.state import FakeState
 from tests.render_samples import sample_message
 
 KEY = "w7-Alert-webhook-4-broadcast"
@@ -33,42 +30,20 @@ SECRET = new_secret()
 OLD_SECRET = new_secret()
 
 
-class Receiver:
-    """The hooks blueprint alone (with the shell's recorder), served in a thread."""
-
-    def __init__(self):
-        self.state = FakeState()
-        app = Flask("hooks-test")
-        bp = hooks.blueprint(self.state)
-        bp.before_request(recorder(self.state, "hooks"))
-        app.register_blueprint(bp, url_prefix="/hooks")
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        # A short poll interval: shutdown() waits for one (0.5 s by default).
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
 @pytest.fixture
-def receiver():
-    served = Receiver()
-    hooks.register(served.state, "newsroom", SECRET)
-    yield served
-    served.close()
+def receiver(fake_channels):
+    """The fake servers, with the newsroom's endpoint registered on the webhook receiver."""
+    hooks.register(fake_channels.state, "newsroom", SECRET)
+    return fake_channels
 
 
 @pytest.fixture
 def http():
-    with httpx.Client(timeout=5.0, follow_redirects=False) as client:
+    with http_client() as client:
         yield client
 
 
-def account(receiver: Receiver, endpoint: str = "newsroom", **secrets) -> Account:
+def account(receiver, endpoint: str = "newsroom", **secrets) -> Account:
     url = f"{receiver.url}/hooks/{endpoint}"
     return Account(4, "webhook", "", {"url": url}, secrets or {"secret": SECRET})
 
@@ -196,14 +171,14 @@ def test_a_redirect_is_not_followed(receiver, http):
 
 def test_a_retry_after_date_is_read():
     later = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 120))
-    assert 100 < webhook.retry_after(later) <= 120
-    assert webhook.retry_after("soon") is None
-    assert webhook.retry_after(None) is None
+    assert 100 < retry_after_seconds(later) <= 120
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
 
 
 def test_a_read_timeout_is_unknown_and_the_resend_is_deduplicated(receiver, http):
     receiver.state.fail("hooks", kind="hang", seconds=0.5)
-    with httpx.Client(timeout=0.1, follow_redirects=False) as impatient:
+    with http_client(0.1) as impatient:
         outcome = webhook.send(impatient, account(receiver), item())
     assert outcome.reaction is Reaction.UNKNOWN
     assert "dedups on webhook-id" in outcome.detail
@@ -215,9 +190,7 @@ def test_a_read_timeout_is_unknown_and_the_resend_is_deduplicated(receiver, http
 
 
 def test_a_closed_port_means_retry_later(http):
-    served = Receiver()
-    served.close()
-    outcome = webhook.send(http, account(served), item())
+    outcome = webhook.send(http, account(closed_server()), item())
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert "ConnectError" in outcome.detail
 

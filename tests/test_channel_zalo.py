@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
-import threading
 import urllib.parse
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from types import SimpleNamespace
 
-import httpx
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from alerts.channels import Account
 from alerts.channels import Item
@@ -24,10 +18,9 @@ from alerts.channels import zalo
 from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render.zalo import render
+from tests.channel_helpers import closed_server
+from tests.channel_helpers import http_client
 from tests.fakes import zalo as fake_zalo
-from tests.fakes.server import control
-from tests.fakes.server import recorder
-from tests.fakes.state import FakeState
 from tests.render_samples import HANOI
 from tests.render_samples import sample_message
 
@@ -35,37 +28,9 @@ USER_ID = "5833012299461200001"
 COVER = "https://canhbao.bocongan.gov.vn/static/cover.jpg"
 
 
-def serve(name: str, module):
-    """Yield a fake server with only this channel's API, shaped like ``FakeChannels``.
-
-    (The shell's ``create_app`` mounts every channel's fake, and its server must keep
-    underscored headers for Zalo: see ``tests.fakes.zalo.UnderscoreHeaders``.)"""
-    state = FakeState()
-    app = Flask("fakes")
-    bp = module.blueprint(state)
-    bp.before_request(recorder(state, name))
-    app.register_blueprint(bp, url_prefix=f"/{name}")
-    control(app, state)
-    handler = fake_zalo.UnderscoreHeaders
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", state=state)
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-
-
-@pytest.fixture
-def fake():
-    yield from serve("zalo", fake_zalo)
-
-
 @pytest.fixture
 def http():
-    with httpx.Client(timeout=httpx.Timeout(5.0), follow_redirects=False) as client:
+    with http_client() as client:
         yield client
 
 
@@ -97,15 +62,15 @@ def paths(fake) -> list[str]:
     return [r.path for r in fake.state.recorded("zalo")]
 
 
-def test_it_sends_a_consultation_message(fake, http):
+def test_it_sends_a_consultation_message(fake_channels, http):
     item = resident_item()
 
-    outcome = zalo.send(http, make_account(fake), item)
+    outcome = zalo.send(http, make_account(fake_channels), item)
 
     assert outcome.reaction is Reaction.OK
-    sent = fake_zalo.oa(fake.state).messages
+    sent = fake_zalo.oa(fake_channels.state).messages
     assert outcome.provider_id == sent[0]["message_id"]
-    request = fake.state.recorded("zalo")[0]
+    request = fake_channels.state.recorded("zalo")[0]
     assert request.path == "/zalo/v3.0/oa/message/cs"
     # Recorded as WSGI spells it; the fake refuses the dashed spelling (see below).
     assert request.headers["access-token"] == fake_zalo.ACCESS_TOKEN
@@ -117,23 +82,23 @@ def test_it_sends_a_consultation_message(fake, http):
 
 
 @pytest.mark.parametrize("id_key", ["id", "article_id"])
-def test_it_broadcasts_an_article_after_verifying_it(fake, http, id_key):
-    fake_zalo.oa(fake.state).id_key = id_key
+def test_it_broadcasts_an_article_after_verifying_it(fake_channels, http, id_key):
+    fake_zalo.oa(fake_channels.state).id_key = id_key
     item = broadcast_item()
     waits = []
 
-    outcome = zalo.send(http, make_account(fake), item, sleep=waits.append)
+    outcome = zalo.send(http, make_account(fake_channels), item, sleep=waits.append)
 
     assert outcome.reaction is Reaction.OK
-    assert outcome.provider_id == fake_zalo.oa(fake.state).broadcasts[0]["message_id"]
-    assert paths(fake) == [
+    assert outcome.provider_id == fake_zalo.oa(fake_channels.state).broadcasts[0]["message_id"]
+    assert paths(fake_channels) == [
         "/zalo/v2.0/article/create",
         "/zalo/v2.0/article/verify",
         "/zalo/v2.0/article/verify",
         "/zalo/v2.0/oa/message",
     ]
     assert waits == [zalo.VERIFY_WAIT]  # one -214, one pause
-    create, verify, _, broadcast = fake.state.recorded("zalo")
+    create, verify, _, broadcast = fake_channels.state.recorded("zalo")
     assert create.json["cover"] == {"cover_type": "photo", "photo_url": COVER, "status": "show"}
     assert create.json["title"] == render_article(item)["title"]
     assert verify.json == {"token": "tok_1"}
@@ -146,35 +111,37 @@ def render_article(item: Item) -> dict:
     return json.loads(item.rendering.parts["article"])
 
 
-def test_it_keeps_the_article_cover_of_the_warning(fake, http):
+def test_it_keeps_the_article_cover_of_the_warning(fake_channels, http):
     image = "https://canhbao.bocongan.gov.vn/img/7.jpg"
     message = dataclasses.replace(sample_message(), regions=(HANOI,), image_url=image)
     item = Item("k", "broadcast", render(message, RenderSettings()))
 
-    outcome = zalo.send(http, make_account(fake), item, sleep=lambda _: None)
+    outcome = zalo.send(http, make_account(fake_channels), item, sleep=lambda _: None)
 
     assert outcome.reaction is Reaction.OK
-    assert fake.state.recorded("zalo")[0].json["cover"]["photo_url"] == image
+    assert fake_channels.state.recorded("zalo")[0].json["cover"]["photo_url"] == image
 
 
-def test_it_gives_up_polling_an_article_that_stays_in_processing(fake, http):
-    fake_zalo.oa(fake.state).verify_pending = 10
+def test_it_gives_up_polling_an_article_that_stays_in_processing(fake_channels, http):
+    fake_zalo.oa(fake_channels.state).verify_pending = 10
 
-    outcome = zalo.send(http, make_account(fake), broadcast_item(), sleep=lambda _: None)
+    outcome = zalo.send(http, make_account(fake_channels), broadcast_item(), sleep=lambda _: None)
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert "-214" in outcome.detail
-    assert paths(fake).count("/zalo/v2.0/article/verify") == zalo.VERIFY_TRIES
-    assert fake_zalo.oa(fake.state).broadcasts == []
+    assert paths(fake_channels).count("/zalo/v2.0/article/verify") == zalo.VERIFY_TRIES
+    assert fake_zalo.oa(fake_channels.state).broadcasts == []
 
 
-def test_it_refuses_a_broadcast_it_cannot_build_without_asking_zalo(fake, http):
+def test_it_refuses_a_broadcast_it_cannot_build_without_asking_zalo(fake_channels, http):
     commune = Item("k", "broadcast", render(sample_message(), RenderSettings()))
-    coverless = dataclasses.replace(make_account(fake), settings={"app_id": fake_zalo.APP_ID})
+    coverless = dataclasses.replace(
+        make_account(fake_channels), settings={"app_id": fake_zalo.APP_ID}
+    )
 
-    assert zalo.send(http, make_account(fake), commune).reaction is Reaction.GIVE_UP
+    assert zalo.send(http, make_account(fake_channels), commune).reaction is Reaction.GIVE_UP
     assert zalo.send(http, coverless, broadcast_item()).reaction is Reaction.GIVE_UP
-    assert paths(fake) == []
+    assert paths(fake_channels) == []
 
 
 @pytest.mark.parametrize(
@@ -197,10 +164,10 @@ def test_it_refuses_a_broadcast_it_cannot_build_without_asking_zalo(fake, http):
         (-999, Reaction.RETRY_BACKOFF),  # undocumented: bounded retries, not dropped
     ],
 )
-def test_it_classifies_zalo_error_codes_from_the_body(fake, http, code, reaction):
-    fake.state.fail("zalo", kind="error", code=code)
+def test_it_classifies_zalo_error_codes_from_the_body(fake_channels, http, code, reaction):
+    fake_channels.state.fail("zalo", kind="error", code=code)
 
-    outcome = zalo.send(http, make_account(fake), resident_item())
+    outcome = zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is reaction
     assert outcome.status_code == 200
@@ -214,18 +181,18 @@ def test_it_classifies_zalo_error_codes_from_the_body(fake, http, code, reaction
         ("reach the limit quota create article", Reaction.GIVE_UP),
     ],
 )
-def test_it_reads_the_message_of_the_two_faced_code_223(fake, http, message, reaction):
-    fake.state.fail("zalo", kind="error", code=-223, message=message)
+def test_it_reads_the_message_of_the_two_faced_code_223(fake_channels, http, message, reaction):
+    fake_channels.state.fail("zalo", kind="error", code=-223, message=message)
 
-    outcome = zalo.send(http, make_account(fake), broadcast_item(), sleep=lambda _: None)
+    outcome = zalo.send(http, make_account(fake_channels), broadcast_item(), sleep=lambda _: None)
 
     assert outcome.reaction is reaction
 
 
-def test_it_waits_until_six_in_the_morning_after_a_night_refusal(fake, http):
-    fake.state.fail("zalo", kind="error", code=-234)
+def test_it_waits_until_six_in_the_morning_after_a_night_refusal(fake_channels, http):
+    fake_channels.state.fail("zalo", kind="error", code=-234)
 
-    outcome = zalo.send(http, make_account(fake), resident_item())
+    outcome = zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is Reaction.RETRY_AFTER
     assert 0 < outcome.retry_after <= 24 * 3600
@@ -234,9 +201,9 @@ def test_it_waits_until_six_in_the_morning_after_a_night_refusal(fake, http):
     assert abs((resume - six).total_seconds()) < 5
 
 
-def test_the_fake_answers_recipient_states_like_zalo(fake, http):
-    oa = fake_zalo.oa(fake.state)
-    account = make_account(fake)
+def test_the_fake_answers_recipient_states_like_zalo(fake_channels, http):
+    oa = fake_zalo.oa(fake_channels.state)
+    account = make_account(fake_channels)
     oa.users["111"] = "unfollowed"
     oa.users["222"] = "banned"
     oa.stale("333")
@@ -254,9 +221,9 @@ def test_the_fake_answers_recipient_states_like_zalo(fake, http):
     assert send(USER_ID).reaction is Reaction.OK
 
 
-def test_the_fake_enforces_the_per_minute_limit_with_headers(fake, http):
-    fake_zalo.oa(fake.state).per_minute = 1
-    account = make_account(fake)
+def test_the_fake_enforces_the_per_minute_limit_with_headers(fake_channels, http):
+    fake_zalo.oa(fake_channels.state).per_minute = 1
+    account = make_account(fake_channels)
 
     first = zalo.send(http, account, resident_item())
     second = zalo.send(http, account, resident_item())
@@ -265,7 +232,7 @@ def test_the_fake_enforces_the_per_minute_limit_with_headers(fake, http):
     assert second.reaction is Reaction.RETRY_BACKOFF
     assert "-32" in second.detail
     answer = http.post(
-        f"{fake.url}/zalo/v3.0/oa/message/cs",
+        f"{fake_channels.url}/zalo/v3.0/oa/message/cs",
         headers={"access_token": fake_zalo.ACCESS_TOKEN},
         json={},
     )
@@ -274,15 +241,15 @@ def test_the_fake_enforces_the_per_minute_limit_with_headers(fake, http):
     assert answer.headers["X-RateLimit-Remain"] == "0"
 
 
-def test_the_fake_validates_request_shapes(fake, http):
+def test_the_fake_validates_request_shapes(fake_channels, http):
     headers = {"access_token": fake_zalo.ACCESS_TOKEN}
     text = {"recipient": {"user_id": USER_ID}, "message": {"text": "Cảnh báo"}}
     dashed = {"access-token": fake_zalo.ACCESS_TOKEN}
-    answer = http.post(f"{fake.url}/zalo/v3.0/oa/message/cs", headers=dashed, json=text)
+    answer = http.post(f"{fake_channels.url}/zalo/v3.0/oa/message/cs", headers=dashed, json=text)
     assert answer.json() == {"error": -216, "message": "Access token is invalid"}
 
     def post(path: str, body: dict) -> dict:
-        answer = http.post(f"{fake.url}/zalo{path}", headers=headers, json=body)
+        answer = http.post(f"{fake_channels.url}/zalo{path}", headers=headers, json=body)
         assert answer.status_code == 200  # Zalo answers errors with HTTP 200
         return answer.json()
 
@@ -308,13 +275,13 @@ def test_the_fake_validates_request_shapes(fake, http):
     assert post("/v2.0/oa/message", broadcast)["message"] == "attachment_id is invalid!"
 
 
-def test_an_invalid_token_is_refreshed_once_and_the_old_refresh_token_dies(fake, http):
-    stale = make_account(fake, access_token="zalo-access-0")
+def test_an_invalid_token_is_refreshed_once_and_the_old_refresh_token_dies(fake_channels, http):
+    stale = make_account(fake_channels, access_token="zalo-access-0")
 
     first = zalo.send(http, stale, resident_item())
     pair = zalo.refresh(http, stale)
     reused = pytest.raises(zalo.RefreshFailed, zalo.refresh, http, stale)
-    fresh = make_account(fake, **pair)
+    fresh = make_account(fake_channels, **pair)
     second = zalo.send(http, fresh, resident_item())
 
     assert first.reaction is Reaction.REFRESH_TOKEN
@@ -327,7 +294,9 @@ def test_an_invalid_token_is_refreshed_once_and_the_old_refresh_token_dies(fake,
     assert not reused.value.retryable
     assert "reconnect" in str(reused.value)
     assert second.reaction is Reaction.OK
-    exchange = [r for r in fake.state.recorded("zalo") if r.path.endswith("/access_token")][0]
+    exchange = [
+        r for r in fake_channels.state.recorded("zalo") if r.path.endswith("/access_token")
+    ][0]
     assert exchange.headers["secret-key"] == fake_zalo.SECRET_KEY
     assert urllib.parse.parse_qs(exchange.body.decode()) == {
         "refresh_token": [fake_zalo.REFRESH_TOKEN],
@@ -336,23 +305,25 @@ def test_an_invalid_token_is_refreshed_once_and_the_old_refresh_token_dies(fake,
     }
 
 
-def test_an_expired_token_asks_for_a_refresh(fake, http):
-    fake_zalo.oa(fake.state).expire()
+def test_an_expired_token_asks_for_a_refresh(fake_channels, http):
+    fake_zalo.oa(fake_channels.state).expire()
 
-    outcome = zalo.send(http, make_account(fake), resident_item())
+    outcome = zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is Reaction.REFRESH_TOKEN
     assert "-220" in outcome.detail
 
 
-def test_a_refresh_that_cannot_reach_zalo_may_be_tried_again(fake, http):
-    fake.state.fail("zalo", kind="http", status=503)
+def test_a_refresh_that_cannot_reach_zalo_may_be_tried_again(fake_channels, http):
+    fake_channels.state.fail("zalo", kind="http", status=503)
 
     with pytest.raises(zalo.RefreshFailed) as failed:
-        zalo.refresh(http, make_account(fake))
+        zalo.refresh(http, make_account(fake_channels))
 
     assert failed.value.retryable
-    assert zalo.refresh(http, make_account(fake))["access_token"]  # the old one still works
+    assert zalo.refresh(http, make_account(fake_channels))[
+        "access_token"
+    ]  # the old one still works
 
 
 def test_it_knows_when_the_access_token_needs_refreshing():
@@ -370,32 +341,27 @@ def test_it_knows_when_the_access_token_needs_refreshing():
     assert zalo.needs_refresh(account("soon"), now)
 
 
-def test_a_hung_server_gives_an_unknown_outcome(fake):
-    fake.state.fail("zalo", kind="hang", seconds=2)
+def test_a_hung_server_gives_an_unknown_outcome(fake_channels):
+    fake_channels.state.fail("zalo", kind="hang", seconds=2)
 
-    with httpx.Client(timeout=httpx.Timeout(2.0, read=0.5)) as http:
-        outcome = zalo.send(http, make_account(fake), resident_item())
+    with http_client(2.0, read=0.5) as http:
+        outcome = zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is Reaction.UNKNOWN
     assert "ReadTimeout" in outcome.detail
 
 
-def test_a_hang_before_the_broadcast_step_is_retried_not_unknown(fake):
-    fake.state.fail("zalo", kind="hang", seconds=2)  # the article create hangs
+def test_a_hang_before_the_broadcast_step_is_retried_not_unknown(fake_channels):
+    fake_channels.state.fail("zalo", kind="hang", seconds=2)  # the article create hangs
 
-    with httpx.Client(timeout=httpx.Timeout(2.0, read=0.5)) as http:
-        outcome = zalo.send(http, make_account(fake), broadcast_item())
+    with http_client(2.0, read=0.5) as http:
+        outcome = zalo.send(http, make_account(fake_channels), broadcast_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
 
 
 def test_a_refused_connection_is_retried(http):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    closed = SimpleNamespace(url=f"http://127.0.0.1:{port}")
-
-    outcome = zalo.send(http, make_account(closed), resident_item())
+    outcome = zalo.send(http, make_account(closed_server()), resident_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert outcome.detail.startswith("not sent: ConnectError")
@@ -409,20 +375,20 @@ def test_a_refused_connection_is_retried(http):
         ({"kind": "malformed"}, "HTTP 200, not JSON"),
     ],
 )
-def test_outages_and_malformed_bodies_are_retried(fake, http, failure, detail):
-    fake.state.fail("zalo", **failure)
+def test_outages_and_malformed_bodies_are_retried(fake_channels, http, failure, detail):
+    fake_channels.state.fail("zalo", **failure)
 
-    outcome = zalo.send(http, make_account(fake), resident_item())
+    outcome = zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert outcome.detail.startswith(detail)
 
 
-def test_secrets_never_show_in_repr_details_or_errors(fake, http):
-    account = make_account(fake)
+def test_secrets_never_show_in_repr_details_or_errors(fake_channels, http):
+    account = make_account(fake_channels)
     echo = f"access_token {fake_zalo.ACCESS_TOKEN} is invalid"
-    fake.state.fail("zalo", kind="error", code=-216, message=echo)
-    fake.state.fail("zalo", kind="error", code=-14014, message=fake_zalo.REFRESH_TOKEN)
+    fake_channels.state.fail("zalo", kind="error", code=-216, message=echo)
+    fake_channels.state.fail("zalo", kind="error", code=-14014, message=fake_zalo.REFRESH_TOKEN)
 
     outcome = zalo.send(http, account, resident_item())
     with pytest.raises(zalo.RefreshFailed) as failed:
@@ -434,10 +400,10 @@ def test_secrets_never_show_in_repr_details_or_errors(fake, http):
     assert "***" in outcome.detail
 
 
-def test_a_rendering_without_text_is_given_up(fake, http):
+def test_a_rendering_without_text_is_given_up(fake_channels, http):
     empty = Rendering("zalo", "application/json", {})
 
-    outcome = zalo.send(http, make_account(fake), Item("k", USER_ID, empty))
+    outcome = zalo.send(http, make_account(fake_channels), Item("k", USER_ID, empty))
 
     assert outcome.reaction is Reaction.GIVE_UP
-    assert paths(fake) == []
+    assert paths(fake_channels) == []

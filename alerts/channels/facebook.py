@@ -16,21 +16,21 @@ Account: settings "page_id" and optional "version" (default v23.0); secret "acce
 
 from __future__ import annotations
 
-import json
-from datetime import UTC
-from datetime import datetime
-from email.utils import parsedate_to_datetime
-
 import httpx
 
 from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
+from alerts.channels.http import SEND_ERRORS
+from alerts.channels.http import foreign_answer
+from alerts.channels.http import post
+from alerts.channels.http import read_json
+from alerts.channels.http import scrub
+from alerts.channels.http import transport_outcome
 
 CHANNEL = "facebook"
 VERSION = "v23.0"
-MAX_BODY = 64 * 1024
 # Throttling: application, user, Page and Business Use Case (800xx) limits.
 RATE_LIMITED = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 USAGE_HEADERS = ("x-business-use-case-usage", "x-app-usage", "x-page-usage")
@@ -48,14 +48,6 @@ _CODES = {
     341: Reaction.RETRY_BACKOFF,  # application limit reached
     368: Reaction.DISABLE_CHANNEL,  # temporarily blocked for policy violations: an operator
 }
-_NOT_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.LocalProtocolError,
-    httpx.UnsupportedProtocol,
-    httpx.ProxyError,
-)
 
 
 def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
@@ -83,50 +75,25 @@ def _post_feed(http: httpx.Client, account: Account, form: dict) -> tuple[Outcom
     version = account.settings.get("version", VERSION)
     url = f"{account.base_url.rstrip('/')}/{version}/{account.settings['page_id']}/feed"
     try:
-        status, headers, raw = _post(http, url, data=form)
-    except httpx.TransportError as exc:
-        if isinstance(exc, _NOT_SENT):
-            return Outcome(
-                Reaction.RETRY_BACKOFF, _scrub(f"not sent: {_describe(exc)}", account)
-            ), None
-        return Outcome(Reaction.UNKNOWN, _scrub(f"no answer: {_describe(exc)}", account)), None
-    return _classify(status, headers, raw, account)
-
-
-def _post(http: httpx.Client, url: str, **kwargs) -> tuple[int, httpx.Headers, bytes]:
-    """POST and read at most MAX_BODY bytes of the answer (a huge body is cut, not read)."""
-    with http.stream("POST", url, **kwargs) as response:
-        body = bytearray()
-        try:
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) >= MAX_BODY:
-                    break
-        except httpx.DecodingError:  # a body that lies about its encoding: unreadable
-            body.clear()
-        return response.status_code, response.headers, bytes(body[:MAX_BODY])
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+        response, raw = post(http, url, data=form)
+    except SEND_ERRORS as exc:
+        return transport_outcome(exc, account.secrets.values()), None
+    return _classify(response.status_code, response.headers, raw, account)
 
 
 def _classify(
     status: int, headers: httpx.Headers, raw: bytes, account: Account
 ) -> tuple[Outcome, int | None]:
     """Classify a Graph answer: the post id, or the error object and the usage headers."""
-    try:
-        answer = json.loads(raw)
-    except ValueError:
-        answer = None
+    answer = read_json(raw)
     if 200 <= status < 300 and isinstance(answer, dict) and answer.get("id"):
         return Outcome(Reaction.OK, provider_id=str(answer["id"]), status_code=status), None
     error = answer.get("error") if isinstance(answer, dict) else None
     if not isinstance(error, dict) or not isinstance(error.get("code"), int):
-        return _status_outcome(status, headers, raw), None
+        unexpected = "no post id or error object"
+        return foreign_answer(status, headers, raw, "Graph", unexpected), None
     code = error["code"]
-    detail = _scrub(_error_detail(error), account)
+    detail = scrub(_error_detail(error), account.secrets.values())
     if LINK_FAILED in (code, error.get("error_subcode")):
         # "Error Posting Link" (seen as a code and as a subcode of 100): the URL could not
         # be read for its preview; send() retries once without it.
@@ -171,13 +138,8 @@ def _code_outcome(
 def regain_seconds(headers: httpx.Headers) -> float | None:
     """Return the longest ``estimated_time_to_regain_access`` of the usage headers, in
     seconds (Graph gives minutes), or None when no header names a wait."""
-    minutes = []
-    for name in USAGE_HEADERS:
-        try:
-            minutes += _regain_values(json.loads(headers.get(name, "")))
-        except ValueError:
-            continue
-    wait = max(minutes, default=0)
+    usages = (read_json(headers.get(name, "")) for name in USAGE_HEADERS)
+    wait = max((m for usage in usages for m in _regain_values(usage)), default=0)
     return wait * 60.0 if wait > 0 else None
 
 
@@ -194,33 +156,3 @@ def _regain_values(usage: object) -> list[float]:
         else:
             found += _regain_values(value)
     return found
-
-
-def _status_outcome(status: int, headers: httpx.Headers, raw: bytes) -> Outcome:
-    """Classify an answer without Graph's error object (a proxy, an outage page, a bad URL)."""
-    if status in (429, 503) and (wait := _retry_after(headers)) is not None:
-        return Outcome(Reaction.RETRY_AFTER, f"HTTP {status}", wait, status_code=status)
-    if status >= 500 or status in (408, 425, 429) or 200 <= status < 300:
-        kind = "not JSON" if raw[:1] not in (b"{", b"[") else "no post id or error object"
-        return Outcome(Reaction.RETRY_BACKOFF, f"HTTP {status}, {kind}", status_code=status)
-    return Outcome(
-        Reaction.DISABLE_CHANNEL, f"HTTP {status} from Graph: check base_url", status_code=status
-    )
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after", "").strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def _scrub(text: str, account: Account) -> str:
-    """Return the text with every secret of the account masked (answers may echo them)."""
-    for secret in sorted(account.secrets.values(), key=len, reverse=True):
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***")
-    return text

@@ -20,10 +20,12 @@ from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
-from alerts.channels.telegram import post_json
-from alerts.channels.telegram import retry_after_seconds
-from alerts.channels.telegram import scrub_outcome
-from alerts.channels.telegram import transport_outcome
+from alerts.channels.http import DETAIL
+from alerts.channels.http import SEND_ERRORS
+from alerts.channels.http import post_json
+from alerts.channels.http import retry_after_seconds
+from alerts.channels.http import scrub_outcome
+from alerts.channels.http import transport_outcome
 
 CHANNEL = "sms"
 DEFAULT_BASE_URL = "https://rest.esms.vn"
@@ -77,7 +79,7 @@ def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
     url = (account.base_url or DEFAULT_BASE_URL).rstrip("/") + PATH
     try:
         response, data = post_json(http, url, payload)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+    except SEND_ERRORS as exc:
         return transport_outcome(exc, secrets)
     return scrub_outcome(_classify(response, data), secrets)
 
@@ -111,7 +113,7 @@ def _classify(response: httpx.Response, data: object) -> Outcome:
         message = str(body.get("ErrorMessage") or "")
         detail = f"CodeResult {code}: {reason}" + (f" ({message})" if message else "")
         sms_id = str(body["SMSID"]) if reaction == Reaction.OK and body.get("SMSID") else None
-        return Outcome(reaction, detail[:200], provider_id=sms_id, status_code=status)
+        return Outcome(reaction, detail[:DETAIL], provider_id=sms_id, status_code=status)
     if 200 <= status < 300 and not body:
         # Not the gateway's JSON: it may have accepted the message (the RequestId makes a retry
         # safe, and the engine's policy for SMS decides).
@@ -128,4 +130,4 @@ def _classify(response: httpx.Response, data: object) -> Outcome:
         return Outcome(Reaction.DISABLE_CHANNEL, f"HTTP {status}", status_code=status)
     # {"error": "Invalid request"} (a malformed request) or another client error.
     detail = f"HTTP {status}: {str(body.get('error') or response.reason_phrase)}"
-    return Outcome(Reaction.GIVE_UP, detail[:200], status_code=status)
+    return Outcome(Reaction.GIVE_UP, detail[:DETAIL], status_code=status)

@@ -11,21 +11,12 @@ fails, the outcome is that part's, its ``detail`` starts with ``PARTIAL`` and na
 and ``provider_id`` lists the messages already sent: Telegram has no idempotency key, so an
 engine that retries the whole item sends those parts again (a possible duplicate, RELIABILITY
 C4). A later part answered 429 with a short wait is resent here once after that wait.
-
-The helpers ``post_json``, ``transport_outcome``, ``retry_after_seconds`` and ``scrub`` are
-shared with the other HTTP channels (``alerts.channels.sms`` uses them).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import time
-from collections.abc import Iterable
-from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
-from urllib.parse import quote
 
 import httpx
 
@@ -33,6 +24,12 @@ from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
+from alerts.channels.http import DETAIL
+from alerts.channels.http import SEND_ERRORS
+from alerts.channels.http import post_json
+from alerts.channels.http import retry_after_seconds
+from alerts.channels.http import scrub_outcome
+from alerts.channels.http import transport_outcome
 from alerts.render import Rendering
 
 CHANNEL = "telegram"
@@ -44,17 +41,6 @@ PART_INTERVAL = 1.05
 # A later part told to wait at most this long is resent after the wait instead of handing
 # the item back to the engine, whose retry would repeat the parts already sent.
 MAX_PART_WAIT = 3.0
-# Answers are small; a body past this is not the API talking (RELIABILITY B3 H2).
-MAX_BODY = 64 * 1024
-_DETAIL = 200
-_NEVER_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.ProxyError,
-    httpx.WriteError,
-    httpx.WriteTimeout,
-)
 _CHAT_ID = re.compile(r"-?\d+")
 
 
@@ -117,7 +103,8 @@ def _send_part(
 def _post(http: httpx.Client, url: str, payload: dict, token: str, broadcast: bool) -> Outcome:
     try:
         response, data = post_json(http, url, payload)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+    except SEND_ERRORS as exc:
+        # httpx messages can quote the URL, and a Telegram URL holds the bot token.
         return transport_outcome(exc, (token,))
     return scrub_outcome(_classify(response, data, broadcast), (token,))
 
@@ -129,7 +116,7 @@ def _partial(outcome: Outcome, number: int, total: int, sent: list[str]) -> Outc
     )
     return Outcome(
         outcome.reaction,
-        detail[:_DETAIL],
+        detail[:DETAIL],
         retry_after=outcome.retry_after,
         provider_id=",".join(sent),
         status_code=outcome.status_code,
@@ -144,7 +131,7 @@ def _classify(response: httpx.Response, data: object, broadcast: bool) -> Outcom
     description = str(body.get("description") or response.reason_phrase)
     if "migrate_to_chat_id" in params:
         description += f" (new chat id {params['migrate_to_chat_id']})"
-    description = description[:_DETAIL]
+    description = description[:DETAIL]
     if 200 <= status < 300:
         if body.get("ok") is True and isinstance(body.get("result"), dict):
             message_id = body["result"].get("message_id")
@@ -181,78 +168,3 @@ def _refused(status: int, description: str, params: dict, broadcast: bool) -> Re
         return Reaction.DISABLE_CHANNEL
     # "can't parse entities", "message is too long", "message text is empty": a renderer bug.
     return Reaction.GIVE_UP
-
-
-def post_json(http: httpx.Client, url: str, payload: Mapping) -> tuple[httpx.Response, object]:
-    """POST ``payload`` as JSON; return the response and its JSON (None if it has none).
-
-    Reads at most ``MAX_BODY`` bytes of the answer. Raises httpx errors as httpx does.
-    """
-    with http.stream("POST", url, json=payload) as response:
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > MAX_BODY:
-                break
-    try:
-        data = json.loads(bytes(body[:MAX_BODY]))
-    except ValueError:
-        data = None
-    return response, data
-
-
-def transport_outcome(exc: Exception, secrets: Iterable[str] = ()) -> Outcome:
-    """Classify an httpx error: never sent (retry), maybe sent (unknown) or misconfigured.
-
-    The detail names the exception and its message with ``secrets`` removed; httpx messages
-    can quote the URL, and a Telegram URL holds the bot token.
-    """
-    detail = scrub(f"{type(exc).__name__}: {exc}", secrets)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return Outcome(Reaction.DISABLE_CHANNEL, detail)
-    # Nothing reached the server, or not all of it (a request cut short cannot be acted on).
-    if isinstance(exc, _NEVER_SENT):
-        return Outcome(Reaction.RETRY_BACKOFF, detail)
-    if isinstance(exc, httpx.LocalProtocolError):
-        return Outcome(Reaction.GIVE_UP, detail)
-    # Read timeouts, dropped connections, undecodable answers: it may have been sent.
-    return Outcome(Reaction.UNKNOWN, detail)
-
-
-def retry_after_seconds(value: object) -> float | None:
-    """Return a wait in seconds from a number, a Retry-After header (seconds or HTTP-date)."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        text = str(value).strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            try:
-                seconds = parsedate_to_datetime(text).timestamp() - time.time()
-            except (TypeError, ValueError):
-                return None
-    if not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Return ``text`` shortened, with every secret (raw or URL-quoted) replaced by "***"."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
-            text = text.replace(quote(secret), "***")
-    return text[:_DETAIL]
-
-
-def scrub_outcome(outcome: Outcome, secrets: Iterable[str]) -> Outcome:
-    """Return the outcome with secrets removed from its detail (a provider may echo them)."""
-    detail = scrub(outcome.detail, secrets)
-    if detail == outcome.detail:
-        return outcome
-    return Outcome(
-        outcome.reaction, detail, outcome.retry_after, outcome.provider_id, outcome.status_code
-    )

@@ -15,8 +15,6 @@ receiver dedups on webhook-id. Settings: "url"; secrets: "secret" and, while rot
 
 from __future__ import annotations
 
-from email.utils import parsedate_to_datetime
-
 import httpx
 
 from alerts import clock
@@ -24,6 +22,10 @@ from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
+from alerts.channels.http import SEND_ERRORS
+from alerts.channels.http import post
+from alerts.channels.http import retry_after_seconds
+from alerts.channels.http import transport_outcome
 from alerts.webhook_signing import secret_key
 from alerts.webhook_signing import sign_headers
 
@@ -61,19 +63,16 @@ def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
 
 def _post(http: httpx.Client, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     try:
-        # Streamed so the answer's body is never read: a receiver cannot make us download.
-        with http.stream("POST", url, content=body, headers=headers) as response:
-            return classify(response, headers["webhook-id"])
-    except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
-        return Outcome(
-            Reaction.UNKNOWN,
-            f"no answer after sending ({type(exc).__name__}): it may have been processed;"
-            " resending is safe, the receiver dedups on webhook-id",
-        )
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        return Outcome(Reaction.DISABLE_CHANNEL, f"settings: bad url ({type(exc).__name__})")
-    except httpx.TransportError as exc:  # connect, write or pool: nothing was processed
-        return Outcome(Reaction.RETRY_BACKOFF, f"{type(exc).__name__}: not delivered")
+        # None of the answer's body is read: a receiver cannot make us download.
+        response, _ = post(http, url, limit=0, content=body, headers=headers)
+    except SEND_ERRORS as exc:
+        # Only the exception's class: its message may quote the URL.
+        outcome = transport_outcome(exc, with_message=False)
+        if outcome.reaction is not Reaction.UNKNOWN:
+            return outcome
+        detail = f"{outcome.detail}: it may have been processed; resending is safe,"
+        return Outcome(Reaction.UNKNOWN, f"{detail} the receiver dedups on webhook-id")
+    return classify(response, headers["webhook-id"])
 
 
 def classify(response: httpx.Response, msg_id: str) -> Outcome:
@@ -89,22 +88,8 @@ def classify(response: httpx.Response, msg_id: str) -> Outcome:
         detail += ": the endpoint is gone; disabled as the spec asks"
         return Outcome(Reaction.DISABLE_CHANNEL, detail, status_code=status)
     if status >= 500 or status in _RETRYABLE:
-        wait = retry_after(response.headers.get("retry-after"))
+        wait = retry_after_seconds(response.headers.get("retry-after"))
         if wait is not None:
             return Outcome(Reaction.RETRY_AFTER, detail, retry_after=wait, status_code=status)
         return Outcome(Reaction.RETRY_BACKOFF, detail, status_code=status)
     return Outcome(Reaction.GIVE_UP, detail, status_code=status)
-
-
-def retry_after(value: str | None) -> float | None:
-    """Return the seconds a Retry-After asks for (delta-seconds or an HTTP-date), or None."""
-    value = (value or "").strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        return None
-    return max(0.0, (moment - clock.utcnow()).total_seconds())

@@ -25,7 +25,6 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
-from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -33,6 +32,13 @@ from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
+from alerts.channels.http import DETAIL
+from alerts.channels.http import SEND_ERRORS
+from alerts.channels.http import foreign_answer
+from alerts.channels.http import post
+from alerts.channels.http import read_json
+from alerts.channels.http import scrub
+from alerts.channels.http import transport_outcome
 
 CHANNEL = "zalo"
 OAUTH_URL = "https://oauth.zaloapp.com"
@@ -40,7 +46,6 @@ REFRESH_MARGIN = timedelta(hours=1)
 # The article is usually ready within seconds; the engine's 20 s deadline bounds the polls.
 VERIFY_TRIES = 4
 VERIFY_WAIT = 3.0
-MAX_BODY = 64 * 1024
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving time
 NIGHT_ENDS = 6  # -234: no sending 22:00-06:00, [UNVERIFIED] in Vietnam's time
 
@@ -75,15 +80,6 @@ _CODES = {
     -320: Reaction.DISABLE_CHANNEL,
     -321: Reaction.DISABLE_CHANNEL,
 }
-# Raised before the request was written: nothing can have arrived.
-_NOT_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.LocalProtocolError,
-    httpx.UnsupportedProtocol,
-    httpx.ProxyError,
-)
 
 
 @dataclass(frozen=True)
@@ -185,55 +181,27 @@ def _call(
     url = account.base_url.rstrip("/") + path
     headers = {"access_token": account.secrets["access_token"]}
     try:
-        status, response_headers, raw = _post(http, url, headers=headers, json=body)
-    except httpx.TransportError as exc:
-        outcome = _transport(exc, account)
+        response, raw = post(http, url, headers=headers, json=body)
+    except SEND_ERRORS as exc:
+        outcome = transport_outcome(exc, account.secrets.values())
         if not final and outcome.reaction is Reaction.UNKNOWN:
             outcome = Outcome(Reaction.RETRY_BACKOFF, outcome.detail)
         return _Reply(outcome)
-    return _classify(status, response_headers, raw, account)
-
-
-def _post(http: httpx.Client, url: str, **kwargs) -> tuple[int, httpx.Headers, bytes]:
-    """POST and read at most MAX_BODY bytes of the answer (a huge body is cut, not read)."""
-    with http.stream("POST", url, **kwargs) as response:
-        body = bytearray()
-        try:
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) >= MAX_BODY:
-                    break
-        except httpx.DecodingError:  # a body that lies about its encoding: unreadable
-            body.clear()
-        return response.status_code, response.headers, bytes(body[:MAX_BODY])
-
-
-def _transport(exc: httpx.TransportError, account: Account) -> Outcome:
-    if isinstance(exc, _NOT_SENT):
-        return Outcome(Reaction.RETRY_BACKOFF, _scrub(f"not sent: {_describe(exc)}", account))
-    return Outcome(Reaction.UNKNOWN, _scrub(f"no answer: {_describe(exc)}", account))
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+    return _classify(response.status_code, response.headers, raw, account)
 
 
 def _classify(status: int, headers: httpx.Headers, raw: bytes, account: Account) -> _Reply:
     """Classify an answer by its envelope (always HTTP 200 from Zalo itself)."""
-    try:
-        envelope = json.loads(raw)
-    except ValueError:
-        envelope = None
+    envelope = read_json(raw)
     if not isinstance(envelope, dict) or not isinstance(envelope.get("error"), int):
-        return _Reply(_status_outcome(status, headers, raw))
+        return _Reply(foreign_answer(status, headers, raw, "Zalo", "not Zalo's envelope"))
     code = envelope["error"]
     message = str(envelope.get("message", ""))
     if code == 0:
         data = envelope.get("data")
         data = data if isinstance(data, dict) else {}
         return _Reply(Outcome(Reaction.OK, status_code=status), data, 0)
-    detail = _scrub(f"Zalo error {code}: {message}"[:200], account)
+    detail = scrub(f"Zalo error {code}: {message}"[:DETAIL], account.secrets.values())
     return _Reply(_code_outcome(code, message, detail, status), {}, code)
 
 
@@ -249,29 +217,6 @@ def _code_outcome(code: int, message: str, detail: str, status: int) -> Outcome:
     return Outcome(_CODES.get(code, Reaction.RETRY_BACKOFF), detail, status_code=status)
 
 
-def _status_outcome(status: int, headers: httpx.Headers, raw: bytes) -> Outcome:
-    """Classify an answer that is not Zalo's envelope (a proxy, an outage page, a bad URL)."""
-    wait = _retry_after(headers) if status in (429, 503) else None
-    if wait is not None:
-        return Outcome(Reaction.RETRY_AFTER, f"HTTP {status}", wait, status_code=status)
-    if status >= 500 or status in (408, 425, 429) or 200 <= status < 300:
-        kind = "not JSON" if raw[:1] not in (b"{", b"[") else "not Zalo's envelope"
-        return Outcome(Reaction.RETRY_BACKOFF, f"HTTP {status}, {kind}", status_code=status)
-    return Outcome(
-        Reaction.DISABLE_CHANNEL, f"HTTP {status} from Zalo: check base_url", status_code=status
-    )
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after", "").strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
 def _until_morning(now: datetime | None = None) -> float:
     """Return the seconds until the night window ends (06:00 in Vietnam)."""
     local = (now or datetime.now(UTC)).astimezone(VIETNAM)
@@ -279,14 +224,6 @@ def _until_morning(now: datetime | None = None) -> float:
     if morning <= local:
         morning += timedelta(days=1)
     return (morning - local).total_seconds()
-
-
-def _scrub(text: str, account: Account) -> str:
-    """Return the text with every secret of the account masked (answers may echo them)."""
-    for secret in sorted(account.secrets.values(), key=len, reverse=True):
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***")
-    return text
 
 
 def needs_refresh(account: Account, now: datetime) -> bool:
@@ -315,21 +252,21 @@ def refresh(http: httpx.Client, account: Account, now: datetime | None = None) -
         "grant_type": "refresh_token",
     }
     try:
-        status, _, raw = _post(
+        response, raw = post(
             http, url, headers={"secret_key": account.secrets["secret_key"]}, data=form
         )
-    except httpx.TransportError as exc:
+    except SEND_ERRORS as exc:
         # Even after a timeout the old token may still work: Zalo tells on the next try.
-        detail = _scrub(f"Zalo token refresh failed: {_describe(exc)}", account)
-        raise RefreshFailed(detail, retryable=True) from None
-    return _new_tokens(status, raw, account, now or datetime.now(UTC))
+        failed = transport_outcome(exc, account.secrets.values())
+        retryable = failed.reaction in (Reaction.RETRY_BACKOFF, Reaction.UNKNOWN)
+        raise RefreshFailed(
+            f"Zalo token refresh failed: {failed.detail}", retryable=retryable
+        ) from None
+    return _new_tokens(response.status_code, raw, account, now or datetime.now(UTC))
 
 
 def _new_tokens(status: int, raw: bytes, account: Account, now: datetime) -> dict[str, str]:
-    try:
-        answer = json.loads(raw)
-    except ValueError:
-        answer = None
+    answer = read_json(raw)
     if not isinstance(answer, dict):
         # Zalo's own answers are JSON: this came from something in between; try again.
         raise RefreshFailed(f"Zalo token refresh: HTTP {status}, not JSON", retryable=True)
@@ -345,8 +282,8 @@ def _new_tokens(status: int, raw: bytes, account: Account, now: datetime) -> dic
             "expires_at": expires.isoformat(timespec="seconds"),
         }
     reason = answer.get("error_description") or answer.get("error_name") or answer.get("message")
-    detail = f"Zalo refused the refresh token (error {answer.get('error')}: {reason})"[:200]
+    detail = f"Zalo refused the refresh token (error {answer.get('error')}: {reason})"[:DETAIL]
     raise RefreshFailed(
-        _scrub(detail, account) + ": reconnect the OA in the Zalo console",
+        scrub(detail, account.secrets.values()) + ": reconnect the OA in the Zalo console",
         retryable=status >= 500,
     )

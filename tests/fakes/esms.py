@@ -36,6 +36,7 @@ from flask import Blueprint
 from flask import jsonify
 from flask import request
 
+from tests.fakes.failures import answer_queued
 from tests.fakes.state import FakeState
 
 API_KEY = "FAKEAPIKEY"
@@ -87,15 +88,8 @@ def _invalid():
 
 
 def _queued(failure: dict):
-    """Answer a queued failure, or None to go on (after a hang)."""
-    kind = failure.get("kind", "code")
-    if kind == "hang":
-        time.sleep(float(failure.get("seconds", 30)))
-        return None
-    if kind == "http":
-        status = int(failure.get("status", 503))
-        return f"<html><body><h1>{status}</h1></body></html>", status, {"Content-Type": "text/html"}
-    if kind == "invalid":
+    """Answer a queued "invalid" or "code" failure."""
+    if failure["kind"] == "invalid":
         return _invalid()
     code = str(failure.get("code", "99"))
     if code == "100":
@@ -155,8 +149,8 @@ def blueprint(state: FakeState) -> Blueprint:
 
     @bp.post(PATH)
     def send_message():
-        failure = state.next_failure("esms")
-        if failure and (answer := _queued(failure)) is not None:
+        answer = answer_queued(state, "esms", _queued, default_kind="code", http_status=503)
+        if answer is not None:
             return answer
         wait = state.over_limit("esms")
         if wait is not None:

@@ -25,10 +25,10 @@ from dataclasses import field
 from datetime import datetime
 
 from flask import Blueprint
-from flask import Response
 from flask import jsonify
 from flask import request
 
+from tests.fakes.failures import answer_queued
 from tests.fakes.state import FakeState
 
 PAGE_ID = "104857600000001"
@@ -110,24 +110,9 @@ def _error(code: int, message: str | None = None, *, subcode: int | None = None,
     return response
 
 
-def _failure(state: FakeState, page_id: str):
-    """Answer a queued failure, or None to go on (after a hang, the request goes on)."""
-    failure = state.next_failure("graph")
-    if not failure:
-        return None
-    kind = failure.get("kind", "error")
-    if kind == "hang":
-        time.sleep(float(failure.get("seconds", 30)))
-        return None
-    if kind == "http":
-        status = int(failure.get("status", 502))
-        answer = Response("<html><body>Bad Gateway</body></html>", status, mimetype="text/html")
-        if "retry_after" in failure:
-            answer.headers["Retry-After"] = str(failure["retry_after"])
-        return answer
-    if kind == "malformed":
-        return Response("<html><body>Sorry, something went wrong.</body></html>")
-    if kind == "ratelimit":
+def _failure(failure: dict, page_id: str):
+    """Answer a queued "ratelimit" or "error" failure (``answer_queued`` does the rest)."""
+    if failure["kind"] == "ratelimit":
         return _throttled(page_id, int(failure.get("code", 80001)), int(failure.get("minutes", 5)))
     code = int(failure.get("code", 1))
     response = _error(code, failure.get("message"), subcode=failure.get("subcode"))
@@ -239,7 +224,7 @@ def blueprint(state: FakeState) -> Blueprint:
 
     def view(handler):
         def run(version: str, page_id: str):
-            answer = _failure(state, page_id)
+            answer = answer_queued(state, "graph", lambda failure: _failure(failure, page_id))
             if answer is None and not re.fullmatch(r"v\d+\.\d+", version):
                 answer = _error(2500, "Unknown path components: /" + version)
             if answer is None:

@@ -27,6 +27,7 @@ from flask import Response
 from flask import jsonify
 from flask import request
 
+from tests.fakes.failures import next_failure
 from tests.fakes.state import FakeState
 
 CHANNEL = "hooks"
@@ -85,13 +86,10 @@ def blueprint(state: FakeState) -> Blueprint:
 
     @bp.post("/<endpoint>")
     def receive(endpoint: str):
-        failure = state.next_failure(CHANNEL) or {}
-        kind = failure.get("kind")
-        if kind == "hang":
-            time.sleep(float(failure.get("seconds", 30)))
-        elif kind == "gone":
+        failure = next_failure(state, CHANNEL) or {}
+        if failure.get("kind") == "gone":
             return jsonify(error="this endpoint was removed"), 410
-        elif kind == "http":
+        if failure.get("kind") == "http":
             return _failure_response(failure)
         with state.lock:
             secret = state.extra.get(SECRETS, {}).get(endpoint)

@@ -36,6 +36,7 @@ from flask import Blueprint
 from flask import jsonify
 from flask import request
 
+from tests.fakes.failures import answer_queued
 from tests.fakes.state import FakeState
 
 TOKEN = "123456:TEST-TOKEN"
@@ -152,16 +153,9 @@ def _too_many(seconds: float):
 
 
 def _queued(failure: dict):
-    """Answer a queued failure, or None to go on (after a hang)."""
-    kind = failure.get("kind", "error")
-    if kind == "hang":
-        time.sleep(float(failure.get("seconds", 30)))
-        return None
-    if kind == "429":
+    """Answer a queued "429" or "error" failure."""
+    if failure["kind"] == "429":
         return _too_many(float(failure.get("retry_after", failure.get("after", 5))))
-    if kind == "http":
-        status = int(failure.get("status", 502))
-        return f"<html><body><h1>{status}</h1></body></html>", status, {"Content-Type": "text/html"}
     parameters = dict(failure.get("parameters") or {})
     if "retry_after" in failure:
         parameters["retry_after"] = int(failure["retry_after"])
@@ -252,16 +246,19 @@ def blueprint(state: FakeState) -> Blueprint:
     """Return the fake Bot API, mounted at /telegram (the base URL replacing the real host)."""
     bp = Blueprint("telegram", __name__)
 
-    def authorised(token: str) -> bool:
-        return token == state.extra.get("telegram_token", TOKEN)
+    def refusal(token: str):
+        """Answer a queued failure or a wrong token; None to go on."""
+        answer = answer_queued(state, "telegram", _queued)
+        if answer is not None:
+            return answer
+        if token != state.extra.get("telegram_token", TOKEN):
+            return _error(401, "Unauthorized")
+        return None
 
     @bp.route("/bot<token>/getMe", methods=["GET", "POST"])
     def get_me(token):
-        failure = state.next_failure("telegram")
-        if failure and (answer := _queued(failure)) is not None:
+        if (answer := refusal(token)) is not None:
             return answer
-        if not authorised(token):
-            return _error(401, "Unauthorized")
         prefix = token.split(":", 1)[0]
         bot_id = int(prefix) if prefix.isdigit() else 0
         result = {"id": bot_id, "is_bot": True, "first_name": "Canh bao (fake)"}
@@ -269,11 +266,8 @@ def blueprint(state: FakeState) -> Blueprint:
 
     @bp.post("/bot<token>/sendMessage")
     def send_message(token):
-        failure = state.next_failure("telegram")
-        if failure and (answer := _queued(failure)) is not None:
+        if (answer := refusal(token)) is not None:
             return answer
-        if not authorised(token):
-            return _error(401, "Unauthorized")
         params = request.get_json(silent=True)
         if not isinstance(params, dict):
             params = request.form.to_dict()

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from flask import Blueprint
-from flask import Response
 from flask import jsonify
 from flask import request
 from werkzeug.serving import WSGIRequestHandler
 
+from tests.fakes.failures import answer_queued
 from tests.fakes.state import FakeState
 
 ACCESS_TOKEN = "zalo-access-1"
@@ -146,25 +146,15 @@ def _answer(code: int = 0, data: dict | None = None, message: str | None = None)
 
 def _failure(state: FakeState, oauth: bool = False):
     """Answer a queued failure, or None to go on (after a hang, the request goes on)."""
-    failure = state.next_failure("zalo")
-    if not failure:
-        return None
-    kind = failure.get("kind", "error")
-    if kind == "hang":
-        time.sleep(float(failure.get("seconds", 30)))
-        return None
-    if kind == "http":
-        status = int(failure.get("status", 502))
-        answer = Response("<html><body>Bad Gateway</body></html>", status, mimetype="text/html")
-        if "retry_after" in failure:
-            answer.headers["Retry-After"] = str(failure["retry_after"])
-        return answer
-    if kind == "malformed":
-        return Response("<html><body>Service unavailable</body></html>", mimetype="text/html")
-    code = int(failure.get("code", -200))
-    if oauth:
-        return jsonify(error=code, error_name="Error", error_description=failure.get("message"))
-    return _answer(code, message=failure.get("message"))
+
+    def error(failure: dict):
+        code = int(failure.get("code", -200))
+        if oauth:
+            description = failure.get("message")
+            return jsonify(error=code, error_name="Error", error_description=description)
+        return _answer(code, message=failure.get("message"))
+
+    return answer_queued(state, "zalo", error)
 
 
 def _limited(state: FakeState, account: OA):
