@@ -339,6 +339,50 @@ def m006_delivery(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m007_subscription_notices(db: sqlite_utils.Database) -> None:
+    """Residents' opt-in: the outbox of notices (confirmation codes and links, "manage your
+    subscriptions" links: messages that are not warnings), and on subscriptions the hashed
+    confirmation code or link with its expiry and the hashed unsubscribe/manage token.
+
+    Only SHA-256 or HMAC digests are stored, never a code or token. A notice's text, which
+    holds a code or a link, is erased once it is sent or given up. Rate limits reuse the
+    ``signin_throttle`` counters (keys "sub:...").
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE notices (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('confirm', 'manage')),
+            channel TEXT NOT NULL CHECK (channel IN ('zalo', 'telegram', 'sms', 'email')),
+            account_id INTEGER NOT NULL REFERENCES channel_accounts(id),
+            target TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            html TEXT NOT NULL DEFAULT '',
+            idempotency_key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_expires_at TEXT,
+            expires_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX notices_due ON notices(status, next_attempt_at);
+        ALTER TABLE subscriptions ADD COLUMN confirm_hash TEXT;
+        ALTER TABLE subscriptions ADD COLUMN confirm_expires_at TEXT;
+        ALTER TABLE subscriptions ADD COLUMN token_hash TEXT;
+        CREATE UNIQUE INDEX subscriptions_token ON subscriptions(token_hash);
+        CREATE INDEX subscriptions_confirm ON subscriptions(confirm_hash);
+        CREATE INDEX subscriptions_confirm_expiry ON subscriptions(confirm_expires_at);
+        CREATE INDEX deliveries_subscription ON deliveries(subscription_id);
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

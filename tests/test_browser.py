@@ -56,7 +56,7 @@ def page(browser):
 
 
 def _sign_in(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
-    page.goto(base + "/")
+    page.goto(base + "/auth/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button.primary")

@@ -19,7 +19,7 @@ def test_init_db_twice_is_idempotent(tmp_path):
     app = make_app(tmp_path / "fresh.db")
     runner = app.test_cli_runner()
     first = runner.invoke(args=["init-db"])
-    assert "m004_warnings, m005_signatures, m006_delivery" in first.output
+    assert "m005_signatures, m006_delivery, m007_subscription_notices" in first.output
     assert "3356 units" in first.output
     second = runner.invoke(args=["init-db"])
     assert second.exit_code == 0

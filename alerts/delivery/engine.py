@@ -9,6 +9,13 @@ provider only holds its own channel's slots: the others keep going.
 
 Before anything goes out the revision is checked again: the content must be the approved
 content and the message must be signed, or nothing is sent.
+
+Each tick also sends the due ``notices`` (residents' confirmation codes and links, "manage
+your subscriptions" links: messages that are not warnings) through the same clients, slots
+and pacing, with the same reactions, and drops the subscription requests nobody confirmed.
+A resident's email carries a one-click unsubscribe link with the subscription's own token
+(``alerts.subscriptions.token_for``: derived from the id and SECRET_KEY, its digest stored as
+the batch is claimed, so the link finds the subscription).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import sqlite_utils
 
 from alerts import audit
 from alerts import publication
+from alerts import subscriptions
 from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
@@ -50,11 +58,14 @@ from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store
 from alerts.store import deliveries as store
+from alerts.store import notices as notice_store
 from alerts.store import signatures as signature_store
 from alerts.store import warnings as warning_store
 from alerts.store.deliveries import Delivery
+from alerts.store.notices import Notice
 
 BATCH = 500
+NOTICE_BATCH = 100
 LEASE_MARGIN = 30.0
 POLL = 0.05
 
@@ -67,6 +78,7 @@ class Summary:
     expired: int = 0
     claimed: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    notices: int = 0
 
 
 def http_client() -> httpx.Client:
@@ -115,17 +127,22 @@ class Dispatcher:
         have not passed (the worker drains a big fan-out without waiting for ticks)."""
         started = time.monotonic()
         summary = Summary()
+        subscriptions.expire_pending(db, now or utcnow())
         while True:
             moment = now or utcnow()
             with write(db):
                 summary.recovered += store.recover_expired_leases(db, to_text(moment))
                 summary.expired += store.expire_queued(db, to_text(moment))
+                notice_store.recover_expired_leases(db, to_text(moment))
+                notice_store.expire_queued(db, to_text(moment))
             batch = self._claim(db, moment)
+            notices = self._claim_notices(db, moment)
             summary.claimed += len(batch)
-            if batch:
-                results = self._send_all(db, batch)
+            summary.notices += len(notices)
+            if batch or notices:
+                results = self._send_all(db, batch, notices)
                 self._record(db, results, summary)
-            if not batch or time.monotonic() - started >= budget:
+            if not (batch or notices) or time.monotonic() - started >= budget:
                 return summary
 
     def _claim(self, db: sqlite_utils.Database, now: datetime) -> list[Delivery]:
@@ -146,18 +163,34 @@ class Dispatcher:
             longest = max((self.rules[d.channel].deadline for d in batch), default=0)
             lease = now + timedelta(seconds=2 * longest + LEASE_MARGIN)
             store.claim(db, [d.id for d in batch], to_text(lease))
+            if self.config.get("SECRET_KEY"):
+                emailed = [d.subscription_id for d in batch if d.channel == "email"]
+                subscriptions.remember_tokens(db, self.config, [i for i in emailed if i])
         return batch
+
+    def _claim_notices(self, db: sqlite_utils.Database, now: datetime) -> list[Notice]:
+        """Claim the due notices (few: one per subscription request)."""
+        with write(db):
+            notices = notice_store.due(db, to_text(now), NOTICE_BATCH)
+            longest = max((self.rules[n.channel].deadline for n in notices), default=0)
+            lease = now + timedelta(seconds=2 * longest + LEASE_MARGIN)
+            notice_store.claim(db, [n.id for n in notices], to_text(lease))
+        return notices
 
     # --- sending --------------------------------------------------------------------------
 
-    def _send_all(self, db, batch: list[Delivery]) -> list[tuple[Delivery, Outcome, float]]:
-        """Send a batch concurrently; an attempt past its deadline counts as UNKNOWN."""
+    def _send_all(
+        self, db, batch: list[Delivery], notices: list[Notice] | None = None
+    ) -> list[tuple[Delivery | Notice, Outcome, float]]:
+        """Send a batch (and due notices) concurrently; an attempt past its deadline counts
+        as UNKNOWN."""
         prepared = self._prepare(db, batch)
-        started: dict[int, float] = {}
-        futures: dict[Future, Delivery] = {}
+        opened = self._prepare_notices(db, notices or [])
+        jobs = [(d, prepared.get(d.id)) for d in batch] + [(n, opened[n.id]) for n in notices or []]
+        started: dict[tuple[str, int], float] = {}
+        futures: dict[Future, Delivery | Notice] = {}
         results = []
-        for delivery in batch:
-            job = prepared.get(delivery.id)
+        for delivery, job in jobs:
             if isinstance(job, Outcome):
                 results.append((delivery, job, 0.0))
                 continue
@@ -174,14 +207,14 @@ class Dispatcher:
             for future in list(pending):
                 delivery = futures[future]
                 deadline = self.rules[delivery.channel].deadline
-                began = started.get(delivery.id)
+                began = started.get(_slot(delivery))
                 if began is not None and now - began > deadline:
                     pending.discard(future)
                     overdue = Outcome(Reaction.UNKNOWN, f"no answer within {deadline:.0f} s")
                     results.append((delivery, overdue, deadline))
         return results
 
-    def _send_one(self, delivery: Delivery, account: Account, item: Item, started: dict):
+    def _send_one(self, delivery: Delivery | Notice, account: Account, item: Item, started):
         """Wait for a slot and the pace, then send (runs in the executor)."""
         rule = self._rule(delivery.channel, account.settings)
         with self.slots[delivery.channel]:
@@ -190,7 +223,7 @@ class Dispatcher:
                 self.pacer.wait(
                     f"target:{account.id}:{delivery.target}", rule.per_target_per_second
                 )
-            began = started[delivery.id] = time.monotonic()
+            began = started[_slot(delivery)] = time.monotonic()
             client = importlib.import_module(f"alerts.channels.{delivery.channel}")
             try:
                 outcome = client.send(self.http, account, item)
@@ -218,6 +251,23 @@ class Dispatcher:
                 continue
             item = Item(delivery.idempotency_key, delivery.target, rendering, delivery.msg_type)
             prepared[delivery.id] = (account, item)
+        return prepared
+
+    def _prepare_notices(
+        self, db, notices: list[Notice]
+    ) -> dict[int, tuple[Account, Item] | Outcome]:
+        """Open the notices' accounts and wrap each text in its channel's rendering."""
+        accounts: dict[int, Account | Outcome] = {}
+        prepared: dict[int, tuple[Account, Item] | Outcome] = {}
+        for notice in notices:
+            if notice.account_id not in accounts:
+                accounts[notice.account_id] = self._fresh_account(db, notice.account_id)
+            account = accounts[notice.account_id]
+            if isinstance(account, Outcome):
+                prepared[notice.id] = account
+                continue
+            item = Item(notice.idempotency_key, notice.target, _notice_rendering(notice))
+            prepared[notice.id] = (account, item)
         return prepared
 
     def _account(self, db, account_id: int) -> Account | Outcome:
@@ -271,9 +321,11 @@ class Dispatcher:
             return Outcome(Reaction.GIVE_UP, f"cannot render: {error}")
 
     def _unsubscribe_url(self, delivery: Delivery) -> str:
-        if delivery.subscription_id is None:
+        """Return the resident's one-click unsubscribe link ("" for a unit's own channels,
+        and without a SECRET_KEY to derive the token from)."""
+        if delivery.subscription_id is None or not self.config.get("SECRET_KEY"):
             return ""
-        return f"{self.config['PUBLIC_URL']}/unsubscribe/{delivery.idempotency_key}"
+        return subscriptions.unsubscribe_url(self.config, delivery.subscription_id)
 
     # --- recording -------------------------------------------------------------------------
 
@@ -285,7 +337,10 @@ class Dispatcher:
             now = utcnow()
             for delivery, outcome, seconds in results:
                 summary.outcomes[outcome.reaction] = summary.outcomes.get(outcome.reaction, 0) + 1
-                self._apply(db, delivery, outcome, seconds, now, refreshed)
+                if isinstance(delivery, Notice):
+                    self._apply_notice(db, delivery, outcome, now, refreshed)
+                else:
+                    self._apply(db, delivery, outcome, seconds, now, refreshed)
                 by_account.setdefault(delivery.account_id, []).append(outcome)
             for account_id, outcomes in by_account.items():
                 self._breaker(db, account_id, outcomes, now)
@@ -346,19 +401,75 @@ class Dispatcher:
             store.mark_dead(db, delivery.id, outcome.detail, entry)
             self._disable(db, delivery.account_id, f"credentials refused: {outcome.detail}")
             return
-        if delivery.account_id not in refreshed:
-            account = self._account(db, delivery.account_id)
-            try:
-                fresh = client.refresh(self.http, account)
-            except Exception as error:
-                store.mark_dead(db, delivery.id, outcome.detail, entry)
-                self._disable(db, stored.id, f"token refresh failed: {error}"[:300])
-                return
-            secrets = {**account.secrets, **fresh}
-            account_store.set_secrets(db, stored.id, vault.seal(self.config, secrets))
-            self._audit(db, "channel.token_refreshed", stored.id, {"channel": stored.channel})
-            refreshed.add(delivery.account_id)
+        failure = self._refresh_account(db, client, stored, refreshed)
+        if failure:
+            store.mark_dead(db, delivery.id, outcome.detail, entry)
+            self._disable(db, stored.id, failure)
+            return
         store.mark_retry(db, delivery.id, to_text(now), outcome.detail, entry, False)
+
+    def _refresh_account(self, db, client, stored, refreshed: set[int]) -> str | None:
+        """Refresh an account's token once per batch; return why it failed, or None."""
+        if stored.id in refreshed:
+            return None
+        account = self._account(db, stored.id)
+        try:
+            fresh = client.refresh(self.http, account)
+        except Exception as error:
+            return f"token refresh failed: {error}"[:300]
+        secrets = {**account.secrets, **fresh}
+        account_store.set_secrets(db, stored.id, vault.seal(self.config, secrets))
+        self._audit(db, "channel.token_refreshed", stored.id, {"channel": stored.channel})
+        refreshed.add(stored.id)
+        return None
+
+    def _apply_notice(self, db, notice: Notice, outcome: Outcome, now, refreshed) -> None:
+        """Record a notice's attempt with the deliveries' reactions (its history is its
+        status, attempts and last error: a notice is no evidence to keep)."""
+        reaction, detail = outcome.reaction, outcome.detail[:300]
+        if reaction == Reaction.OK:
+            notice_store.mark_sent(db, notice.id, to_text(now))
+        elif reaction == Reaction.REFRESH_TOKEN:
+            self._refresh_notice(db, notice, detail, now, refreshed)
+        elif reaction == Reaction.DISABLE_CHANNEL:
+            notice_store.mark_dead(db, notice.id, detail)
+            self._disable(db, notice.account_id, detail)
+        elif reaction in (Reaction.DISABLE_SUBSCRIBER, Reaction.GIVE_UP):
+            notice_store.mark_dead(db, notice.id, detail)
+        else:
+            self._retry_notice(db, notice, outcome, now)
+
+    def _retry_notice(self, db, notice: Notice, outcome: Outcome, now) -> None:
+        """Schedule a notice's next attempt as ``_retry`` does a delivery's."""
+        rule = self.rules[notice.channel]
+        attempt = notice.attempts + 1
+        if outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after is not None:
+            delay = outcome.retry_after
+        else:
+            delay = policies.backoff(rule, attempt, self.rng)
+        next_at = now + timedelta(seconds=delay)
+        if attempt >= rule.max_attempts:
+            notice_store.mark_dead(db, notice.id, f"gave up after {attempt} attempts")
+        elif next_at >= from_text(notice.expires_at):
+            notice_store.mark_dead(db, notice.id, "the notice expires before the next attempt")
+        else:
+            notice_store.mark_retry(db, notice.id, to_text(next_at), outcome.detail)
+
+    def _refresh_notice(self, db, notice: Notice, detail: str, now, refreshed) -> None:
+        """Refresh the account's token once, then retry the notice once; else stop the
+        channel, as for a delivery."""
+        client = importlib.import_module(f"alerts.channels.{notice.channel}")
+        if not hasattr(client, "refresh") or notice.attempts > 0:
+            notice_store.mark_dead(db, notice.id, detail)
+            self._disable(db, notice.account_id, f"credentials refused: {detail}")
+            return
+        stored = account_store.get_account(db, notice.account_id)
+        failure = self._refresh_account(db, client, stored, refreshed)
+        if failure:
+            notice_store.mark_dead(db, notice.id, detail)
+            self._disable(db, stored.id, failure)
+            return
+        notice_store.mark_retry(db, notice.id, to_text(now), detail)
 
     def _disable(self, db, account_id: int, reason: str) -> None:
         account_store.set_active(db, account_id, False, reason[:300])
@@ -385,6 +496,21 @@ class Dispatcher:
         audit_store.append(
             db, audit.make_entry(audit.SYSTEM, action, f"account:{account_id}", detail)
         )
+
+
+def _slot(work: Delivery | Notice) -> tuple[str, int]:
+    """Return what tells a delivery from a notice with the same id in one run."""
+    return (type(work).__name__, work.id)
+
+
+def _notice_rendering(notice: Notice) -> Rendering:
+    """Return a notice's text as its channel's rendering (email: subject, text and HTML)."""
+    if notice.channel == "email":
+        parts = {"subject": notice.subject, "text": notice.text, "html": notice.html}
+        headers = {"Auto-Submitted": "auto-generated"}
+        return Rendering(notice.channel, "multipart/alternative", parts, headers)
+    media_type = "text/html" if notice.channel == "telegram" else "text/plain"
+    return Rendering(notice.channel, media_type, {"text": notice.text})
 
 
 def _history(db, delivery_id: int) -> list[dict]:

@@ -1,11 +1,10 @@
-"""Site-wide views: the front door and the language switch."""
+"""Site-wide views: the language switch (the front door is the portal's)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 from flask import redirect
 from flask import request
-from flask import url_for
 
 from alerts.i18n import LANG_COOKIE
 from alerts.i18n import LANGUAGES
@@ -14,13 +13,6 @@ from alerts.web.guards import public
 
 bp = Blueprint("site", __name__)
 ONE_YEAR = 365 * 24 * 3600
-
-
-@bp.route("/")
-@public
-def index():
-    """Send visitors to the staff area (the residents' portal comes later)."""
-    return redirect(url_for("admin.dashboard"))
 
 
 @bp.route("/lang", methods=["POST"])

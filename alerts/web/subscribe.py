@@ -1,7 +1,354 @@
-"""(being written) the residents' subscribe pages."""
+"""The residents' subscribe pages: subscribe, confirm, unsubscribe, manage, and the SMS
+gateway's inbound hook for the stop keyword. No sign-in; every rule is in
+``alerts.subscriptions``.
+
+Two views are exempt from CSRF, and only these: ``/unsubscribe/<token>``, because a mail
+client's RFC 8058 one-click POST carries no cookie and no form token (the token in the URL is
+the proof; the page's own button still sends and checks a CSRF token), and the inbound hook,
+which authenticates with a shared secret instead.
+
+The inbound hook is our own minimal format (channels.md documents no inbound format for
+eSMS): ``POST /hooks/sms-inbound`` with ``Content-Type: application/json``, the body
+``{"phone": "0912345678", "text": "HUY"}`` and the header ``X-Alerts-Inbound-Secret``
+holding the ``inbound_secret`` stored among an SMS account's secrets.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import validate_csrf
+from wtforms import HiddenField
+from wtforms import RadioField
+from wtforms import SelectField
+from wtforms import SelectMultipleField
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from alerts import audit
+from alerts import subscriptions
+from alerts.db import get_db
+from alerts.db import write
+from alerts.errors import Refused
+from alerts.models import Level
+from alerts.store import audit as audit_store
+from alerts.store import regions as region_store
+from alerts.web.context import client_ip
+from alerts.web.forms import show_refusal
+from alerts.web.guards import public
+from alerts.web.portal import REGION_COOKIE
 
 bp = Blueprint("subscribe", __name__)
+PENDING = "subscribe.pending"  # the session key: channel, address and masked address
+SECRET_HEADER = "X-Alerts-Inbound-Secret"
+ONE_CLICK = "One-Click"
+CHANNEL_LABELS = {
+    "sms": _l("SMS"),
+    "email": _l("Email"),
+    "telegram": _l("Telegram"),
+    "zalo": _l("Zalo"),
+}
+ADDRESS_HINTS = {
+    "sms": _l("SMS: a Vietnamese mobile number, such as 0912 345 678."),
+    "email": _l("Email: your address; we send a link to confirm."),
+    "telegram": _l(
+        "Telegram: your chat id. Write /start to the police bot and it replies with the number."
+    ),
+    "zalo": _l(
+        "Zalo: your user id. Follow the police Official Account and send it a message:"
+        " it replies with the number."
+    ),
+}
+STATUS_LABELS = {
+    "active": _l("Active"),
+    "pending": _l("Waiting for confirmation"),
+    "unsubscribed": _l("Ended"),
+    "disabled": _l("Stopped: the address cannot be reached"),
+}
+CODE_CHANNELS = ("sms", "telegram", "zalo")
+
+
+class SubscribeForm(FlaskForm):
+    channel = RadioField(_l("Receive warnings by"), validate_choice=False, default="sms")
+    address = StringField(_l("Phone number, email address or id"))
+    province = SelectField(_l("Province or city"), validate_choice=False)
+    regions = SelectMultipleField(_l("Communes, or the whole province"), validate_choice=False)
+    answer = StringField(_l("Answer"))
+    challenge = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    channel = SelectField(_l("Channel"), validate_choice=False)
+    address = StringField(_l("Phone number or id"))
+    code = StringField(_l("6-digit code"))
+
+
+class ManageRequestForm(FlaskForm):
+    channel = RadioField(_l("Channel"), validate_choice=False, default="sms")
+    address = StringField(_l("Phone number, email address or id"))
+    answer = StringField(_l("Answer"))
+    challenge = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A button: only the CSRF token."""
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {
+        "CHANNEL_LABELS": CHANNEL_LABELS,
+        "ADDRESS_HINTS": ADDRESS_HINTS,
+        "STATUS_LABELS": STATUS_LABELS,
+    }
+
+
+def _channel_choices() -> list[tuple[str, str]]:
+    return [(c, str(CHANNEL_LABELS[c])) for c in subscriptions.CHANNELS]
+
+
+def _remembered() -> tuple[str, list[str]]:
+    """Return the province and regions of the commune the portal remembers, if any."""
+    region = region_store.get_region(get_db(), request.cookies.get(REGION_COOKIE, "")[:8])
+    if region is None or region.level == Level.NATION:
+        return "", []
+    if region.level == Level.COMMUNE:
+        return region.parent_code or "", [region.code]
+    return region.code, [region.code]
+
+
+def _fill_regions(form: SubscribeForm) -> None:
+    """Offer the provinces, and the chosen province's communes (the province itself first)."""
+    db = get_db()
+    provinces = region_store.child_regions(db, "vn")
+    form.province.choices = [("", _("Choose a province or city"))]
+    form.province.choices += [(p.code, p.name) for p in provinces]
+    if request.method == "GET":
+        form.province.data, form.regions.data = _remembered()
+    chosen = next((p for p in provinces if p.code == form.province.data), None)
+    form.regions.choices = []
+    if chosen is not None:
+        form.regions.choices = [(chosen.code, _("The whole of %(name)s", name=chosen.name))]
+        form.regions.choices += [
+            (c.code, c.name) for c in region_store.child_regions(db, chosen.code)
+        ]
+
+
+def _challenge(form, needed: bool) -> subscriptions.Challenge | None:
+    """Return a fresh question when one is needed (its token goes in the form)."""
+    if not needed:
+        return None
+    challenge = subscriptions.new_challenge(current_app.config)
+    form.challenge.data = challenge.token
+    form.answer.data = ""
+    return challenge
+
+
+def _refusal(error: Refused, form) -> tuple[int, bool]:
+    """Show a refusal next to its field; return the status and whether to ask the sum."""
+    show_refusal(error, form)
+    return error.status, isinstance(error, subscriptions.ChallengeRequired)
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@public
+def start():
+    """Choose a channel, an address and communes or a province; a code or link follows."""
+    form = SubscribeForm()
+    form.channel.choices = _channel_choices()
+    _fill_regions(form)
+    status, ask = 200, subscriptions.needs_challenge(get_db(), client_ip())
+    if request.form.get("action") == "subscribe" and form.validate_on_submit():
+        try:
+            pending = subscriptions.request(
+                get_db(),
+                current_app.config,
+                channel=form.channel.data,
+                address=form.address.data,
+                regions=form.regions.data or [],
+                ip=client_ip(),
+                challenge=(form.challenge.data or "", form.answer.data or ""),
+            )
+        except Refused as error:
+            status, asked = _refusal(error, form)
+            ask = ask or asked
+        else:
+            if pending.by_link:
+                return render_template("subscribe/sent.html", pending=pending)
+            session[PENDING] = {
+                "channel": pending.channel,
+                "address": form.address.data.strip(),
+                "masked": pending.masked,
+            }
+            return redirect(url_for("subscribe.confirm"))
+    challenge = _challenge(form, ask)
+    return render_template("subscribe/start.html", form=form, challenge=challenge), status
+
+
+@bp.route("/subscribe/confirm", methods=["GET", "POST"])
+@public
+def confirm():
+    """Enter the code received by SMS, Zalo or Telegram."""
+    pending = session.get(PENDING) or {}
+    form = ConfirmForm(data={"channel": pending.get("channel"), "address": pending.get("address")})
+    form.channel.choices = [(c, str(CHANNEL_LABELS[c])) for c in CODE_CHANNELS]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            listing = subscriptions.confirm(
+                get_db(),
+                current_app.config,
+                form.code.data or "",
+                channel=form.channel.data,
+                address=form.address.data or "",
+                ip=client_ip(),
+            )
+        except Refused as error:
+            status = _refusal(error, form)[0]
+        else:
+            session.pop(PENDING, None)
+            return render_template("subscribe/confirmed.html", listing=listing)
+    form.code.data = ""
+    page = render_template("subscribe/confirm.html", form=form, masked=pending.get("masked"))
+    return page, status
+
+
+@bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])
+@public
+def confirm_link(token: str):
+    """The email's link: a button to confirm (opening the link alone changes nothing)."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            listing = subscriptions.confirm(get_db(), current_app.config, token, ip=client_ip())
+        except Refused as error:
+            show_refusal(error, form)
+            return render_template("subscribe/confirm_link.html", form=form, failed=True), 422
+        return render_template("subscribe/confirmed.html", listing=listing)
+    return render_template("subscribe/confirm_link.html", form=form, failed=False)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@public
+def unsubscribe(token: str):
+    """GET: the address (masked) and a button. POST: end its subscriptions on the channel,
+    from the button (CSRF-checked) or a mail client's RFC 8058 one-click POST."""
+    db = get_db()
+    if request.method == "GET":
+        listing = subscriptions.manage(db, token)
+        form = ActionForm()
+        return render_template("subscribe/unsubscribe.html", listing=listing, form=form)
+    one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
+    if not one_click:
+        _check_csrf()
+    via = "one-click" if one_click else "link"
+    listing = subscriptions.unsubscribe(db, token, ip=client_ip(), via=via)
+    if one_click:
+        return _("Unsubscribed."), 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return render_template("subscribe/unsubscribed.html", listing=listing)
+
+
+def _check_csrf() -> None:
+    """Check the form's CSRF token in a view exempt from the automatic check."""
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError as error:
+        raise CSRFError(str(error)) from None
+
+
+@bp.route("/subscriptions/<token>", methods=["GET", "POST"])
+@public
+def manage(token: str):
+    """See the address's subscriptions (masked) and delete any of them."""
+    db = get_db()
+    form = ActionForm()
+    if form.validate_on_submit():
+        chosen = request.form.get("delete", type=int)
+        if chosen is not None:
+            subscriptions.delete(db, token, chosen, ip=client_ip())
+            flash(_("The subscription was deleted: nothing more is sent for it."), "ok")
+        return redirect(url_for("subscribe.manage", token=token))
+    listing = subscriptions.manage(db, token)
+    return render_template("subscribe/manage.html", listing=listing, form=form)
+
+
+@bp.route("/subscriptions", methods=["GET", "POST"])
+@public
+def request_manage():
+    """Ask for a link to manage one's subscriptions; the answer never says whether the
+    address is subscribed."""
+    form = ManageRequestForm()
+    form.channel.choices = _channel_choices()
+    status, ask = 200, subscriptions.needs_challenge(get_db(), client_ip())
+    if form.validate_on_submit():
+        try:
+            subscriptions.send_manage_link(
+                get_db(),
+                current_app.config,
+                form.channel.data,
+                form.address.data or "",
+                ip=client_ip(),
+                challenge=(form.challenge.data or "", form.answer.data or ""),
+            )
+        except Refused as error:
+            status, asked = _refusal(error, form)
+            ask = ask or asked
+        else:
+            flash(
+                _(
+                    "If this address has subscriptions, a link to manage them is on its way."
+                    " Nothing is sent otherwise."
+                ),
+                "ok",
+            )
+            return redirect(url_for("subscribe.request_manage"))
+    challenge = _challenge(form, ask)
+    return render_template("subscribe/manage_request.html", form=form, challenge=challenge), status
+
+
+@bp.route("/hooks/sms-inbound", methods=["POST"])
+@public
+def sms_inbound():
+    """The SMS gateway forwards a resident's reply; the stop keyword ends their SMS
+    subscriptions. Authenticated by the shared secret in ``X-Alerts-Inbound-Secret``."""
+    db = get_db()
+    presented = request.headers.get(SECRET_HEADER, "")
+    if not subscriptions.inbound_secret_ok(db, current_app.config, presented):
+        with write(db):
+            entry = audit.make_entry(
+                audit.Actor("anonymous", None, client_ip()), "hook.refused", request.path
+            )
+            audit_store.append(db, entry)
+        return jsonify(error="unauthorized"), 401
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not all(
+        isinstance(body.get(k), str) for k in ("phone", "text")
+    ):
+        return jsonify(error='expected JSON {"phone": "...", "text": "..."}'), 400
+    if not subscriptions.is_stop_keyword(body["text"]):
+        return jsonify(ok=True, stopped=0)
+    try:
+        stopped = subscriptions.stop_keyword(db, body["phone"], ip=client_ip())
+    except Refused:
+        return jsonify(error="not a Vietnamese mobile number"), 422
+    return jsonify(ok=True, stopped=stopped)
+
+
+@bp.record_once
+def _exempt_from_csrf(state: BlueprintSetupState) -> None:
+    """Exempt exactly the one-click unsubscribe and the inbound hook (see the docstring)."""
+    csrf = state.app.extensions["csrf"]
+    csrf.exempt(unsubscribe)
+    csrf.exempt(sms_inbound)

@@ -1,0 +1,62 @@
+// The residents' portal: live region suggestions and the copy button. Every page works
+// without them (the search box submits, the share text can be selected by hand).
+(function () {
+  "use strict";
+
+  function clear(node) {
+    while (node.firstChild) { node.removeChild(node.firstChild); }
+  }
+
+  function suggestions(input, list) {
+    var timer = null;
+    var last = "";
+    function show(regions) {
+      clear(list);
+      regions.forEach(function (region) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = region.url;
+        link.textContent = region.name;
+        item.appendChild(link);
+        if (region.parent_name) {
+          var small = document.createElement("small");
+          small.textContent = " " + region.parent_name;
+          item.appendChild(small);
+        }
+        list.appendChild(item);
+      });
+    }
+    function fetchNow() {
+      var query = input.value.trim();
+      if (query === last) { return; }
+      last = query;
+      if (query.length < 2) { clear(list); return; }
+      var url = input.dataset.suggest + "?q=" + encodeURIComponent(query);
+      if (input.dataset.within) { url += "&within=" + encodeURIComponent(input.dataset.within); }
+      fetch(url, { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && query === last) { show(data.regions); } })
+        .catch(function () { /* the form still submits */ });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(fetchNow, 200);
+    });
+  }
+
+  function copyButton(button) {
+    var source = document.getElementById(button.dataset.copy);
+    if (!source || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.value).then(function () {
+        button.textContent = button.dataset.done;
+      });
+    });
+  }
+
+  var input = document.querySelector("input[data-suggest]");
+  var list = document.getElementById("region-suggestions");
+  if (input && list) { suggestions(input, list); }
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
+})();

@@ -1,0 +1,473 @@
+"""Residents' subscriptions end to end: opt-in on each channel through the fake servers (the
+confirmation notice really goes out), warnings only after confirmation, expiry, one-click
+unsubscribe, the SMS stop keyword, the manage link, rate limits and the challenge, bad input,
+and audit entries that never hold a full address."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import replace
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+
+from alerts import subscriptions
+from alerts.clock import utcnow
+from alerts.delivery import policy
+from alerts.delivery.engine import Dispatcher
+from alerts.errors import NotFound
+from alerts.errors import Refused
+from alerts.render import gsm
+from alerts.security import vault
+from alerts.store import accounts as account_store
+from alerts.store import warnings as warning_store
+from tests.conftest import make_app
+from tests.conftest import post_form
+from tests.delivery_setup import add_accounts
+from tests.delivery_setup import running_fakes
+from tests.test_workflow import CONFIG
+from tests.test_workflow import approve
+from tests.test_workflow import submitted
+
+SECRET = "test-secret"
+CONF = {**CONFIG, "SECRET_KEY": SECRET}
+FAST = {c: replace(p, deadline=1.5) for c, p in policy.POLICIES.items()}
+INBOUND = "inbound-s3cret-for-tests"
+PHONE, PHONE_E164 = "0912 345 678", "+84912345678"
+
+
+@pytest.fixture
+def app(db_path):
+    """The app sharing the domain's keys and public address (tokens and secrets match)."""
+    return make_app(
+        db_path,
+        SECRET_KEY=SECRET,
+        DATA_KEY=CONFIG["DATA_KEY"],
+        PUBLIC_URL=CONFIG["PUBLIC_URL"],
+    )
+
+
+@pytest.fixture
+def client(app):
+    """A browser that chose English (the messages checked are the msgids)."""
+    browser = app.test_client()
+    browser.set_cookie("lang", "en")
+    return browser
+
+
+@pytest.fixture
+def fakes():
+    with running_fakes() as started:
+        yield started
+
+
+@pytest.fixture
+def accounts(db, fakes):
+    return add_accounts(db, CONFIG, fakes)
+
+
+@pytest.fixture
+def dispatcher():
+    engine = Dispatcher(CONF, rng=random.Random(7), rules=FAST)
+    yield engine
+    engine.close()
+
+
+def ask(db, channel="sms", address=PHONE, regions=("00070",), ip="203.0.113.5", **kw):
+    return subscriptions.request(
+        db, CONF, channel=channel, address=address, regions=regions, ip=ip, **kw
+    )
+
+
+def solved() -> tuple[str, str]:
+    """A challenge and its right answer (what a person reads on the page)."""
+    challenge = subscriptions.new_challenge(CONF)
+    a, b = (int(n) for n in challenge.question.split(" + "))
+    return challenge.token, str(a + b)
+
+
+def states(db, channel: str, address: str) -> list[str]:
+    rows = db.execute(
+        "SELECT status FROM subscriptions WHERE channel = ? AND address = ? ORDER BY id",
+        [channel, address],
+    )
+    return [r[0] for r in rows]
+
+
+def count(db, table: str) -> int:
+    return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def received(fakes, channel: str, target: str) -> list[str]:
+    """The texts a fake received for one resident, oldest first."""
+    found = []
+    for r in fakes.state.recorded({"sms": "esms"}.get(channel, channel)):
+        body = r.json or {}
+        if channel == "sms" and body.get("Phone") == "0" + target[3:]:
+            found.append(body["Content"])
+        elif channel == "email" and target in body.get("rcpt_tos", []):
+            found.append(body["text"])
+        elif channel == "telegram" and str(body.get("chat_id")) == target:
+            found.append(body["text"])
+        elif channel == "zalo" and (body.get("recipient") or {}).get("user_id") == target:
+            found.append(body["message"]["text"])
+    return found
+
+
+def publish(db, channel: str) -> int:
+    return approve(db, "hanoi.duyet", submitted(db, channels=[channel])).id
+
+
+def delivered_to(db, alert_id: int, target: str) -> list[str]:
+    rows = db.execute(
+        "SELECT status FROM deliveries WHERE warning_id = ? AND target = ?", [alert_id, target]
+    )
+    return [r[0] for r in rows]
+
+
+def subscribe_form(client, **fields):
+    data = {"action": "subscribe", "province": "01", "regions": "00070", **fields}
+    return post_form(client, "/subscribe", data)
+
+
+CASES = [
+    ("sms", PHONE, PHONE_E164),
+    ("email", "Dan.Nguyen@Example.vn", "dan.nguyen@example.vn"),
+    ("telegram", "100001", "100001"),
+    ("zalo", "4418000000000001", "4418000000000001"),
+]
+
+
+@pytest.mark.parametrize(("channel", "typed", "address"), CASES)
+def test_opt_in_then_warnings_then_opt_out_on_each_channel(
+    client, db, accounts, fakes, dispatcher, channel, typed, address
+):
+    response = subscribe_form(client, channel=channel, address=typed)
+    assert response.status_code in (200, 302)
+    assert states(db, channel, address) == ["pending"]
+    before = publish(db, channel)
+    assert delivered_to(db, before, address) == []  # nothing reaches a pending request
+    dispatcher.dispatch_due(db)
+    (notice,) = received(fakes, channel, address)
+    if channel == "email":
+        token = re.search(r"/subscribe/confirm/([\w-]+)", notice).group(1)
+        page = client.get(f"/subscribe/confirm/{token}")
+        assert page.status_code == 200 and states(db, channel, address) == ["pending"]
+        confirmed = post_form(client, f"/subscribe/confirm/{token}", {})
+    else:
+        code = re.search(r"\b(\d{6})\b", notice).group(1)
+        if channel == "sms":
+            assert gsm.is_gsm7(notice) and notice == gsm.strip_diacritics(notice)
+        confirmed = post_form(client, "/subscribe/confirm", {"code": code})
+    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    assert 'data-testid="confirmed"' in confirmed.get_data(as_text=True)
+    assert states(db, channel, address) == ["active"]
+    after = publish(db, channel)
+    dispatcher.dispatch_due(db)
+    assert delivered_to(db, after, address) == ["sent"]
+    code = warning_store.get_alert(db, after).code
+    assert code[:4] in received(fakes, channel, address)[-1]
+    assert db.execute("SELECT text, status FROM notices").fetchall() == [("", "sent")]
+
+
+def test_the_confirmation_code_survives_a_new_session(client, db, accounts, dispatcher, fakes):
+    subscribe_form(client, channel="zalo", address="4418000000000002")
+    dispatcher.dispatch_due(db)
+    code = re.search(r"\d{6}", received(fakes, "zalo", "4418000000000002")[0]).group()
+    client.delete_cookie("alerts_session")
+    wrong = post_form(client, "/subscribe/confirm", {"code": code})
+    assert wrong.status_code == 422  # no channel nor address: the code alone means nothing
+    fields = {"channel": "zalo", "address": "4418000000000002", "code": code}
+    assert post_form(client, "/subscribe/confirm", fields).status_code == 200
+    assert states(db, "zalo", "4418000000000002") == ["active"]
+
+
+def test_wrong_codes_are_refused_then_stop_working(db, accounts):
+    ask(db)
+    for _ in range(subscriptions.CODE_TRIES):
+        with pytest.raises(Refused, match="wrong or has expired"):
+            subscriptions.confirm(db, CONF, "000000", channel="sms", address=PHONE)
+    with pytest.raises(Refused, match="Too many wrong codes"):
+        subscriptions.confirm(db, CONF, "000000", channel="sms", address=PHONE)
+    assert db.execute("SELECT confirm_hash FROM subscriptions").fetchall() == [(None,)]
+    ask(db, challenge=solved())  # a new code works again
+    text = db.execute("SELECT text FROM notices ORDER BY id DESC").fetchone()[0]
+    code = re.search(r"\d{6}", text).group()
+    subscriptions.confirm(db, CONF, code, channel="sms", address=PHONE)
+    assert states(db, "sms", PHONE_E164) == ["active"]
+
+
+def test_unconfirmed_requests_expire_and_are_deleted(db, accounts, dispatcher, fakes):
+    ask(db, regions=("00070", "01"))
+    dispatcher.dispatch_due(db)
+    code = re.search(r"\d{6}", received(fakes, "sms", PHONE_E164)[0]).group()
+    assert subscriptions.expire_pending(db, utcnow() + timedelta(hours=23)) == 0
+    assert subscriptions.expire_pending(db, utcnow() + timedelta(hours=25)) == 2
+    assert count(db, "subscriptions") == 0
+    with pytest.raises(Refused, match="wrong or has expired"):
+        subscriptions.confirm(db, CONF, code, channel="sms", address=PHONE)
+
+
+def test_an_unsent_notice_expires_with_its_request(db, accounts, dispatcher):
+    ask(db)
+    dispatcher.dispatch_due(db, now=utcnow() + timedelta(hours=25))
+    assert db.execute("SELECT status, text, target FROM notices").fetchall() == [
+        ("dead", "", "***678")
+    ]
+    assert count(db, "subscriptions") == 0
+
+
+def test_email_one_click_unsubscribe_needs_no_csrf(client, db, accounts, dispatcher, fakes):
+    pending = ask(db, channel="email", address="dan@example.vn")
+    assert pending.by_link
+    dispatcher.dispatch_due(db)
+    token = re.search(r"/subscribe/confirm/([\w-]+)", received(fakes, "email", "dan@example.vn")[0])
+    subscriptions.confirm(db, CONF, token.group(1))
+    publish(db, "email")
+    dispatcher.dispatch_due(db)
+    message = [r for r in fakes.state.recorded("email") if "list-unsubscribe" in r.headers][-1]
+    assert message.headers["list-unsubscribe-post"] == "List-Unsubscribe=One-Click"
+    url = message.headers["list-unsubscribe"].strip("<>")
+    assert url.startswith(CONFIG["PUBLIC_URL"] + "/unsubscribe/")
+    path = urlsplit(url).path
+    assert client.get(path).status_code == 200
+    assert states(db, "email", "dan@example.vn") == ["active"]  # GET changes nothing
+    response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert states(db, "email", "dan@example.vn") == ["unsubscribed"]
+    after = publish(db, "email")
+    assert delivered_to(db, after, "dan@example.vn") == []
+
+
+def test_unsubscribe_from_the_link_page(client, db, accounts):
+    ask(db, channel="telegram", address="100001", regions=("00070", "01"))
+    db.execute("UPDATE subscriptions SET status = 'active'")
+    sid = db.execute("SELECT MIN(id) FROM subscriptions").fetchone()[0]
+    path = urlsplit(subscriptions.unsubscribe_url(CONF, sid)).path
+    page = client.get(path).get_data(as_text=True)
+    assert "10***01" in page and "100001" not in page
+    refused = client.post(path, data={})  # the page's button without its CSRF token
+    assert refused.status_code == 400 and states(db, "telegram", "100001") == ["active"] * 2
+    response = post_form(client, path, {})
+    assert response.status_code == 200 and 'data-testid="unsubscribed"' in response.get_data(
+        as_text=True
+    )
+    assert states(db, "telegram", "100001") == ["unsubscribed"] * 2
+    assert client.get("/unsubscribe/not-a-real-token-at-all-xx").status_code == 404
+
+
+def test_sms_stop_keyword_through_the_inbound_hook(client, db, accounts):
+    sms = account_store.get_account(db, accounts["sms"])
+    secrets = {**vault.unseal(CONFIG, sms.secrets), "inbound_secret": INBOUND}
+    account_store.set_secrets(db, sms.id, vault.seal(CONFIG, secrets))
+    ask(db, regions=("00070", "01"))
+    db.execute("UPDATE subscriptions SET status = 'active'")
+    body = {"phone": "0912345678", "text": " Hủy "}
+    wrong = client.post("/hooks/sms-inbound", json=body, headers={"X-Alerts-Inbound-Secret": "x"})
+    assert wrong.status_code == 401 and states(db, "sms", PHONE_E164) == ["active"] * 2
+    headers = {"X-Alerts-Inbound-Secret": INBOUND}
+    other = client.post("/hooks/sms-inbound", json={**body, "text": "hello"}, headers=headers)
+    assert other.json == {"ok": True, "stopped": 0}
+    response = client.post("/hooks/sms-inbound", json=body, headers=headers)
+    assert response.status_code == 200 and response.json == {"ok": True, "stopped": 2}
+    assert states(db, "sms", PHONE_E164) == ["unsubscribed"] * 2
+    bad = client.post("/hooks/sms-inbound", data="STOP", headers=headers)
+    assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("text", ["STOP", "stop", "HUY", "Hủy", "TU CHOI", "từ chối", "Tu-choi"])
+def test_stop_keywords(text):
+    assert subscriptions.is_stop_keyword(text)
+
+
+def test_manage_link_lists_masked_addresses_and_deletes(client, db, accounts, dispatcher, fakes):
+    ask(db, regions=("00070", "01"))
+    db.execute("UPDATE subscriptions SET status = 'active'")
+    neutral = post_form(client, "/subscriptions", {"channel": "sms", "address": PHONE})
+    assert neutral.status_code == 302
+    unknown = post_form(client, "/subscriptions", {"channel": "sms", "address": "0987654321"})
+    assert unknown.status_code == 302
+    first = client.get(neutral.location).get_data(as_text=True)
+    assert "If this address has subscriptions" in first
+    assert db.execute("SELECT kind, COUNT(*) FROM notices GROUP BY kind").fetchall() == [
+        ("confirm", 1),
+        ("manage", 1),
+    ]  # the unknown number got nothing, and was told the same
+    dispatcher.dispatch_due(db)
+    text = next(t for t in received(fakes, "sms", PHONE_E164) if "/subscriptions/" in t)
+    link = re.search(r"https://\S+/subscriptions/[\w-]+", text).group()
+    path = urlsplit(link).path
+    page = client.get(path).get_data(as_text=True)
+    assert "+84******678" in page and "912345678" not in page
+    assert page.count('data-testid="subscription"') == 2
+    sid = db.execute("SELECT id FROM subscriptions WHERE region_code = '01'").fetchone()[0]
+    response = post_form(client, path, {"delete": sid})
+    assert response.status_code == 302
+    assert states(db, "sms", PHONE_E164) == ["active", "unsubscribed"]
+    assert client.get("/subscriptions/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").status_code == 404
+
+
+def test_deleting_needs_the_owners_token(db, accounts):
+    ask(db, address="0912345678")
+    ask(db, address="0987654321")
+    db.execute("UPDATE subscriptions SET status = 'active'")
+    mine, theirs = (r[0] for r in db.execute("SELECT id FROM subscriptions ORDER BY id"))
+    listing = subscriptions.delete(db, subscriptions.token_for(CONF, mine), theirs)
+    assert [e.status for e in listing.entries] == ["active"]
+    assert states(db, "sms", "+84987654321") == ["active"]
+    with pytest.raises(NotFound):
+        subscriptions.manage(db, "x" * 43)
+
+
+def test_rate_limit_per_destination(db, accounts):
+    for n in range(subscriptions.DEST_LIMIT):
+        challenge = solved() if n >= subscriptions.DEST_CHALLENGE else None
+        ask(db, ip=f"198.51.100.{n}", challenge=challenge)
+    with pytest.raises(subscriptions.TooMany, match="this address"):
+        ask(db, ip="198.51.100.99", challenge=solved())
+    assert count(db, "notices") == subscriptions.DEST_LIMIT
+
+
+def test_rate_limit_per_network(db, accounts):
+    for n in range(subscriptions.IP_LIMIT):
+        challenge = solved() if n >= subscriptions.IP_CHALLENGE else None
+        ask(db, address=f"09123450{n:02d}", challenge=challenge)
+    with pytest.raises(subscriptions.TooMany, match="your network"):
+        ask(db, address="0912345999", challenge=solved())
+    assert count(db, "notices") == subscriptions.IP_LIMIT
+
+
+def test_the_challenge_is_asked_checked_and_used_once(db, accounts):
+    for n in range(subscriptions.IP_CHALLENGE):
+        ask(db, address=f"09123450{n:02d}")
+    with pytest.raises(subscriptions.ChallengeRequired):
+        ask(db, address="0912345100")
+    token, answer = solved()
+    with pytest.raises(subscriptions.WrongAnswer):
+        ask(db, address="0912345100", challenge=(token, str(int(answer) + 1)))
+    with pytest.raises(subscriptions.WrongAnswer):  # a question is answered once
+        ask(db, address="0912345100", challenge=(token, answer))
+    with pytest.raises(subscriptions.WrongAnswer):
+        ask(db, address="0912345100", challenge=("forged", "3"))
+    ask(db, address="0912345100", challenge=solved())
+    assert states(db, "sms", "+84912345100") == ["pending"]
+
+
+def test_the_challenge_appears_on_the_page_after_repeated_attempts(client, db, accounts):
+    for n in range(subscriptions.IP_CHALLENGE):
+        assert subscribe_form(client, address=f"09123450{n:02d}").status_code == 302
+    page = client.get("/subscribe").get_data(as_text=True)
+    assert 'data-testid="challenge"' in page
+    wrong = subscribe_form(
+        client, address="0912345100", challenge=_token(page), answer="999"
+    ).get_data(as_text=True)
+    assert "Wrong answer" in wrong and 'data-testid="challenge"' in wrong
+    assert states(db, "sms", "+84912345100") == []
+    question = re.search(r"how much is (\d) \+ (\d)\?", wrong)
+    answer = str(int(question.group(1)) + int(question.group(2)))
+    right = subscribe_form(client, address="0912345100", challenge=_token(wrong), answer=answer)
+    assert right.status_code == 302 and states(db, "sms", "+84912345100") == ["pending"]
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="challenge" type="hidden" value="([^"]+)"', page).group(1)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"address": "0212 345 678"}, "address", "Vietnamese mobile number"),
+        ({"address": "+1 202 555 0143"}, "address", "Vietnamese mobile number"),
+        ({"address": "12345"}, "address", "Vietnamese mobile number"),
+        ({"channel": "email", "address": "dan@@example.vn"}, "address", "valid email"),
+        (
+            {"channel": "email", "address": "dan@example.vn\r\nBcc: x@y.vn"},
+            "address",
+            "valid email",
+        ),
+        ({"channel": "email", "address": "a" * 250 + "@example.vn"}, "address", "valid email"),
+        ({"channel": "telegram", "address": "@someone"}, "address", "Telegram chat id"),
+        ({"channel": "zalo", "address": "abc"}, "address", "Zalo user id"),
+        ({"channel": "fax"}, "channel", "Choose SMS, email"),
+        ({"regions": []}, "regions", "at least one"),
+        ({"regions": "99999"}, "regions", "from the list"),
+        ({"regions": "vn"}, "regions", "national warnings"),
+        ({"regions": [f"{c:05d}" for c in range(4, 70, 6)]}, "regions", "at most 10"),
+    ],
+)
+def test_bad_input_is_refused_next_to_its_field_and_nothing_is_stored(
+    client, db, accounts, fields, field, message
+):
+    response = subscribe_form(client, **{"channel": "sms", "address": PHONE, **fields})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in page
+    start = page.index('name="channel"' if field == "channel" else f'for="{field}"')
+    assert message in page[start : page.find('class="field', start + 1)]  # beside its field
+    assert count(db, "subscriptions") == 0 and count(db, "notices") == 0
+
+
+def test_script_injection_is_escaped_and_nothing_stored(client, db, accounts):
+    attack = '<script>alert("x")</script>'
+    for fields in (
+        {"channel": "email", "address": attack},
+        {"channel": "sms", "address": PHONE, "regions": attack},
+        {"channel": attack, "address": PHONE},
+    ):
+        response = subscribe_form(client, **fields)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and "<script>alert" not in page
+    assert count(db, "subscriptions") == 0 and count(db, "notices") == 0
+
+
+def test_a_channel_with_no_account_in_the_area_is_refused(db, accounts):
+    with pytest.raises(Refused, match="does not reach your area") as refused:
+        ask(db, regions=("48",))  # Đà Nẵng has no accounts here, nor has the ministry
+    assert refused.value.field == "channel"
+    assert count(db, "subscriptions") == 0
+
+
+def test_the_portal_remembered_commune_is_prefilled(client):
+    client.set_cookie("region", "00070")
+    page = client.get("/subscribe").get_data(as_text=True)
+    assert '<option selected value="00070">' in page and '<option selected value="01">' in page
+
+
+def test_nothing_goes_to_a_pending_subscription(db, accounts):
+    ask(db, channel="telegram", address="100002")
+    alert_id = publish(db, "telegram")
+    assert delivered_to(db, alert_id, "100002") == []
+
+
+def test_audit_entries_never_hold_a_full_address(client, db, accounts, dispatcher, fakes):
+    ask(db)
+    ask(db, channel="email", address="dan@example.vn")
+    with pytest.raises(Refused):
+        ask(db, address="0912 345 67")
+    dispatcher.dispatch_due(db)
+    code = re.search(r"\d{6}", received(fakes, "sms", PHONE_E164)[0]).group()
+    subscriptions.confirm(db, CONF, code, channel="sms", address=PHONE)
+    sid = db.execute("SELECT id FROM subscriptions WHERE channel = 'sms'").fetchone()[0]
+    subscriptions.unsubscribe(db, subscriptions.token_for(CONF, sid))
+    subscriptions.stop_keyword(db, PHONE)
+    rows = db.execute("SELECT * FROM audit_log WHERE action LIKE 'subscription.%'").fetchall()
+    assert len(rows) == 6  # 2 requests, 1 refusal, confirm, unsubscribe, stop
+    dumped = json.dumps([list(r) for r in rows], ensure_ascii=False)
+    for secret in ("912345678", "91234567", "dan@example.vn", code):
+        assert secret not in dumped
+    assert "+84******678" in dumped and "d***@example.vn" in dumped
+    throttle = json.dumps(db.execute("SELECT * FROM signin_throttle").fetchall())
+    assert "912345678" not in throttle and "example.vn" not in throttle
+
+
+def test_nothing_readable_is_kept_of_codes_and_tokens(db, accounts, dispatcher):
+    ask(db)
+    ask(db, channel="email", address="dan@example.vn")
+    dispatcher.dispatch_due(db)
+    notices = db.execute("SELECT target, subject, text, html FROM notices ORDER BY id").fetchall()
+    assert notices == [("***678", "", "", ""), ("***.vn", "", "", "")]
+    hashes = db.execute("SELECT confirm_hash, token_hash FROM subscriptions").fetchall()
+    assert all(len(h) == 64 for row in hashes for h in row)
