@@ -22,6 +22,7 @@ from alerts.store import units as unit_store
 from alerts.store import users as user_store
 
 DEMO_PASSWORD = seed.DEMO_PASSWORD
+pytest_plugins = ["tests.browser_fixtures"]
 _CSRF = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
 )

@@ -45,6 +45,8 @@ from alerts.web.context import my_unit
 from alerts.web.forms import role_names
 from alerts.web.warning_forms import LABELS
 
+# Blueprints that never depend on the staff session (the TOTP enrolment guard skips them).
+PUBLIC_BLUEPRINTS = {"api", "portal", "verify", "subscribe"}
 # Endpoints a user who must still enrol a second factor may open.
 TOTP_ENROLMENT_ENDPOINTS = {"account.enrol_totp", "auth.logout", "site.set_language", "static"}
 SECURITY_HEADERS = {
@@ -114,8 +116,8 @@ def _require_schema():
 
 def _require_totp_enrolment():
     """Send approvers who must have a second factor to enrolment before anything else."""
-    if not current_app.config["REQUIRE_TOTP"] or request.blueprint == "api":
-        return None  # API calls authenticate by token, never by the session cookie
+    if not current_app.config["REQUIRE_TOTP"] or request.blueprint in PUBLIC_BLUEPRINTS:
+        return None  # the API authenticates by token; residents' pages need no sign-in
     if not current_user.is_authenticated:
         return None
     if request.endpoint in TOTP_ENROLMENT_ENDPOINTS:
