@@ -133,7 +133,7 @@ def seed(db: sqlite_utils.Database, config: Mapping) -> int:
     _publish(db, config, HANOI, "hanoi.canbo", "hanoi.duyet")
     first = _publish(db, config, HOAN_KIEM, "hoankiem.canbo", "hanoi.duyet")
     update = {
-        "headline": "Cập nhật: thêm số điện thoại giả danh công an phường yêu cầu mã OTP",
+        "headline": "Thêm số điện thoại giả danh công an phường yêu cầu mã OTP",
         "indicators": {"phones": ["0912 345 678", "0987 654 321"]},
     }
     second = workflow.start_update(db, _acting(db, "hoankiem.canbo"), first, update, config=config)
