@@ -70,8 +70,13 @@ def shoot(browser, base: str, out: Path) -> list[str]:
             taken.append(f"{name}-{size}.png")
         page.goto(base + "/admin/warnings/?show=published")
         page.click("table a >> nth=0")
-        page.screenshot(path=out / f"admin-warning-{size}.png", full_page=size == "desktop")
+        page.screenshot(path=out / f"admin-warning-{size}.png")
         taken.append(f"admin-warning-{size}.png")
+        # An element shot scrolls it into view, so the sandboxed preview frames are painted.
+        page.locator("#preview").scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)
+        page.locator("#preview").screenshot(path=out / f"admin-preview-{size}.png")
+        taken.append(f"admin-preview-{size}.png")
         context.close()
     return taken
 
@@ -82,7 +87,7 @@ def main() -> None:
     wait_until_ready(base)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
         )
         taken = shoot(browser, base, out)
         browser.close()
