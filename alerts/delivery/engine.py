@@ -374,21 +374,30 @@ class Dispatcher:
     def _retry(self, db, delivery: Delivery, outcome: Outcome, entry: dict, now) -> None:
         """Schedule the next attempt (Retry-After wins; full jitter otherwise), unless the
         attempts are spent or the next one would come after the warning's expiry."""
-        rule = self.rules[delivery.channel]
-        attempt = delivery.attempts + 1
+        # A split message that failed after its first parts went out repeats them on resend.
+        unknown = outcome.reaction == Reaction.UNKNOWN or outcome.detail.startswith("partial:")
+        next_at, stop = self._next_attempt(
+            delivery.channel, delivery.attempts + 1, outcome, now, delivery.expires_at, "warning"
+        )
+        if stop:
+            store.mark_dead(db, delivery.id, stop, entry)
+        else:
+            store.mark_retry(db, delivery.id, to_text(next_at), outcome.detail, entry, unknown)
+
+    def _next_attempt(self, channel, attempt, outcome: Outcome, now, expires_at, what: str):
+        """Return (when to try again, None) or (None, why we stop): Retry-After wins, full
+        jitter otherwise; never past the attempt cap or the expiry."""
+        rule = self.rules[channel]
         if outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after is not None:
             delay = outcome.retry_after
         else:
             delay = policies.backoff(rule, attempt, self.rng)
         next_at = now + timedelta(seconds=delay)
-        # A split message that failed after its first parts went out repeats them on resend.
-        unknown = outcome.reaction == Reaction.UNKNOWN or outcome.detail.startswith("partial:")
         if attempt >= rule.max_attempts:
-            store.mark_dead(db, delivery.id, f"gave up after {attempt} attempts", entry)
-        elif next_at >= from_text(delivery.expires_at):
-            store.mark_dead(db, delivery.id, "the warning expires before the next attempt", entry)
-        else:
-            store.mark_retry(db, delivery.id, to_text(next_at), outcome.detail, entry, unknown)
+            return None, f"gave up after {attempt} attempts"
+        if next_at >= from_text(expires_at):
+            return None, f"the {what} expires before the next attempt"
+        return next_at, None
 
     def _refresh(self, db, delivery: Delivery, outcome: Outcome, entry, now, refreshed) -> None:
         """Refresh the account's token once, then retry once; else stop the channel."""
@@ -441,17 +450,11 @@ class Dispatcher:
 
     def _retry_notice(self, db, notice: Notice, outcome: Outcome, now) -> None:
         """Schedule a notice's next attempt as ``_retry`` does a delivery's."""
-        rule = self.rules[notice.channel]
-        attempt = notice.attempts + 1
-        if outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after is not None:
-            delay = outcome.retry_after
-        else:
-            delay = policies.backoff(rule, attempt, self.rng)
-        next_at = now + timedelta(seconds=delay)
-        if attempt >= rule.max_attempts:
-            notice_store.mark_dead(db, notice.id, f"gave up after {attempt} attempts")
-        elif next_at >= from_text(notice.expires_at):
-            notice_store.mark_dead(db, notice.id, "the notice expires before the next attempt")
+        next_at, stop = self._next_attempt(
+            notice.channel, notice.attempts + 1, outcome, now, notice.expires_at, "notice"
+        )
+        if stop:
+            notice_store.mark_dead(db, notice.id, stop)
         else:
             notice_store.mark_retry(db, notice.id, to_text(next_at), outcome.detail)
 
