@@ -205,3 +205,19 @@ def due(db: sqlite_utils.Database, status: Status, column: str, now: str) -> lis
 def code_taken(db: sqlite_utils.Database, code: str) -> bool:
     """Return whether a verification code is already in use."""
     return db.execute("SELECT 1 FROM warnings WHERE code = ?", [code]).fetchone() is not None
+
+
+def listing_indicator(
+    db: sqlite_utils.Database, kind: str, key: str, limit: int
+) -> list[tuple[int, str]]:
+    """Return (id, value as listed) of the live warnings that list an indicator, newest first:
+    published, expired or cancelled after publication, never drafts, drills or revisions
+    replaced by an update."""
+    return db.execute(
+        "SELECT DISTINCT w.id, i.value FROM warning_indicators i"
+        " JOIN warnings w ON w.id = i.warning_id"
+        " WHERE i.kind = ? AND i.key = ? AND w.status IN ('published', 'expired', 'cancelled')"
+        " AND w.published_at IS NOT NULL AND w.code IS NOT NULL AND w.mode = 'Actual'"
+        " AND w.superseded_by IS NULL ORDER BY w.published_at DESC, w.id DESC LIMIT ?",
+        [kind, key, limit],
+    ).fetchall()
