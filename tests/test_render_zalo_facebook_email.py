@@ -257,3 +257,13 @@ def test_email_marks_cancels_in_every_part():
         assert "Cảnh báo này không còn hiệu lực." in rendering.parts[name]
         assert "Thông tin chưa chính xác, đã xác minh lại." in rendering.parts[name]
         assert "Người dân cần làm gì" not in rendering.parts[name]
+
+
+def test_a_residents_zalo_and_telegram_messages_carry_their_own_stop_link():
+    from alerts.render import telegram
+
+    for render, part in ((zalo.render, "text"), (telegram.render, "text")):
+        mine = render(sample_message(), SETTINGS).parts[part]
+        unit = render(sample_message(), RenderSettings()).parts[part]
+        assert UNSUBSCRIBE in mine and "Ngừng nhận tin" in mine
+        assert UNSUBSCRIBE not in unit and "Ngừng nhận tin" not in unit

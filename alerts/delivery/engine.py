@@ -65,6 +65,8 @@ from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
 
 BATCH = 500
+# Channels whose message to a resident carries that resident's own unsubscribe link.
+PERSONAL_CHANNELS = ("email", "telegram", "zalo")
 NOTICE_BATCH = 100
 LEASE_MARGIN = 30.0
 POLL = 0.05
@@ -241,8 +243,8 @@ class Dispatcher:
                 accounts[delivery.account_id] = self._fresh_account(db, delivery.account_id)
             account = accounts[delivery.account_id]
             key = (delivery.warning_id, delivery.msg_type, delivery.channel)
-            if delivery.channel == "email":
-                key += (delivery.target,)
+            if delivery.subscription_id and delivery.channel in PERSONAL_CHANNELS:
+                key += (delivery.target,)  # each carries the resident's own stop link
             if key not in renderings:
                 renderings[key] = self._render(db, delivery)
             rendering = renderings[key]

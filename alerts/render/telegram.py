@@ -154,9 +154,10 @@ def split(markup: str, limit: int = LIMIT) -> list[str]:
         start = end
 
 
-def _markup(message: Message) -> str:
+def _markup(message: Message, unsubscribe: str = "") -> str:
     content = message.content
     values = {
+        "unsubscribe": unsubscribe,
         "w": facts(message),
         "description": clean_text(content.description),
         "instruction": clean_text(content.instruction),
@@ -168,7 +169,7 @@ def _markup(message: Message) -> str:
 
 def render(message: Message, settings: RenderSettings) -> Rendering:
     """Render the Telegram message, split into several when longer than 4,096 characters."""
-    markup = _markup(message)
+    markup = _markup(message, settings.unsubscribe_url)
     notes: list = []
     if visible_length(markup) <= LIMIT:
         texts = [markup]

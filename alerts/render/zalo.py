@@ -53,8 +53,11 @@ ARTICLE_DESCRIPTION_LIMIT = 300
 MIN_DESCRIPTION = 40
 
 
-def _text(message: Message, shrunk: str, *, show_headline: bool, cap: int) -> str:
+def _text(
+    message: Message, shrunk: str, *, show_headline: bool, cap: int, unsubscribe: str = ""
+) -> str:
     values = {
+        "unsubscribe": unsubscribe,
         "w": facts(message),
         "show_headline": show_headline,
         "shrunk": shrunk,
@@ -73,14 +76,17 @@ def _shrinkable(message: Message) -> str:
     return clean_text(message.content.description)
 
 
-def consultation_text(message: Message, notes: list) -> str:
-    """Return the consultation text within 2,000 characters; raise TooLong if it can't fit."""
+def consultation_text(message: Message, notes: list, unsubscribe: str = "") -> str:
+    """Return the consultation text within 2,000 characters (with the resident's own stop
+    link when there is one); raise TooLong if it can't fit."""
     shrunk = _shrinkable(message)
-    text = _text(message, shrunk, show_headline=True, cap=TEXT_INDICATORS)
+    text = _text(message, shrunk, show_headline=True, cap=TEXT_INDICATORS, unsubscribe=unsubscribe)
     if len(text) > TEXT_LIMIT:
         room = len(shrunk) - (len(text) - TEXT_LIMIT)
         shrunk = shorten(shrunk, room, "…") if room >= MIN_DESCRIPTION else ""
-        text = _text(message, shrunk, show_headline=True, cap=TEXT_INDICATORS)
+        text = _text(
+            message, shrunk, show_headline=True, cap=TEXT_INDICATORS, unsubscribe=unsubscribe
+        )
         notes.append((N_("The description was shortened to fit %(channel)s."), {"channel": "Zalo"}))
     if len(text) > TEXT_LIMIT:
         raise TooLong("Zalo", "2,000 characters")
@@ -154,7 +160,7 @@ def _json(value: dict) -> str:
 def render(message: Message, settings: RenderSettings) -> Rendering:
     """Render the Zalo parts; the article and broadcast only for a province or the nation."""
     notes: list = []
-    parts = {"text": consultation_text(message, notes)}
+    parts = {"text": consultation_text(message, notes, settings.unsubscribe_url)}
     if is_broadcast(message):
         parts["article"] = _json(article(message, notes))
         parts["broadcast"] = _json(broadcast(message, notes))
