@@ -175,3 +175,10 @@ def test_it_strips_control_bidi_and_zero_width_characters():
     text = sms.render(message, RenderSettings()).parts["text"]
     assert text.startswith("Canh bao moi\nGoi 113 ngay lap tuc.\n")
     assert gsm.is_gsm7(text) and text.isascii()
+
+
+def test_a_residents_sms_says_how_to_stop_within_the_budget():
+    mine = sms.render(sample_message(), RenderSettings(unsubscribe_url="https://x.vn/u/1"))
+    assert mine.parts["text"].endswith("Ngung nhan tin: soan HUY")
+    assert mine.counts["segments"] <= 2 and gsm.is_gsm7(mine.parts["text"])
+    assert "HUY" not in sms.render(sample_message(), RenderSettings()).parts["text"]
