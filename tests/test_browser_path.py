@@ -83,6 +83,7 @@ def test_the_whole_path(page, live_server, app, db):
             dispatcher.dispatch_due(db)
             received = fakes.state.recorded("esms")[0].json["Content"]
             assert code[:4] in received
+            assert "Ngung nhan tin: http://127.0.0.1:5000/unsubscribe/" in received  # own link
 
             page.goto(live_server + "/r/00070")
             assert HEADLINE in page.inner_text("main")

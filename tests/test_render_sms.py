@@ -177,8 +177,10 @@ def test_it_strips_control_bidi_and_zero_width_characters():
     assert gsm.is_gsm7(text) and text.isascii()
 
 
-def test_a_residents_sms_says_how_to_stop_within_the_budget():
-    mine = sms.render(sample_message(), RenderSettings(unsubscribe_url="https://x.vn/u/1"))
-    assert mine.parts["text"].endswith("Ngung nhan tin: soan HUY")
+def test_a_residents_sms_carries_their_stop_link_within_the_budget():
+    link = "https://canhbao.bocongan.gov.vn/unsubscribe/" + "T" * 43
+    mine = sms.render(sample_message(), RenderSettings(unsubscribe_url=link))
+    assert mine.parts["text"].endswith(f"Ngung nhan tin: {link}")
+    assert "K7M4-XQ2P" in mine.parts["text"] and sample_message().url in mine.parts["text"]
     assert mine.counts["segments"] <= 2 and gsm.is_gsm7(mine.parts["text"])
-    assert "HUY" not in sms.render(sample_message(), RenderSettings()).parts["text"]
+    assert "Ngung nhan tin" not in sms.render(sample_message(), RenderSettings()).parts["text"]

@@ -66,7 +66,7 @@ from alerts.store.notices import Notice
 
 BATCH = 500
 # Channels whose message to a resident carries that resident's own unsubscribe link.
-PERSONAL_CHANNELS = ("email", "telegram", "zalo")
+PERSONAL_CHANNELS = ("email", "telegram", "zalo", "sms")
 NOTICE_BATCH = 100
 LEASE_MARGIN = 30.0
 POLL = 0.05

@@ -129,8 +129,8 @@ def render(message: Message, settings: RenderSettings) -> Rendering:
         "cancel": cancel,
         "code": message.display_code,
         "url": message.url,
-        # A resident's SMS says how to stop: the gateway's inbound hook handles the keyword.
-        "stop": bool(settings.unsubscribe_url),
+        # A resident's SMS carries their own stop link (the HUY keyword works as well).
+        "stop": settings.unsubscribe_url,
     }
     segments = max(settings.sms_max_segments, 1)
     notes: list = []
