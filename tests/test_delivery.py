@@ -324,3 +324,22 @@ def _dev_key(app) -> str:
     from alerts.security.vault import DEV_KEY_FILE
 
     return (Path(app.config["DATABASE"]).parent / DEV_KEY_FILE).read_text().strip()
+
+
+def test_each_resident_gets_their_own_stop_link_and_the_unit_channel_none(db, fakes):
+    config = {**CONFIG, "SECRET_KEY": "test-secret"}
+    engine = Dispatcher(config, rng=random.Random(7), rules=FAST)
+    add_accounts(db, config, fakes)
+    first = subscribe(db, "telegram", "100001", "00070")
+    second = subscribe(db, "telegram", "100002", "00070")
+    publish(db, channels=["telegram"])
+    try:
+        engine.dispatch_due(db)
+    finally:
+        engine.close()
+    texts = {str(r.json["chat_id"]): r.json["text"] for r in fakes.state.recorded("telegram")}
+    from alerts import subscriptions
+
+    assert subscriptions.unsubscribe_url(config, first) in texts["100001"]
+    assert subscriptions.unsubscribe_url(config, second) in texts["100002"]
+    assert "/unsubscribe/" not in texts["@canhbao_test"]

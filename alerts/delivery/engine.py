@@ -65,8 +65,6 @@ from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
 
 BATCH = 500
-# Channels whose message to a resident carries that resident's own unsubscribe link.
-PERSONAL_CHANNELS = ("email", "telegram", "zalo", "sms")
 NOTICE_BATCH = 100
 LEASE_MARGIN = 30.0
 POLL = 0.05
@@ -234,20 +232,24 @@ class Dispatcher:
             return outcome, time.monotonic() - began
 
     def _prepare(self, db, batch: list[Delivery]) -> dict[int, tuple[Account, Item] | Outcome]:
-        """Open the accounts and render each message once (email once per recipient)."""
+        """Open the accounts and render each message once. A resident's copy carries their
+        own stop link: it is rendered with the first recipient's link, and the others get
+        theirs swapped in (every link has the same length, so every count still holds)."""
         accounts: dict[int, Account | Outcome] = {}
-        renderings: dict[tuple, Rendering | Outcome] = {}
+        renderings: dict[tuple, tuple[Rendering | Outcome, str]] = {}
         prepared: dict[int, tuple[Account, Item] | Outcome] = {}
         for delivery in batch:
             if delivery.account_id not in accounts:
                 accounts[delivery.account_id] = self._fresh_account(db, delivery.account_id)
             account = accounts[delivery.account_id]
-            key = (delivery.warning_id, delivery.msg_type, delivery.channel)
-            if delivery.subscription_id and delivery.channel in PERSONAL_CHANNELS:
-                key += (delivery.target,)  # each carries the resident's own stop link
+            personal = delivery.subscription_id is not None
+            key = (delivery.warning_id, delivery.msg_type, delivery.channel, personal)
             if key not in renderings:
-                renderings[key] = self._render(db, delivery)
-            rendering = renderings[key]
+                renderings[key] = (self._render(db, delivery), self._unsubscribe_url(delivery))
+            rendering, rendered_link = renderings[key]
+            own_link = self._unsubscribe_url(delivery)
+            if not isinstance(rendering, Outcome) and own_link != rendered_link:
+                rendering = _with_link(rendering, rendered_link, own_link)
             if isinstance(account, Outcome) or isinstance(rendering, Outcome):
                 prepared[delivery.id] = account if isinstance(account, Outcome) else rendering
                 continue
@@ -516,6 +518,13 @@ def _notice_rendering(notice: Notice) -> Rendering:
         return Rendering(notice.channel, "multipart/alternative", parts, headers)
     media_type = "text/html" if notice.channel == "telegram" else "text/plain"
     return Rendering(notice.channel, media_type, {"text": notice.text})
+
+
+def _with_link(rendering: Rendering, old: str, new: str) -> Rendering:
+    """Return a rendering with one resident's stop link in place of another's."""
+    parts = {name: text.replace(old, new) for name, text in rendering.parts.items()}
+    headers = {name: value.replace(old, new) for name, value in rendering.headers.items()}
+    return replace(rendering, parts=parts, headers=headers)
 
 
 def _history(db, delivery_id: int) -> list[dict]:
