@@ -51,6 +51,7 @@ from alerts.clock import utcnow
 from alerts.db import write
 from alerts.delivery import policy as policies
 from alerts.delivery.pacing import Pacer
+from alerts.delivery.transport import Urllib3Transport
 from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render import registry
@@ -82,10 +83,10 @@ class Summary:
 
 
 def http_client() -> httpx.Client:
-    """One pooled client for every channel: explicit timeouts, redirects never followed."""
+    """One pooled client for every channel: explicit timeouts, redirects never followed,
+    urllib3's pool beneath (see alerts/delivery/transport.py for why)."""
     timeout = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)
-    limits = httpx.Limits(max_connections=128, max_keepalive_connections=64)
-    return httpx.Client(timeout=timeout, limits=limits, follow_redirects=False)
+    return httpx.Client(timeout=timeout, transport=Urllib3Transport(), follow_redirects=False)
 
 
 class Dispatcher:
