@@ -13,9 +13,9 @@ import sqlite_utils
 
 from alerts import accounts
 from alerts import audit
-from alerts.clock import now_text
 from alerts.db import write
 from alerts.store import accounts as account_store
+from alerts.store import subscriptions as subscription_store
 from alerts.store import units as unit_store
 
 TELEGRAM_TOKEN = "123456:TEST-TOKEN"
@@ -152,9 +152,7 @@ def seed(db: sqlite_utils.Database, config: Mapping, url: str, smtp_port: int) -
     with write(db):
         for residents, test in ((RESIDENTS, False), (TEST_RESIDENTS, True)):
             for channel, address, region in residents:
-                db.execute(
-                    "INSERT OR IGNORE INTO subscriptions (channel, address, region_code, status,"
-                    " test_audience, created_at, confirmed_at) VALUES (?, ?, ?, 'active', ?, ?, ?)",
-                    [channel, address, region, int(test), now_text(), now_text()],
+                subscription_store.add_subscription(
+                    db, channel=channel, address=address, region_code=region, test_audience=test
                 )
     return created

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from alerts import accounts
 from alerts.audit import Actor
 from alerts.db import write
-from alerts.store import accounts as account_store
+from alerts.store import subscriptions as subscription_store
 from tests.fakes import esms
 from tests.fakes import graph
 from tests.fakes import hooks
@@ -102,6 +102,6 @@ def add_accounts(db, config, fakes: Fakes, unit: str = "ca-01", test: bool = Fal
 def subscribe(db, channel: str, address: str, region: str, test: bool = False) -> int:
     """Add an active subscriber (the opt-in flow is the portal's)."""
     with write(db):
-        return account_store.add_subscription(
+        return subscription_store.add_subscription(
             db, channel=channel, address=address, region_code=region, test_audience=test
         )

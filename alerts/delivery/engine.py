@@ -61,6 +61,7 @@ from alerts.store import audit as audit_store
 from alerts.store import deliveries as store
 from alerts.store import notices as notice_store
 from alerts.store import signatures as signature_store
+from alerts.store import subscriptions as subscription_store
 from alerts.store import warnings as warning_store
 from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
@@ -367,7 +368,9 @@ class Dispatcher:
         elif reaction == Reaction.DISABLE_SUBSCRIBER:
             store.mark_dead(db, delivery.id, outcome.detail, entry)
             if delivery.subscription_id:
-                account_store.disable_subscription(db, delivery.subscription_id, outcome.detail)
+                subscription_store.disable_subscription(
+                    db, delivery.subscription_id, outcome.detail
+                )
         elif reaction == Reaction.DISABLE_CHANNEL:
             store.mark_dead(db, delivery.id, outcome.detail, entry)
             self._disable(db, delivery.account_id, outcome.detail)

@@ -1,5 +1,5 @@
-"""Units' channel accounts (secrets stay sealed here: ``alerts.security.vault`` opens them)
-and residents' subscriptions, as the delivery engine reads them."""
+"""Units' channel accounts, as the delivery engine reads them (secrets stay sealed here:
+``alerts.security.vault`` opens them)."""
 
 from __future__ import annotations
 
@@ -116,40 +116,4 @@ def set_breaker(
     db.execute(
         "UPDATE channel_accounts SET breaker_failures = ?, breaker_open_until = ? WHERE id = ?",
         [failures, open_until, account_id],
-    )
-
-
-def add_subscription(
-    db: sqlite_utils.Database,
-    *,
-    channel: str,
-    address: str,
-    region_code: str,
-    status: str = "active",
-    test_audience: bool = False,
-) -> int:
-    """Insert a subscription (the opt-in flow of the portal decides its status)."""
-    now = now_text()
-    cursor = db.execute(
-        "INSERT INTO subscriptions (channel, address, region_code, status, test_audience,"
-        " created_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            channel,
-            address,
-            region_code,
-            status,
-            int(test_audience),
-            now,
-            now if status == "active" else None,
-        ],
-    )
-    return cursor.lastrowid
-
-
-def disable_subscription(db: sqlite_utils.Database, subscription_id: int, reason: str) -> None:
-    """Stop sending to a recipient the provider says cannot be reached."""
-    db.execute(
-        "UPDATE subscriptions SET status = 'disabled', ended_at = ? WHERE id = ?"
-        " AND status = 'active'",
-        [now_text(), subscription_id],
     )

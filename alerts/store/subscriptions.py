@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from alerts.clock import now_text
+
 _COLUMNS = (
     "s.id, s.channel, s.address, s.region_code, r.name, s.status, s.created_at,"
     " s.confirmed_at, s.ended_at"
@@ -173,4 +175,45 @@ def drop_counters(db: sqlite_utils.Database, prefix: str, started_before: str) -
     db.execute(
         "DELETE FROM signin_throttle WHERE substr(key, 1, ?) = ? AND window_started_at < ?",
         [len(prefix), prefix, started_before],
+    )
+
+
+def add_subscription(
+    db: sqlite_utils.Database,
+    *,
+    channel: str,
+    address: str,
+    region_code: str,
+    status: str = "active",
+    test_audience: bool = False,
+) -> int:
+    """Insert a subscription directly (demo and tests; residents go through the opt-in);
+    an existing (channel, address, region) is left as it is. Returns the row id."""
+    now = now_text()
+    db.execute(
+        "INSERT OR IGNORE INTO subscriptions (channel, address, region_code, status, test_audience,"
+        " created_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            channel,
+            address,
+            region_code,
+            status,
+            int(test_audience),
+            now,
+            now if status == "active" else None,
+        ],
+    )
+    row = db.execute(
+        "SELECT id FROM subscriptions WHERE channel = ? AND address = ? AND region_code = ?",
+        [channel, address, region_code],
+    ).fetchone()
+    return row[0]
+
+
+def disable_subscription(db: sqlite_utils.Database, subscription_id: int, reason: str) -> None:
+    """Stop sending to a recipient the provider says cannot be reached."""
+    db.execute(
+        "UPDATE subscriptions SET status = 'disabled', ended_at = ? WHERE id = ?"
+        " AND status = 'active'",
+        [now_text(), subscription_id],
     )

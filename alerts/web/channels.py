@@ -14,7 +14,6 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms.validators import Length
@@ -25,6 +24,7 @@ from alerts.db import get_db
 from alerts.models import Role
 from alerts.web.admin import bp
 from alerts.web.context import acting
+from alerts.web.forms import ActiveForm
 from alerts.web.forms import show_refusal
 from alerts.web.guards import role_required
 
@@ -32,10 +32,6 @@ from alerts.web.guards import role_required
 class RotateForm(FlaskForm):
     key = StringField(_l("Secret"), [Length(max=60)])
     value = PasswordField(_l("New value"), [Length(max=4000)])
-
-
-class ActiveForm(FlaskForm):
-    active = HiddenField()
 
 
 @bp.route("/channels")

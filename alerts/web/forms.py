@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
+from wtforms import HiddenField
 from wtforms import PasswordField
 from wtforms import SelectMultipleField
 from wtforms import StringField
@@ -107,3 +108,9 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Search"), [Optional(), _max(100)])
+
+
+class ActiveForm(FlaskForm):
+    """Turn something on ("1") or off ("0"): a channel account, a unit's template."""
+
+    active = HiddenField()

@@ -49,17 +49,12 @@ from alerts.web.context import client_ip
 from alerts.web.forms import show_refusal
 from alerts.web.guards import public
 from alerts.web.portal import REGION_COOKIE
+from alerts.web.warning_forms import CHANNEL_LABELS
 
 bp = Blueprint("subscribe", __name__)
 PENDING = "subscribe.pending"  # the session key: channel, address and masked address
 SECRET_HEADER = "X-Alerts-Inbound-Secret"
 ONE_CLICK = "One-Click"
-CHANNEL_LABELS = {
-    "sms": _l("SMS"),
-    "email": _l("Email"),
-    "telegram": _l("Telegram"),
-    "zalo": _l("Zalo"),
-}
 ADDRESS_HINTS = {
     "sms": _l("SMS: a Vietnamese mobile number, such as 0912 345 678."),
     "email": _l("Email: your address; we send a link to confirm."),
@@ -109,7 +104,6 @@ class ActionForm(FlaskForm):
 @bp.context_processor
 def _labels() -> dict:
     return {
-        "CHANNEL_LABELS": CHANNEL_LABELS,
         "ADDRESS_HINTS": ADDRESS_HINTS,
         "STATUS_LABELS": STATUS_LABELS,
     }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
 from wtforms import StringField
 from wtforms.validators import Length
 
@@ -39,9 +38,3 @@ class TemplateForm(FlaskForm):
     headline_en = text_field("headline_en")
     description_en = text_field("description_en", area=True)
     instruction_en = text_field("instruction_en", area=True)
-
-
-class ActiveForm(FlaskForm):
-    """Offer a template again ("1") or stop offering it ("0")."""
-
-    active = HiddenField()
