@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -443,27 +442,25 @@ def sms_payload(text: str, i: int) -> dict:
     }
 
 
-def concurrently(n: int, workers: int, send) -> tuple[float, int]:
-    """Run ``send(i)`` for i < n on ``workers`` threads pulling from one counter; return
-    the seconds and how many returned True."""
+async def concurrently(n: int, workers: int, send) -> tuple[float, int]:
+    """Run ``await send(i)`` for i < n on ``workers`` coroutines of one event loop pulling
+    from one counter; return the seconds and how many returned True."""
     counter = itertools.count()
 
-    def loop() -> int:
+    async def loop() -> int:
         ok = 0
         while (i := next(counter)) < n:
-            ok += bool(send(i))
+            ok += bool(await send(i))
         return ok
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bare") as pool:
-        began = time.perf_counter()
-        futures = [pool.submit(loop) for _ in range(workers)]
-        ok = sum(f.result() for f in futures)
-        return time.perf_counter() - began, ok
+    began = time.perf_counter()
+    oks = await asyncio.gather(*(loop() for _ in range(workers)))
+    return time.perf_counter() - began, sum(oks)
 
 
 def bare_loop(url: str, n: int, text: str, workers: int | None = None) -> tuple[float, int]:
-    """The same POSTs through the engine's httpx.Client, at the SMS concurrency (or
-    ``workers`` threads), no database."""
+    """The same POSTs through the engine's httpx.AsyncClient on one event loop, at the SMS
+    concurrency (or ``workers`` at once), no database."""
     import httpx
 
     from alerts.channels import sms
@@ -471,17 +468,21 @@ def bare_loop(url: str, n: int, text: str, workers: int | None = None) -> tuple[
     from alerts.delivery.policy import POLICIES
 
     target = url.rstrip("/") + sms.PATH
-    with http_client() as http:
 
-        def send(i: int) -> bool:
-            try:
-                response = http.post(target, json=sms_payload(text, i))
-            except httpx.HTTPError as error:
-                ERRORS.append(type(error).__name__)
-                return False
-            return response.status_code == 200 and response.json().get("CodeResult") == "100"
+    async def run() -> tuple[float, int]:
+        async with http_client() as http:
 
-        return concurrently(n, workers or POLICIES["sms"].concurrency, send)
+            async def send(i: int) -> bool:
+                try:
+                    response = await http.post(target, json=sms_payload(text, i))
+                except httpx.HTTPError as error:
+                    ERRORS.append(type(error).__name__)
+                    return False
+                return response.status_code == 200 and response.json().get("CodeResult") == "100"
+
+            return await concurrently(n, workers or POLICIES["sms"].concurrency, send)
+
+    return asyncio.run(run())
 
 
 def client_loop(url: str, n: int, text: str) -> tuple[float, int]:
@@ -496,13 +497,17 @@ def client_loop(url: str, n: int, text: str) -> tuple[float, int]:
 
     account = Account(1, "sms", url, SMS_SETTINGS, SMS_SECRETS)
     rendering = Rendering("sms", "text/plain", {"text": text})
-    with http_client() as http:
 
-        def send(i: int) -> bool:
-            item = Item(f"w1-Alert-sms-1-{phone(i)}", phone(i), rendering)
-            return sms.send(http, account, item).reaction == Reaction.OK
+    async def run() -> tuple[float, int]:
+        async with http_client() as http:
 
-        return concurrently(n, POLICIES["sms"].concurrency, send)
+            async def send(i: int) -> bool:
+                item = Item(f"w1-Alert-sms-1-{phone(i)}", phone(i), rendering)
+                return (await sms.send(http, account, item)).reaction == Reaction.OK
+
+            return await concurrently(n, POLICIES["sms"].concurrency, send)
+
+    return asyncio.run(run())
 
 
 def apprise_run(port: int, n: int, text: str) -> tuple[float, float, int]:
@@ -640,7 +645,7 @@ def paced(template: Path, tmp: Path, config: dict) -> dict:
 
 def profile_engine(template: Path, tmp: Path, config: dict, url: str, n: int) -> None:
     """Run the engine's fan-out under cProfile in every thread; print where the time goes
-    (the dispatching thread and the sender threads apart)."""
+    (the event loop's thread, where everything is sent, and the store thread apart)."""
     import cProfile
     import io
     import pstats
@@ -667,13 +672,13 @@ def profile_engine(template: Path, tmp: Path, config: dict, url: str, n: int) ->
         main.disable()
         threading.Thread.run = original
     for thread in threading.enumerate():
-        if thread.name.startswith("send"):
+        if thread.name.startswith("store"):
             thread.join(5)
     note(f"profile: {n} deliveries, drain {result['drain_s']:.1f} s under the profiler")
-    senders = [p for name, p in profiles if name.startswith("send")]
+    stores = [p for name, p in profiles if name.startswith("store")]
     for title, stats in (
-        ("main thread (claim, prepare, wait, record)", pstats.Stats(main)),
-        (f"{len(senders)} sender threads together", pstats.Stats(*senders) if senders else None),
+        ("event loop thread (sending)", pstats.Stats(main)),
+        ("store thread (claim, prepare, record)", pstats.Stats(*stores) if stores else None),
     ):
         if stats is None:
             continue
@@ -785,14 +790,14 @@ def measure(tmp: Path, template: Path, config: dict, sinks: Sinks, n: int, concu
     # 2. The bare loop: same client, same body, same concurrency, no bookkeeping.
     sample = min(n, BARE_SAMPLE)
     seconds, ok = bare_loop(sinks.url(), sample, text)
-    note(f"bare: {sample} POSTs, {concurrency} threads, alerts.delivery.engine.http_client()")
+    note(f"bare: {sample} POSTs, {concurrency} at once, alerts.delivery.engine.http_client()")
     if ok != sample:
         note(f"bare: {sample - ok} failed ({', '.join(sorted(set(ERRORS))) or 'wrong answer'})")
     report("bare_per_s", ok / seconds)
     report("ratio", FIGURES["engine_per_s"] / FIGURES["bare_per_s"])
     sample = min(n, CLIENT_SAMPLE)
     seconds, ok = bare_loop(sinks.url(), sample, text, workers=1)
-    note(f"bare_sequential: the bare loop on one thread, {sample} POSTs")
+    note(f"bare_sequential: the bare loop one request at a time, {sample} POSTs")
     report("bare_sequential_per_s", ok / seconds)
     seconds, ok = client_loop(sinks.url(), sample, text)
     note(f"sms_client: the bare loop through alerts.channels.sms.send, {sample} messages")

@@ -8,12 +8,13 @@ from types import SimpleNamespace
 
 import httpx
 
+from alerts.delivery import engine
 
-def http_client(timeout: float = 5.0, read: float | None = None) -> httpx.Client:
-    """Return a client as the engine makes one: explicit timeouts, redirects not followed
+
+def http_client(timeout: float = 5.0, read: float | None = None) -> httpx.AsyncClient:
+    """Return the engine's own client (its transport, no redirects) with these timeouts
     (``read`` shorter than ``timeout`` for the tests of a server that hangs)."""
-    limits = httpx.Timeout(timeout, read=timeout if read is None else read)
-    return httpx.Client(timeout=limits, follow_redirects=False)
+    return engine.http_client(httpx.Timeout(timeout, read=timeout if read is None else read))
 
 
 def closed_port() -> int:

@@ -130,3 +130,13 @@ def fake_channels():
 
     with FakeChannels() as fake:
         yield fake
+
+
+@pytest.fixture
+def plain_http():
+    """A plain synchronous client, for the tests that talk to a fake server directly (what
+    the fake accepts and answers), not through a channel client."""
+    import httpx
+
+    with httpx.Client(timeout=5.0, follow_redirects=False) as client:
+        yield client

@@ -50,9 +50,9 @@ def received(server: FakeSMTP):
     return record, BytesParser(policy=policy.default).parsebytes(record.body)
 
 
-def test_it_sends_a_multipart_message_the_server_reads_back(smtp):
+async def test_it_sends_a_multipart_message_the_server_reads_back(smtp):
     sent = item()
-    outcome = email.send(None, account(smtp), sent)
+    outcome = await email.send(None, account(smtp), sent)
     assert outcome.reaction is Reaction.OK, outcome.detail
     record, message = received(smtp)
     assert record.json["mail_from"] == "canhbao@hoankiem.bocongan.gov.vn"
@@ -77,8 +77,8 @@ def test_it_sends_a_multipart_message_the_server_reads_back(smtp):
     assert record.json["html"].strip() == sent.rendering.parts["html"]
 
 
-def test_the_unsubscribe_headers_stay_on_one_line(smtp):
-    email.send(None, account(smtp), item())
+async def test_the_unsubscribe_headers_stay_on_one_line(smtp):
+    await email.send(None, account(smtp), item())
     record, message = received(smtp)
     assert message["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -86,10 +86,10 @@ def test_the_unsubscribe_headers_stay_on_one_line(smtp):
     assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in record.body
 
 
-def test_a_resend_carries_the_same_message_id(smtp):
-    first = email.send(None, account(smtp), item())
-    again = email.send(None, account(smtp), item())
-    other = email.send(None, account(smtp), item("binh@example.vn", "w7-Alert-email-3-binh"))
+async def test_a_resend_carries_the_same_message_id(smtp):
+    first = await email.send(None, account(smtp), item())
+    again = await email.send(None, account(smtp), item())
+    other = await email.send(None, account(smtp), item("binh@example.vn", "w7-Alert-email-3-binh"))
     assert first.provider_id == again.provider_id != other.provider_id
     ids = [r.headers["message-id"] for r in smtp.state.recorded("email")]
     assert ids == [first.provider_id, first.provider_id, other.provider_id]
@@ -114,82 +114,82 @@ def test_a_resend_carries_the_same_message_id(smtp):
         ),
     ],
 )
-def test_each_smtp_reply_is_classified(smtp, failure, reaction):
+async def test_each_smtp_reply_is_classified(smtp, failure, reaction):
     smtp.state.fail("email", kind="reply", **failure)
-    outcome = email.send(None, account(smtp), item())
+    outcome = await email.send(None, account(smtp), item())
     assert outcome.reaction is reaction, outcome.detail
     assert str(failure["code"]) in outcome.detail
 
 
-def test_a_rejection_after_the_data_is_classified_too(smtp):
+async def test_a_rejection_after_the_data_is_classified_too(smtp):
     smtp.state.fail("email", kind="reply", code=550, text="5.1.1 No such user", at="data")
-    outcome = email.send(None, account(smtp), item())
+    outcome = await email.send(None, account(smtp), item())
     assert outcome.reaction is Reaction.DISABLE_SUBSCRIBER
     assert outcome.detail.startswith("DATA: 550")
 
 
-def test_an_unknown_mailbox_disables_only_that_subscriber(smtp):
+async def test_an_unknown_mailbox_disables_only_that_subscriber(smtp):
     smtp.state.extra[UNKNOWN] = {"khong.ton.tai@example.vn"}
-    gone = email.send(None, account(smtp), item("khong.ton.tai@example.vn"))
-    fine = email.send(None, account(smtp), item())
+    gone = await email.send(None, account(smtp), item("khong.ton.tai@example.vn"))
+    fine = await email.send(None, account(smtp), item())
     assert gone.reaction is Reaction.DISABLE_SUBSCRIBER
     assert "5.1.1" in gone.detail
     assert fine.reaction is Reaction.OK
     assert [r.json["rcpt_tos"] for r in smtp.state.recorded("email")] == [[RESIDENT]]
 
 
-def test_it_logs_in_when_a_password_is_set(smtp):
+async def test_it_logs_in_when_a_password_is_set(smtp):
     smtp.state.extra[PASSWORD] = "mat-khau-dung"
     secrets = {"password": "mat-khau-dung"}
-    outcome = email.send(None, account(smtp, secrets, username="canhbao"), item())
+    outcome = await email.send(None, account(smtp, secrets, username="canhbao"), item())
     assert outcome.reaction is Reaction.OK
     record, _ = received(smtp)
     assert record.json["login"] == "canhbao"
 
 
-def test_a_refused_login_disables_the_channel_without_showing_the_password(smtp):
+async def test_a_refused_login_disables_the_channel_without_showing_the_password(smtp):
     smtp.state.fail("email", kind="auth")
     secrets = {"password": "mat-khau-bi-mat"}
-    outcome = email.send(None, account(smtp, secrets), item())
+    outcome = await email.send(None, account(smtp, secrets), item())
     assert outcome.reaction is Reaction.DISABLE_CHANNEL
     assert "535" in outcome.detail
     assert "mat-khau-bi-mat" not in repr(outcome)
     assert "mat-khau-bi-mat" not in repr(email.config(account(smtp, secrets)))
 
 
-def test_a_server_requiring_auth_without_a_password_disables_the_channel(smtp):
+async def test_a_server_requiring_auth_without_a_password_disables_the_channel(smtp):
     smtp.state.fail("email", kind="auth")
-    outcome = email.send(None, account(smtp), item())
+    outcome = await email.send(None, account(smtp), item())
     assert outcome.reaction is Reaction.DISABLE_CHANNEL
     assert "530" in outcome.detail
 
 
-def test_a_stopped_server_means_retry_later():
+async def test_a_stopped_server_means_retry_later():
     with FakeSMTP(FakeState()) as server:
         stopped = account(server)
-    outcome = email.send(None, stopped, item())
+    outcome = await email.send(None, stopped, item())
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert "refused" in outcome.detail
 
 
-def test_a_lost_reply_after_the_data_is_unknown(smtp):
+async def test_a_lost_reply_after_the_data_is_unknown(smtp):
     smtp.state.fail("email", kind="hang", seconds=5)
-    outcome = email.send(None, account(smtp, timeout="0.5"), item())
+    outcome = await email.send(None, account(smtp, timeout="0.5"), item())
     assert outcome.reaction is Reaction.UNKNOWN
     assert "same Message-ID" in outcome.detail
     assert len(smtp.state.recorded("email")) == 1  # the server did get the message
 
 
-def test_a_timeout_before_the_data_means_retry_later(smtp):
+async def test_a_timeout_before_the_data_means_retry_later(smtp):
     smtp.state.fail("email", kind="hang", seconds=5, at="mail")
-    outcome = email.send(None, account(smtp, timeout="0.5"), item())
+    outcome = await email.send(None, account(smtp, timeout="0.5"), item())
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert outcome.detail.startswith("MAIL:")
     assert smtp.state.recorded("email") == []
 
 
-def test_starttls_is_never_skipped(smtp):
-    outcome = email.send(None, account(smtp, starttls="1"), item())
+async def test_starttls_is_never_skipped(smtp):
+    outcome = await email.send(None, account(smtp, starttls="1"), item())
     assert outcome.reaction is Reaction.DISABLE_CHANNEL
     assert "STARTTLS" in outcome.detail
     assert smtp.state.recorded("email") == []
@@ -204,18 +204,18 @@ def test_starttls_is_never_skipped(smtp):
         {"Bcc": "everyone@example.vn"},
     ],
 )
-def test_a_header_with_a_line_break_is_refused_before_sending(smtp, headers):
+async def test_a_header_with_a_line_break_is_refused_before_sending(smtp, headers):
     sent = item()
     broken = replace(sent, rendering=replace(sent.rendering, headers=headers))
-    outcome = email.send(None, account(smtp), broken)
+    outcome = await email.send(None, account(smtp), broken)
     assert outcome.reaction is Reaction.GIVE_UP
     assert smtp.state.recorded("email") == []
 
 
-def test_a_subject_with_a_line_break_is_refused(smtp):
+async def test_a_subject_with_a_line_break_is_refused(smtp):
     sent = item()
     parts = {**sent.rendering.parts, "subject": "Cảnh báo\r\nBcc: everyone@example.vn"}
-    outcome = email.send(
+    outcome = await email.send(
         None, account(smtp), replace(sent, rendering=replace(sent.rendering, parts=parts))
     )
     assert outcome.reaction is Reaction.GIVE_UP
@@ -229,8 +229,8 @@ def test_a_subject_with_a_line_break_is_refused(smtp):
         ("nguyễn@example.vn", Reaction.GIVE_UP),
     ],
 )
-def test_targets_that_are_not_addresses_are_refused(smtp, target, reaction):
-    assert email.send(None, account(smtp), item(target)).reaction is reaction
+async def test_targets_that_are_not_addresses_are_refused(smtp, target, reaction):
+    assert (await email.send(None, account(smtp), item(target))).reaction is reaction
     assert smtp.state.recorded("email") == []
 
 
@@ -238,15 +238,17 @@ def test_targets_that_are_not_addresses_are_refused(smtp, target, reaction):
     "settings",
     [{"host": ""}, {"from": "Công an phường"}, {"port": "cổng"}, {"from": "a@b.vn\r\nBcc: x@y.vn"}],
 )
-def test_a_misconfigured_account_disables_the_channel(smtp, settings):
-    outcome = email.send(None, account(smtp, **settings), item())
+async def test_a_misconfigured_account_disables_the_channel(smtp, settings):
+    outcome = await email.send(None, account(smtp, **settings), item())
     assert outcome.reaction is Reaction.DISABLE_CHANNEL
     assert outcome.detail.startswith("settings:")
 
 
-def test_a_sender_name_with_a_comma_stays_one_address(smtp):
+async def test_a_sender_name_with_a_comma_stays_one_address(smtp):
     named = "Công an phường Hoàn Kiếm, Hà Nội <canhbao@hoankiem.bocongan.gov.vn>"
-    assert email.send(None, account(smtp, **{"from": named}), item()).reaction is Reaction.OK
+    assert (
+        await email.send(None, account(smtp, **{"from": named}), item())
+    ).reaction is Reaction.OK
     _, message = received(smtp)
     (sender,) = message["From"].addresses
     assert sender.display_name == "Công an phường Hoàn Kiếm, Hà Nội"

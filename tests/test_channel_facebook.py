@@ -24,8 +24,8 @@ FEED = f"/graph/v23.0/{PAGE_ID}/feed"
 
 
 @pytest.fixture
-def http():
-    with http_client() as client:
+async def http():
+    async with http_client() as client:
         yield client
 
 
@@ -49,10 +49,10 @@ def form(request) -> dict[str, str]:
     return {k: v[0] for k, v in urllib.parse.parse_qs(request.body.decode()).items()}
 
 
-def test_it_posts_on_the_page(fake_channels, http):
+async def test_it_posts_on_the_page(fake_channels, http):
     item = page_item()
 
-    outcome = facebook.send(http, make_account(fake_channels), item)
+    outcome = await facebook.send(http, make_account(fake_channels), item)
 
     assert outcome.reaction is Reaction.OK
     assert outcome.provider_id == f"{PAGE_ID}_1"
@@ -69,10 +69,10 @@ def test_it_posts_on_the_page(fake_channels, http):
     )
 
 
-def test_it_uses_the_configured_graph_version(fake_channels, http):
+async def test_it_uses_the_configured_graph_version(fake_channels, http):
     account = make_account(fake_channels, {"page_id": PAGE_ID, "version": "v26.0"})
 
-    assert facebook.send(http, account, page_item()).reaction is Reaction.OK
+    assert (await facebook.send(http, account, page_item())).reaction is Reaction.OK
     assert fake_channels.state.recorded("graph")[0].path == f"/graph/v26.0/{PAGE_ID}/feed"
 
 
@@ -93,10 +93,10 @@ def test_it_uses_the_configured_graph_version(fake_channels, http):
         ({"code": 12345}, Reaction.RETRY_BACKOFF),  # undocumented: bounded retries
     ],
 )
-def test_it_classifies_graph_error_objects(fake_channels, http, failure, reaction):
+async def test_it_classifies_graph_error_objects(fake_channels, http, failure, reaction):
     fake_channels.state.fail("graph", kind="error", **failure)
 
-    outcome = facebook.send(http, make_account(fake_channels), page_item())
+    outcome = await facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is reaction
     assert outcome.detail.startswith(f"Graph error {failure['code']}")
@@ -105,31 +105,35 @@ def test_it_classifies_graph_error_objects(fake_channels, http, failure, reactio
 
 
 @pytest.mark.parametrize(("code", "minutes"), [(80001, 3), (32, 1), (4, 10), (613, 2)])
-def test_throttling_waits_as_long_as_the_usage_headers_say(fake_channels, http, code, minutes):
+async def test_throttling_waits_as_long_as_the_usage_headers_say(
+    fake_channels, http, code, minutes
+):
     fake_channels.state.fail("graph", kind="ratelimit", code=code, minutes=minutes)
 
-    outcome = facebook.send(http, make_account(fake_channels), page_item())
+    outcome = await facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is Reaction.RETRY_AFTER
     assert outcome.retry_after == minutes * 60
     assert outcome.status_code == 400
 
 
-def test_throttling_without_a_wait_backs_off(fake_channels, http):
+async def test_throttling_without_a_wait_backs_off(fake_channels, http):
     fake_channels.state.fail("graph", kind="ratelimit", code=80001, minutes=0)
 
-    outcome = facebook.send(http, make_account(fake_channels), page_item())
+    outcome = await facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
 
 
-def test_the_fake_throttles_a_page_past_its_budget(fake_channels, http):
+async def test_the_fake_throttles_a_page_past_its_budget(fake_channels, http):
     book = fake_graph.pages(fake_channels.state)
     book.hourly_budget, book.regain_minutes = 2, 7
     account = make_account(fake_channels)
 
-    outcomes = [facebook.send(http, account, page_item(code=c)) for c in ("AAAA1111", "BBBB2222")]
-    third = facebook.send(http, account, page_item(code="CCCC3333"))
+    outcomes = [
+        await facebook.send(http, account, page_item(code=c)) for c in ("AAAA1111", "BBBB2222")
+    ]
+    third = await facebook.send(http, account, page_item(code="CCCC3333"))
 
     assert [o.reaction for o in outcomes] == [Reaction.OK, Reaction.OK]
     assert third.reaction is Reaction.RETRY_AFTER
@@ -137,10 +141,12 @@ def test_the_fake_throttles_a_page_past_its_budget(fake_channels, http):
     assert "80001" in third.detail
 
 
-def test_the_fake_reports_usage_on_every_answer(fake_channels, http):
-    facebook.send(http, make_account(fake_channels), page_item())
+async def test_the_fake_reports_usage_on_every_answer(fake_channels, http):
+    await facebook.send(http, make_account(fake_channels), page_item())
 
-    answer = http.post(f"{fake_channels.url}{FEED}", data={"access_token": fake_graph.PAGE_TOKEN})
+    answer = await http.post(
+        f"{fake_channels.url}{FEED}", data={"access_token": fake_graph.PAGE_TOKEN}
+    )
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == 100  # neither message nor link
@@ -148,13 +154,13 @@ def test_the_fake_reports_usage_on_every_answer(fake_channels, http):
     assert PAGE_ID in answer.headers["X-Business-Use-Case-Usage"]
 
 
-def test_a_wrong_or_expired_page_token_asks_for_a_refresh(fake_channels, http):
+async def test_a_wrong_or_expired_page_token_asks_for_a_refresh(fake_channels, http):
     fake_graph.pages(fake_channels.state).expired.add("fb-page-token-0")
 
-    wrong = facebook.send(
+    wrong = await facebook.send(
         http, make_account(fake_channels, access_token="fb-page-token-9"), page_item()
     )
-    expired = facebook.send(
+    expired = await facebook.send(
         http, make_account(fake_channels, access_token="fb-page-token-0"), page_item()
     )
 
@@ -165,20 +171,20 @@ def test_a_wrong_or_expired_page_token_asks_for_a_refresh(fake_channels, http):
     assert fake_graph.pages(fake_channels.state).posts == []
 
 
-def test_an_unknown_page_disables_the_channel(fake_channels, http):
+async def test_an_unknown_page_disables_the_channel(fake_channels, http):
     account = make_account(fake_channels, {"page_id": "999"})
 
-    outcome = facebook.send(http, account, page_item())
+    outcome = await facebook.send(http, account, page_item())
 
     assert outcome.reaction is Reaction.DISABLE_CHANNEL
     assert "100/33" in outcome.detail
 
 
-def test_a_resent_post_that_is_already_on_the_page_counts_as_sent(fake_channels, http):
+async def test_a_resent_post_that_is_already_on_the_page_counts_as_sent(fake_channels, http):
     account = make_account(fake_channels)
 
-    first = facebook.send(http, account, page_item())
-    again = facebook.send(http, account, page_item())
+    first = await facebook.send(http, account, page_item())
+    again = await facebook.send(http, account, page_item())
 
     assert first.reaction is Reaction.OK
     assert again.reaction is Reaction.OK
@@ -186,11 +192,11 @@ def test_a_resent_post_that_is_already_on_the_page_counts_as_sent(fake_channels,
     assert len(fake_graph.pages(fake_channels.state).posts) == 1
 
 
-def test_an_unreadable_link_is_dropped_once(fake_channels, http):
+async def test_an_unreadable_link_is_dropped_once(fake_channels, http):
     item = page_item()
     fake_graph.pages(fake_channels.state).unreadable_links.add(item.rendering.parts["link"])
 
-    outcome = facebook.send(http, make_account(fake_channels), item)
+    outcome = await facebook.send(http, make_account(fake_channels), item)
 
     assert outcome.reaction is Reaction.OK
     first, second = fake_channels.state.recorded("graph")
@@ -199,18 +205,18 @@ def test_an_unreadable_link_is_dropped_once(fake_channels, http):
     assert fake_graph.pages(fake_channels.state).posts[0]["link"] is None
 
 
-def test_a_hung_server_gives_an_unknown_outcome(fake_channels):
+async def test_a_hung_server_gives_an_unknown_outcome(fake_channels):
     fake_channels.state.fail("graph", kind="hang", seconds=2)
 
-    with http_client(2.0, read=0.5) as http:
-        outcome = facebook.send(http, make_account(fake_channels), page_item())
+    async with http_client(2.0, read=0.5) as http:
+        outcome = await facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is Reaction.UNKNOWN
     assert "ReadTimeout" in outcome.detail
 
 
-def test_a_refused_connection_is_retried(http):
-    outcome = facebook.send(http, make_account(closed_server()), page_item())
+async def test_a_refused_connection_is_retried(http):
+    outcome = await facebook.send(http, make_account(closed_server()), page_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert outcome.detail.startswith("not sent: ConnectError")
@@ -224,32 +230,32 @@ def test_a_refused_connection_is_retried(http):
         ({"kind": "malformed"}, "HTTP 200, not JSON"),
     ],
 )
-def test_outages_and_malformed_bodies_are_retried(fake_channels, http, failure, detail):
+async def test_outages_and_malformed_bodies_are_retried(fake_channels, http, failure, detail):
     fake_channels.state.fail("graph", **failure)
 
-    outcome = facebook.send(http, make_account(fake_channels), page_item())
+    outcome = await facebook.send(http, make_account(fake_channels), page_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert outcome.detail == detail
 
 
-def test_a_retry_after_header_is_honoured(fake_channels, http):
+async def test_a_retry_after_header_is_honoured(fake_channels, http):
     fake_channels.state.fail("graph", kind="http", status=429, retry_after=30)
     fake_channels.state.fail("graph", kind="http", status=429)
 
-    told = facebook.send(http, make_account(fake_channels), page_item())
-    untold = facebook.send(http, make_account(fake_channels), page_item())
+    told = await facebook.send(http, make_account(fake_channels), page_item())
+    untold = await facebook.send(http, make_account(fake_channels), page_item())
 
     assert (told.reaction, told.retry_after, told.status_code) == (Reaction.RETRY_AFTER, 30, 429)
     assert untold.reaction is Reaction.RETRY_BACKOFF
 
 
-def test_secrets_never_show_in_repr_or_details(fake_channels, http):
+async def test_secrets_never_show_in_repr_or_details(fake_channels, http):
     account = make_account(fake_channels)
     echo = f"Malformed access token {fake_graph.PAGE_TOKEN}"
     fake_channels.state.fail("graph", kind="error", code=190, message=echo)
 
-    outcome = facebook.send(http, account, page_item())
+    outcome = await facebook.send(http, account, page_item())
 
     assert outcome.reaction is Reaction.REFRESH_TOKEN
     assert fake_graph.PAGE_TOKEN not in outcome.detail
@@ -257,20 +263,22 @@ def test_secrets_never_show_in_repr_or_details(fake_channels, http):
     assert fake_graph.PAGE_TOKEN not in repr(account)
 
 
-def test_it_refuses_what_it_cannot_post_without_asking_graph(fake_channels, http):
+async def test_it_refuses_what_it_cannot_post_without_asking_graph(fake_channels, http):
     resident = dataclasses.replace(page_item(), target="+84912345678")
     no_page = make_account(fake_channels, {})
     no_token = Account(5, "facebook", f"{fake_channels.url}/graph", {"page_id": PAGE_ID}, {})
 
-    assert facebook.send(http, make_account(fake_channels), resident).reaction is Reaction.GIVE_UP
-    assert facebook.send(http, no_page, page_item()).reaction is Reaction.DISABLE_CHANNEL
-    assert facebook.send(http, no_token, page_item()).reaction is Reaction.DISABLE_CHANNEL
+    assert (
+        await facebook.send(http, make_account(fake_channels), resident)
+    ).reaction is Reaction.GIVE_UP
+    assert (await facebook.send(http, no_page, page_item())).reaction is Reaction.DISABLE_CHANNEL
+    assert (await facebook.send(http, no_token, page_item())).reaction is Reaction.DISABLE_CHANNEL
     assert fake_channels.state.recorded("graph") == []
 
 
-def test_the_fake_takes_json_bodies_and_checks_what_graph_checks(fake_channels, http):
+def test_the_fake_takes_json_bodies_and_checks_what_graph_checks(fake_channels, plain_http):
     def post(body: dict, path: str = FEED) -> httpx.Response:
-        return http.post(f"{fake_channels.url}{path}", json=body)
+        return plain_http.post(f"{fake_channels.url}{path}", json=body)
 
     token = {"access_token": fake_graph.PAGE_TOKEN}
     missing = post({"message": "Cảnh báo"})
@@ -283,7 +291,7 @@ def test_the_fake_takes_json_bodies_and_checks_what_graph_checks(fake_channels, 
         {**token, "url": "https://canhbao.bocongan.gov.vn/img/7.jpg"}, FEED[:-4] + "photos"
     )
     assert photo.json()["post_id"] == f"{PAGE_ID}_2"
-    bearer = http.post(
+    bearer = plain_http.post(
         f"{fake_channels.url}/graph/v23.0/{PAGE_ID}/feed",
         headers={"Authorization": f"Bearer {fake_graph.PAGE_TOKEN}"},
         data={"message": "Qua header"},

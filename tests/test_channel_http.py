@@ -18,35 +18,36 @@ from alerts.channels.http import scrub
 from alerts.channels.http import transport_outcome
 
 
-def answering(response: httpx.Response) -> httpx.Client:
-    return httpx.Client(transport=httpx.MockTransport(lambda request: response))
+def answering(response: httpx.Response) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(lambda request: response))
 
 
 def http_date(offset: float) -> str:
     return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + offset))
 
 
-def test_an_answer_is_read_up_to_the_cap_only():
-    with answering(httpx.Response(200, content=b"x" * (4 * MAX_BODY))) as http:
-        _, raw = post(http, "http://fake.test/", json={})
-        _, nothing = post(http, "http://fake.test/", limit=0, json={})
+async def test_an_answer_is_read_up_to_the_cap_only():
+    async with answering(httpx.Response(200, content=b"x" * (4 * MAX_BODY))) as http:
+        _, raw = await post(http, "http://fake.test/", json={})
+        _, nothing = await post(http, "http://fake.test/", limit=0, json={})
     assert len(raw) == MAX_BODY
     assert nothing == b""
 
 
-def test_json_answers_are_parsed_and_others_are_none():
-    with answering(httpx.Response(200, json={"ok": True})) as http:
-        assert post_json(http, "http://fake.test/", {})[1] == {"ok": True}
-    with answering(httpx.Response(502, text="<html>Bad Gateway</html>")) as http:
-        response, data = post_json(http, "http://fake.test/", {})
+async def test_json_answers_are_parsed_and_others_are_none():
+    async with answering(httpx.Response(200, json={"ok": True})) as http:
+        assert (await post_json(http, "http://fake.test/", {}))[1] == {"ok": True}
+    async with answering(httpx.Response(502, text="<html>Bad Gateway</html>")) as http:
+        response, data = await post_json(http, "http://fake.test/", {})
     assert (response.status_code, data) == (502, None)
 
 
-def test_a_body_that_lies_about_its_encoding_is_unknown():
+async def test_a_body_that_lies_about_its_encoding_is_unknown():
     gzip = {"content-encoding": "gzip"}
     lying = httpx.Response(200, headers=gzip, stream=httpx.ByteStream(b"not gzip"))
-    with answering(lying) as http, pytest.raises(SEND_ERRORS) as raised:
-        post(http, "http://fake.test/", json={})
+    async with answering(lying) as http:
+        with pytest.raises(SEND_ERRORS) as raised:
+            await post(http, "http://fake.test/", json={})
     outcome = transport_outcome(raised.value)
     assert outcome.reaction is Reaction.UNKNOWN
     assert outcome.detail.startswith("unreadable answer: DecodingError")

@@ -25,8 +25,8 @@ SECRET = fake_esms.SECRET_KEY
 
 
 @pytest.fixture
-def http():
-    with http_client(2.0, read=0.5) as client:
+async def http():
+    async with http_client(2.0, read=0.5) as client:
         yield client
 
 
@@ -49,9 +49,9 @@ def bodies(fake) -> list[dict]:
     return [r.json for r in fake.state.recorded("esms")]
 
 
-def test_it_posts_the_esms_request_shape(fake_channels, http):
+async def test_it_posts_the_esms_request_shape(fake_channels, http):
     rendering = render_sms.render(sample_message(), RenderSettings())
-    outcome = sms.send(http, account(fake_channels), Item("7-1-sms-42", PHONE, rendering))
+    outcome = await sms.send(http, account(fake_channels), Item("7-1-sms-42", PHONE, rendering))
     assert outcome.reaction == Reaction.OK and outcome.detail == "CodeResult 100: accepted"
     assert outcome.provider_id == fake_channels.state.extra["esms_sent"][0]["sms_id"]
     (request,) = fake_channels.state.recorded("esms")
@@ -72,37 +72,37 @@ def test_it_posts_the_esms_request_shape(fake_channels, http):
 
 
 @pytest.mark.parametrize("message", [sample_message(), sample_update(), sample_cancel()])
-def test_the_fake_accepts_every_sms_rendering(fake_channels, http, message):
+async def test_the_fake_accepts_every_sms_rendering(fake_channels, http, message):
     rendering = render_sms.render(message, RenderSettings())
-    outcome = sms.send(http, account(fake_channels), Item("k", PHONE, rendering))
+    outcome = await sms.send(http, account(fake_channels), Item("k", PHONE, rendering))
     assert outcome.reaction == Reaction.OK, outcome.detail
 
 
-def test_a_callback_url_and_the_sms_type_come_from_the_settings(fake_channels, http):
+async def test_a_callback_url_and_the_sms_type_come_from_the_settings(fake_channels, http):
     settings = {"brandname": "CONGAN_DEMO", "callback_url": "https://x.vn/hooks/esms"}
-    outcome = sms.send(http, replace(account(fake_channels), settings=settings), item())
+    outcome = await sms.send(http, replace(account(fake_channels), settings=settings), item())
     assert outcome.reaction == Reaction.OK
     assert bodies(fake_channels)[0]["CallbackUrl"] == "https://x.vn/hooks/esms"
 
 
-def test_a_resend_with_the_same_request_id_is_taken_as_already_sent(fake_channels, http):
-    first = sms.send(http, account(fake_channels), item())
-    again = sms.send(http, account(fake_channels), item())
+async def test_a_resend_with_the_same_request_id_is_taken_as_already_sent(fake_channels, http):
+    first = await sms.send(http, account(fake_channels), item())
+    again = await sms.send(http, account(fake_channels), item())
     assert first.reaction == again.reaction == Reaction.OK
     assert again.detail.startswith("CodeResult 124") and again.provider_id is None
     assert len(fake_channels.state.extra["esms_sent"]) == 1
 
 
-def test_a_long_idempotency_key_becomes_a_stable_50_character_request_id(fake_channels, http):
+async def test_a_long_idempotency_key_becomes_a_stable_50_character_request_id(fake_channels, http):
     key = "alert-7-revision-1-channel-sms-subscriber-" + "9" * 40
-    sms.send(http, account(fake_channels), item(key=key))
-    sms.send(http, account(fake_channels), item(key=key))
+    await sms.send(http, account(fake_channels), item(key=key))
+    await sms.send(http, account(fake_channels), item(key=key))
     first, second = (body["RequestId"] for body in bodies(fake_channels))
     assert first == second and len(first) == 50
 
 
-def test_a_broadcast_is_refused_without_a_request(fake_channels, http):
-    outcome = sms.send(http, account(fake_channels), item(target="broadcast"))
+async def test_a_broadcast_is_refused_without_a_request(fake_channels, http):
+    outcome = await sms.send(http, account(fake_channels), item(target="broadcast"))
     assert outcome.reaction == Reaction.GIVE_UP
     assert fake_channels.state.recorded("esms") == []
 
@@ -116,8 +116,8 @@ def test_phones_are_sent_in_the_national_form(target, phone):
 
 
 @pytest.mark.parametrize("target", ["+8490188848", "+84 1234 567 890", "+14155550100", "abc"])
-def test_a_number_that_is_not_vietnamese_disables_the_subscriber(fake_channels, http, target):
-    outcome = sms.send(http, account(fake_channels), item(target=target))
+async def test_a_number_that_is_not_vietnamese_disables_the_subscriber(fake_channels, http, target):
+    outcome = await sms.send(http, account(fake_channels), item(target=target))
     assert outcome.reaction == Reaction.DISABLE_SUBSCRIBER
     assert fake_channels.state.recorded("esms") == []
 
@@ -139,9 +139,9 @@ def test_a_number_that_is_not_vietnamese_disables_the_subscriber(fake_channels, 
         ("118", Reaction.GIVE_UP),
     ],
 )
-def test_every_code_result_maps_as_channels_md_says(fake_channels, http, code, reaction):
+async def test_every_code_result_maps_as_channels_md_says(fake_channels, http, code, reaction):
     fake_channels.state.fail("esms", kind="code", code=code)
-    outcome = sms.send(http, account(fake_channels), item())
+    outcome = await sms.send(http, account(fake_channels), item())
     assert outcome.reaction == reaction and outcome.detail.startswith(f"CodeResult {code}")
     assert outcome.status_code == 200
 
@@ -155,66 +155,70 @@ def test_every_code_result_maps_as_channels_md_says(fake_channels, http, code, r
         (SECRET, "CONGAN_DEMO", PHONE, "Cảnh báo lừa đảo", "146", Reaction.GIVE_UP),
     ],
 )
-def test_the_fake_checks_keys_brandname_phone_and_gsm7_content(
+async def test_the_fake_checks_keys_brandname_phone_and_gsm7_content(
     fake_channels, http, secret_key, brandname, target, content, code, reaction
 ):
     unit = replace(account(fake_channels, secret_key=secret_key), settings={"brandname": brandname})
-    outcome = sms.send(http, unit, item(content, target))
+    outcome = await sms.send(http, unit, item(content, target))
     assert outcome.reaction == reaction and outcome.detail.startswith(f"CodeResult {code}")
 
 
-def test_a_number_blocked_on_the_gateway_disables_the_subscriber(fake_channels, http):
+async def test_a_number_blocked_on_the_gateway_disables_the_subscriber(fake_channels, http):
     fake_channels.state.extra["esms_blocked"] = {"0901888484"}
-    outcome = sms.send(http, account(fake_channels), item())
+    outcome = await sms.send(http, account(fake_channels), item())
     assert outcome.reaction == Reaction.DISABLE_SUBSCRIBER
     assert outcome.detail.startswith("CodeResult 99:")
 
 
-def test_a_malformed_request_gets_the_invalid_request_shape_and_is_given_up(fake_channels, http):
+async def test_a_malformed_request_gets_the_invalid_request_shape_and_is_given_up(
+    fake_channels, http
+):
     url = f"{fake_channels.url}/esms{fake_esms.PATH}"
-    response = http.post(url, content=b"not json", headers={"content-type": "application/json"})
+    response = await http.post(
+        url, content=b"not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400 and response.json() == {"error": "Invalid request"}
     fake_channels.state.fail("esms", kind="invalid")
-    outcome = sms.send(http, account(fake_channels), item())
+    outcome = await sms.send(http, account(fake_channels), item())
     assert outcome.reaction == Reaction.GIVE_UP and "Invalid request" in outcome.detail
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_a_server_error_is_retried_with_backoff(fake_channels, http, status):
+async def test_a_server_error_is_retried_with_backoff(fake_channels, http, status):
     fake_channels.state.fail("esms", kind="http", status=status)
-    outcome = sms.send(http, account(fake_channels), item())
+    outcome = await sms.send(http, account(fake_channels), item())
     assert outcome.reaction == Reaction.RETRY_BACKOFF and outcome.status_code == status
 
 
-def test_the_optional_rate_limit_answers_429_with_retry_after(fake_channels, http):
+async def test_the_optional_rate_limit_answers_429_with_retry_after(fake_channels, http):
     fake_channels.state.limits["esms"] = 2
-    outcomes = [sms.send(http, account(fake_channels), item(key=f"k{n}")) for n in range(3)]
+    outcomes = [await sms.send(http, account(fake_channels), item(key=f"k{n}")) for n in range(3)]
     assert [o.reaction for o in outcomes[:2]] == [Reaction.OK, Reaction.OK]
     assert outcomes[2].reaction == Reaction.RETRY_AFTER and outcomes[2].retry_after == 1.0
 
 
-def test_a_server_that_hangs_leaves_the_outcome_unknown(fake_channels, http):
+async def test_a_server_that_hangs_leaves_the_outcome_unknown(fake_channels, http):
     fake_channels.state.fail("esms", kind="hang", seconds=1.5)
-    outcome = sms.send(http, account(fake_channels), item())
+    outcome = await sms.send(http, account(fake_channels), item())
     assert outcome.reaction == Reaction.UNKNOWN and "ReadTimeout" in outcome.detail
 
 
-def test_a_closed_port_is_retried_with_backoff(http):
-    outcome = sms.send(http, account(closed_server()), item())
+async def test_a_closed_port_is_retried_with_backoff(http):
+    outcome = await sms.send(http, account(closed_server()), item())
     assert outcome.reaction == Reaction.RETRY_BACKOFF and "ConnectError" in outcome.detail
 
 
-def test_missing_keys_disable_the_channel_without_a_request(fake_channels, http):
-    outcome = sms.send(http, account(fake_channels, api_key=""), item())
+async def test_missing_keys_disable_the_channel_without_a_request(fake_channels, http):
+    outcome = await sms.send(http, account(fake_channels, api_key=""), item())
     assert outcome.reaction == Reaction.DISABLE_CHANNEL
     assert fake_channels.state.recorded("esms") == []
 
 
-def test_the_keys_never_appear_in_an_outcome(fake_channels, http):
+async def test_the_keys_never_appear_in_an_outcome(fake_channels, http):
     fake_channels.state.fail(
         "esms", kind="code", code="101", message=f"bad key {fake_esms.API_KEY}"
     )
-    outcome = sms.send(http, account(fake_channels), item())
+    outcome = await sms.send(http, account(fake_channels), item())
     assert outcome.reaction == Reaction.DISABLE_CHANNEL
     assert fake_esms.API_KEY not in repr(outcome) and fake_esms.SECRET_KEY not in repr(outcome)
     assert fake_esms.SECRET_KEY not in repr(account(fake_channels))

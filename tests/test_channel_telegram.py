@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
 from dataclasses import replace
 
 import pytest
@@ -28,8 +28,8 @@ CHANNEL_CHAT = "-1001234567890"
 
 
 @pytest.fixture
-def http():
-    with http_client(2.0, read=0.5) as client:
+async def http():
+    async with http_client(2.0, read=0.5) as client:
         yield client
 
 
@@ -56,9 +56,9 @@ def sent(fake) -> list[dict]:
     return [r.json for r in fake.state.recorded("telegram") if r.path.endswith("/sendMessage")]
 
 
-def test_it_posts_the_rendering_to_the_units_channel_in_html(fake_channels, http):
+async def test_it_posts_the_rendering_to_the_units_channel_in_html(fake_channels, http):
     rendering = render_telegram.render(sample_message(), RenderSettings())
-    outcome = telegram.send(http, account(fake_channels), item(rendering))
+    outcome = await telegram.send(http, account(fake_channels), item(rendering))
     assert outcome.reaction == Reaction.OK and outcome.provider_id == "1"
     (request,) = fake_channels.state.recorded("telegram")
     assert request.method == "POST" and request.path == f"/telegram/bot{TOKEN}/sendMessage"
@@ -71,15 +71,15 @@ def test_it_posts_the_rendering_to_the_units_channel_in_html(fake_channels, http
     assert fake_channels.state.extra["telegram_sent"][0]["chat_id"] == CHANNEL_CHAT
 
 
-def test_it_sends_to_a_residents_own_chat(fake_channels, http):
-    outcome = telegram.send(
+async def test_it_sends_to_a_residents_own_chat(fake_channels, http):
+    outcome = await telegram.send(
         http, account(fake_channels), item(text("<b>Cảnh báo</b>"), "777000111")
     )
     assert outcome.reaction == Reaction.OK
     assert sent(fake_channels)[0]["chat_id"] == 777000111
 
 
-def test_it_sends_every_part_of_a_split_rendering_in_order(fake_channels, http):
+async def test_it_sends_every_part_of_a_split_rendering_in_order(fake_channels, http):
     paragraph = "Đối tượng <giả danh> & lừa đảo người dân qua điện thoại và mạng xã hội. " * 14
     description = "\n\n".join([paragraph.strip()] * 10)
     assert len(description) >= 10000
@@ -87,7 +87,7 @@ def test_it_sends_every_part_of_a_split_rendering_in_order(fake_channels, http):
     rendering = render_telegram.render(message, RenderSettings())
     names = telegram.part_names(rendering)
     assert len(names) >= 3 and names == list(rendering.parts)
-    outcome = telegram.send(http, account(fake_channels), item(rendering))
+    outcome = await telegram.send(http, account(fake_channels), item(rendering))
     assert outcome.reaction == Reaction.OK
     assert outcome.provider_id == ",".join(str(i) for i in range(1, len(names) + 1))
     assert [body["text"] for body in sent(fake_channels)] == [rendering.parts[n] for n in names]
@@ -110,11 +110,11 @@ def test_it_sends_every_part_of_a_split_rendering_in_order(fake_channels, http):
     ],
     ids=["alert", "update", "cancel", "hostile"],
 )
-def test_the_fake_accepts_every_rendering_and_no_hostile_html_gets_through(
+async def test_the_fake_accepts_every_rendering_and_no_hostile_html_gets_through(
     fake_channels, http, message
 ):
     rendering = render_telegram.render(message, RenderSettings())
-    outcome = telegram.send(http, account(fake_channels), item(rendering))
+    outcome = await telegram.send(http, account(fake_channels), item(rendering))
     assert outcome.reaction == Reaction.OK, outcome.detail
     body = sent(fake_channels)[0]["text"]
     assert "<script>" not in body and "<br>" not in body and "&foo;" not in body
@@ -137,17 +137,17 @@ def test_the_fake_accepts_every_rendering_and_no_hostile_html_gets_through(
         ("😀" * 2049, "message is too long"),
     ],
 )
-def test_the_fake_refuses_what_telegram_refuses_and_the_client_gives_up(
+async def test_the_fake_refuses_what_telegram_refuses_and_the_client_gives_up(
     fake_channels, http, markup, description
 ):
-    outcome = telegram.send(http, account(fake_channels), item(text(markup), "777000111"))
+    outcome = await telegram.send(http, account(fake_channels), item(text(markup), "777000111"))
     assert outcome.reaction == Reaction.GIVE_UP and outcome.status_code == 400
     assert description in outcome.detail
 
 
-def test_the_fake_counts_the_limit_after_entity_parsing(fake_channels, http):
+async def test_the_fake_counts_the_limit_after_entity_parsing(fake_channels, http):
     markup = "<b>" + "&amp;" * 4096 + "</b>"
-    outcome = telegram.send(http, account(fake_channels), item(text(markup), "777000111"))
+    outcome = await telegram.send(http, account(fake_channels), item(text(markup), "777000111"))
     assert outcome.reaction == Reaction.OK
 
 
@@ -162,17 +162,19 @@ def test_the_fake_counts_the_limit_after_entity_parsing(fake_channels, http):
         ("unknown", "broadcast", Reaction.DISABLE_CHANNEL, "chat not found"),
     ],
 )
-def test_a_chat_that_cannot_be_reached_disables_the_subscriber_or_the_channel(
+async def test_a_chat_that_cannot_be_reached_disables_the_subscriber_or_the_channel(
     fake_channels, http, status, target, reaction, words
 ):
     chat = CHANNEL_CHAT if target == "broadcast" else target
     fake_channels.state.extra["telegram_chats"] = {chat: status}
-    outcome = telegram.send(http, account(fake_channels), item(text("<b>x</b>"), target))
+    outcome = await telegram.send(http, account(fake_channels), item(text("<b>x</b>"), target))
     assert outcome.reaction == reaction and words in outcome.detail
 
 
-def test_a_wrong_token_disables_the_channel(fake_channels, http):
-    outcome = telegram.send(http, account(fake_channels, token="123456:WRONG"), item(text("x")))
+async def test_a_wrong_token_disables_the_channel(fake_channels, http):
+    outcome = await telegram.send(
+        http, account(fake_channels, token="123456:WRONG"), item(text("x"))
+    )
     assert outcome.reaction == Reaction.DISABLE_CHANNEL
     assert outcome.status_code == 401 and outcome.detail == "Unauthorized"
 
@@ -193,77 +195,84 @@ def test_a_wrong_token_disables_the_channel(fake_channels, http):
           "parameters": {"migrate_to_chat_id": -1009876543210}}, Reaction.DISABLE_SUBSCRIBER),
     ],
 )  # fmt: skip
-def test_queued_failures_are_classified(fake_channels, http, failure, reaction):
+async def test_queued_failures_are_classified(fake_channels, http, failure, reaction):
     fake_channels.state.fail("telegram", **failure)
-    outcome = telegram.send(http, account(fake_channels), item(text("x"), "777000111"))
+    outcome = await telegram.send(http, account(fake_channels), item(text("x"), "777000111"))
     assert outcome.reaction == reaction
 
 
-def test_too_many_requests_waits_the_seconds_telegram_says(fake_channels, http):
+async def test_too_many_requests_waits_the_seconds_telegram_says(fake_channels, http):
     fake_channels.state.fail("telegram", kind="429", retry_after=17)
-    outcome = telegram.send(http, account(fake_channels), item(text("x")))
+    outcome = await telegram.send(http, account(fake_channels), item(text("x")))
     assert outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after == 17.0
     assert outcome.status_code == 429 and "retry after 17" in outcome.detail
 
 
-def test_the_fake_allows_one_message_a_second_per_chat(fake_channels, http):
-    first = telegram.send(http, account(fake_channels), item(text("một"), "777000111"))
-    second = telegram.send(http, account(fake_channels), item(text("hai"), "777000111"))
-    other = telegram.send(http, account(fake_channels), item(text("ba"), "777000222"))
+async def test_the_fake_allows_one_message_a_second_per_chat(fake_channels, http):
+    first = await telegram.send(http, account(fake_channels), item(text("một"), "777000111"))
+    second = await telegram.send(http, account(fake_channels), item(text("hai"), "777000111"))
+    other = await telegram.send(http, account(fake_channels), item(text("ba"), "777000222"))
     assert first.reaction == Reaction.OK and other.reaction == Reaction.OK
     assert second.reaction == Reaction.RETRY_AFTER and second.retry_after == 1.0
 
 
-def test_the_fake_allows_about_thirty_messages_a_second_per_bot(fake_channels, http):
-    def one(n):
-        return telegram.send(http, account(fake_channels), item(text(f"tin {n}"), str(900000 + n)))
+async def test_the_fake_allows_about_thirty_messages_a_second_per_bot(fake_channels, http):
+    async def one(n):
+        return await telegram.send(
+            http, account(fake_channels), item(text(f"tin {n}"), str(900000 + n))
+        )
 
-    with ThreadPoolExecutor(8) as pool:
-        outcomes = list(pool.map(one, range(40)))
+    outcomes = await asyncio.gather(*(one(n) for n in range(40)))
     limited = [o for o in outcomes if o.reaction == Reaction.RETRY_AFTER]
     assert limited and all(o.retry_after >= 1 for o in limited)
     assert {o.reaction for o in outcomes} == {Reaction.OK, Reaction.RETRY_AFTER}
     assert sum(o.reaction == Reaction.OK for o in outcomes) >= 30
 
 
-def test_the_fake_allows_twenty_messages_a_minute_to_a_group(fake_channels, http):
+async def test_the_fake_allows_twenty_messages_a_minute_to_a_group(fake_channels, http):
     fake_channels.state.limits["telegram:chat"] = 0
-    outcomes = [telegram.send(http, account(fake_channels), item(text(f"{n}"))) for n in range(21)]
+    outcomes = [
+        await telegram.send(http, account(fake_channels), item(text(f"{n}"))) for n in range(21)
+    ]
     assert all(o.reaction == Reaction.OK for o in outcomes[:20])
     assert outcomes[20].reaction == Reaction.RETRY_AFTER and outcomes[20].retry_after > 50
 
 
-def test_a_later_part_that_fails_is_reported_as_partial(fake_channels, http, monkeypatch):
+async def test_a_later_part_that_fails_is_reported_as_partial(fake_channels, http, monkeypatch):
     monkeypatch.setattr(telegram, "PART_INTERVAL", 0)
-    outcome = telegram.send(http, account(fake_channels), item(text("<b>một</b>", "hai<br>")))
+    outcome = await telegram.send(http, account(fake_channels), item(text("<b>một</b>", "hai<br>")))
     assert outcome.reaction == Reaction.GIVE_UP and outcome.provider_id == "1"
     assert outcome.detail.startswith(f"{telegram.PARTIAL}: part 2/2")
     assert "can't parse entities" in outcome.detail
 
 
-def test_a_later_part_held_back_long_hands_the_wait_to_the_engine(fake_channels, http):
+async def test_a_later_part_held_back_long_hands_the_wait_to_the_engine(fake_channels, http):
     fake_channels.state.limits["telegram:group_per_minute"] = 1
-    outcome = telegram.send(http, account(fake_channels), item(text("một", "hai")))
+    outcome = await telegram.send(http, account(fake_channels), item(text("một", "hai")))
     assert outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after > 50
     assert outcome.detail.startswith("partial: part 2/2") and outcome.provider_id == "1"
 
 
-def test_a_later_part_held_back_briefly_is_resent_after_the_wait(fake_channels, http, monkeypatch):
+async def test_a_later_part_held_back_briefly_is_resent_after_the_wait(
+    fake_channels, http, monkeypatch
+):
     monkeypatch.setattr(telegram, "PART_INTERVAL", 0)
-    outcome = telegram.send(http, account(fake_channels), item(text("một", "hai"), "777000111"))
+    outcome = await telegram.send(
+        http, account(fake_channels), item(text("một", "hai"), "777000111")
+    )
     assert outcome.reaction == Reaction.OK and outcome.provider_id == "1,2"
     assert [body["text"] for body in sent(fake_channels)] == ["một", "hai", "hai"]
 
 
-def test_a_server_that_hangs_leaves_the_outcome_unknown(fake_channels, http):
+async def test_a_server_that_hangs_leaves_the_outcome_unknown(fake_channels, http):
     fake_channels.state.fail("telegram", kind="hang", seconds=1.5)
-    outcome = telegram.send(http, account(fake_channels), item(text("x")))
+    outcome = await telegram.send(http, account(fake_channels), item(text("x")))
     assert outcome.reaction == Reaction.UNKNOWN and "ReadTimeout" in outcome.detail
     assert TOKEN not in repr(outcome)
 
 
-def test_a_closed_port_is_retried_with_backoff(http):
-    outcome = telegram.send(http, account(closed_server()), item(text("x")))
+async def test_a_closed_port_is_retried_with_backoff(http):
+    outcome = await telegram.send(http, account(closed_server()), item(text("x")))
     assert outcome.reaction == Reaction.RETRY_BACKOFF and "ConnectError" in outcome.detail
 
 
@@ -271,7 +280,7 @@ def test_a_closed_port_is_retried_with_backoff(http):
     "base_url",
     [None, "http://127.0.0.1:{port}/telegram", "ftp://127.0.0.1/telegram", "http://[::1"],
 )
-def test_the_bot_token_never_appears_in_an_outcome(fake_channels, http, base_url):
+async def test_the_bot_token_never_appears_in_an_outcome(fake_channels, http, base_url):
     if base_url:
         base_url = base_url.format(port=closed_port())
     token = "987654:AAH-very-secret_token"
@@ -279,31 +288,31 @@ def test_the_bot_token_never_appears_in_an_outcome(fake_channels, http, base_url
     fake_channels.state.fail(
         "telegram", kind="error", status=400, description=f"Bad Request: {token}"
     )
-    outcome = telegram.send(http, account(fake_channels, token, base_url), item(text("x")))
+    outcome = await telegram.send(http, account(fake_channels, token, base_url), item(text("x")))
     assert outcome.reaction != Reaction.OK
     assert "987654" not in repr(outcome) and "very-secret" not in repr(outcome)
     assert "very-secret" not in repr(account(fake_channels, token))
 
 
-def test_missing_credentials_disable_the_channel_without_a_request(fake_channels, http):
+async def test_missing_credentials_disable_the_channel_without_a_request(fake_channels, http):
     broken = replace(account(fake_channels), secrets={})
-    outcome = telegram.send(http, broken, item(text("x")))
+    outcome = await telegram.send(http, broken, item(text("x")))
     assert outcome.reaction == Reaction.DISABLE_CHANNEL
     assert fake_channels.state.recorded("telegram") == []
 
 
-def test_get_me_answers_for_the_valid_token_only(fake_channels, http):
-    ok = http.get(f"{fake_channels.url}/telegram/bot{TOKEN}/getMe").json()
+def test_get_me_answers_for_the_valid_token_only(fake_channels, plain_http):
+    ok = plain_http.get(f"{fake_channels.url}/telegram/bot{TOKEN}/getMe").json()
     assert ok["ok"] is True and ok["result"]["id"] == 123456 and ok["result"]["is_bot"]
-    wrong = http.get(f"{fake_channels.url}/telegram/bot1:x/getMe")
+    wrong = plain_http.get(f"{fake_channels.url}/telegram/bot1:x/getMe")
     assert wrong.status_code == 401
     assert wrong.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
 
 
-def test_a_429_carries_retry_after_in_the_body_and_the_header(fake_channels, http):
+def test_a_429_carries_retry_after_in_the_body_and_the_header(fake_channels, plain_http):
     fake_channels.state.fail("telegram", kind="429", retry_after=3)
     url = f"{fake_channels.url}/telegram/bot{TOKEN}/sendMessage"
-    response = http.post(url, json={"chat_id": 1, "text": "x"})
+    response = plain_http.post(url, json={"chat_id": 1, "text": "x"})
     assert response.status_code == 429 and response.headers["retry-after"] == "3"
     assert response.json() == {
         "ok": False,

@@ -38,8 +38,8 @@ def receiver(fake_channels):
 
 
 @pytest.fixture
-def http():
-    with http_client() as client:
+async def http():
+    async with http_client() as client:
         yield client
 
 
@@ -52,9 +52,9 @@ def item(key: str = KEY, target: str = "broadcast") -> Item:
     return Item(key, target, render(sample_message(), RenderSettings()))
 
 
-def test_the_receiver_accepts_our_signature(receiver, http):
+async def test_the_receiver_accepts_our_signature(receiver, http):
     sent = item()
-    outcome = webhook.send(http, account(receiver), sent)
+    outcome = await webhook.send(http, account(receiver), sent)
     assert outcome.reaction is Reaction.OK, outcome.detail
     assert outcome.status_code == 204
     assert outcome.provider_id == KEY
@@ -70,22 +70,22 @@ def test_the_receiver_accepts_our_signature(receiver, http):
     assert [d["result"] for d in hooks.deliveries(receiver.state)] == ["accepted"]
 
 
-def test_the_receiver_rejects_a_tampered_body(receiver, http):
+def test_the_receiver_rejects_a_tampered_body(receiver, plain_http):
     body = item().rendering.parts["json"].encode("utf-8")
     headers = sign_headers(SECRET, KEY, int(time.time()), body)
     headers["content-type"] = "application/json"
     tampered = body.replace(b"K7M4XQ2P", b"K7M4XQ2Q")
     url = f"{receiver.url}/hooks/newsroom"
-    assert http.post(url, content=tampered, headers=headers).status_code == 401
-    assert http.post(url, content=body, headers=headers).status_code == 204
+    assert plain_http.post(url, content=tampered, headers=headers).status_code == 401
+    assert plain_http.post(url, content=body, headers=headers).status_code == 204
     assert [d["result"] for d in hooks.deliveries(receiver.state)] == ["rejected", "accepted"]
 
 
-def test_the_receiver_rejects_an_old_timestamp(receiver, http):
+def test_the_receiver_rejects_an_old_timestamp(receiver, plain_http):
     body = b'{"type": "alert.published"}'
     headers = sign_headers(SECRET, KEY, int(time.time()) - 600, body)
     headers["content-type"] = "application/json"
-    answer = http.post(f"{receiver.url}/hooks/newsroom", content=body, headers=headers)
+    answer = plain_http.post(f"{receiver.url}/hooks/newsroom", content=body, headers=headers)
     assert answer.status_code == 401
     assert "tolerance" in answer.json()["error"]
 
@@ -101,16 +101,16 @@ def test_the_receivers_own_check_matches_a_known_signature():
     assert hooks.signature_problem(other, headers, body, 1767225600)
 
 
-def test_a_wrong_secret_is_refused_and_not_resent(receiver, http):
-    outcome = webhook.send(http, account(receiver, secret=new_secret()), item())
+async def test_a_wrong_secret_is_refused_and_not_resent(receiver, http):
+    outcome = await webhook.send(http, account(receiver, secret=new_secret()), item())
     assert outcome.reaction is Reaction.GIVE_UP
     assert outcome.status_code == 401
 
 
-def test_a_resend_with_the_same_key_is_deduplicated(receiver, http):
-    first = webhook.send(http, account(receiver), item())
-    again = webhook.send(http, account(receiver), item())
-    other = webhook.send(http, account(receiver), item("w7-Update-webhook-4-broadcast"))
+async def test_a_resend_with_the_same_key_is_deduplicated(receiver, http):
+    first = await webhook.send(http, account(receiver), item())
+    again = await webhook.send(http, account(receiver), item())
+    other = await webhook.send(http, account(receiver), item("w7-Update-webhook-4-broadcast"))
     assert (first.status_code, again.status_code, other.status_code) == (204, 200, 204)
     assert all(o.reaction is Reaction.OK for o in (first, again, other))
     results = [(d["id"], d["result"]) for d in hooks.deliveries(receiver.state)]
@@ -121,20 +121,22 @@ def test_a_resend_with_the_same_key_is_deduplicated(receiver, http):
     ]
 
 
-def test_a_rotated_secret_still_reaches_a_receiver_knowing_only_the_previous_one(receiver, http):
+async def test_a_rotated_secret_still_reaches_a_receiver_knowing_only_the_previous_one(
+    receiver, http
+):
     hooks.register(receiver.state, "slow-partner", OLD_SECRET)
     rotating = {"secret": SECRET, "previous_secret": OLD_SECRET}
-    outcome = webhook.send(http, account(receiver, "slow-partner", **rotating), item())
+    outcome = await webhook.send(http, account(receiver, "slow-partner", **rotating), item())
     assert outcome.reaction is Reaction.OK, outcome.detail
     (request,) = receiver.state.recorded("hooks")
     assert len(request.headers["webhook-signature"].split(" ")) == 2
-    without = webhook.send(http, account(receiver, "slow-partner"), item("w8-Alert"))
+    without = await webhook.send(http, account(receiver, "slow-partner"), item("w8-Alert"))
     assert without.reaction is Reaction.GIVE_UP
 
 
-def test_gone_disables_the_endpoint(receiver, http):
+async def test_gone_disables_the_endpoint(receiver, http):
     receiver.state.fail("hooks", kind="gone")
-    outcome = webhook.send(http, account(receiver), item())
+    outcome = await webhook.send(http, account(receiver), item())
     assert outcome.reaction is Reaction.DISABLE_CHANNEL
     assert outcome.status_code == 410
 
@@ -153,18 +155,18 @@ def test_gone_disables_the_endpoint(receiver, http):
         ({"status": 301, "location": "https://elsewhere.example/hook"}, Reaction.GIVE_UP, None),
     ],
 )
-def test_each_failure_is_classified(receiver, http, failure, reaction, wait):
+async def test_each_failure_is_classified(receiver, http, failure, reaction, wait):
     receiver.state.fail("hooks", kind="http", **failure)
-    outcome = webhook.send(http, account(receiver), item())
+    outcome = await webhook.send(http, account(receiver), item())
     assert outcome.reaction is reaction, outcome.detail
     assert outcome.retry_after == wait
     assert outcome.status_code == failure["status"]
     assert "elsewhere" not in outcome.detail
 
 
-def test_a_redirect_is_not_followed(receiver, http):
+async def test_a_redirect_is_not_followed(receiver, http):
     receiver.state.fail("hooks", kind="http", status=302)
-    outcome = webhook.send(http, account(receiver), item())
+    outcome = await webhook.send(http, account(receiver), item())
     assert "redirect" in outcome.detail
     assert len(receiver.state.recorded("hooks")) == 1
 
@@ -176,21 +178,21 @@ def test_a_retry_after_date_is_read():
     assert retry_after_seconds(None) is None
 
 
-def test_a_read_timeout_is_unknown_and_the_resend_is_deduplicated(receiver, http):
+async def test_a_read_timeout_is_unknown_and_the_resend_is_deduplicated(receiver, http):
     receiver.state.fail("hooks", kind="hang", seconds=0.5)
-    with http_client(0.1) as impatient:
-        outcome = webhook.send(impatient, account(receiver), item())
+    async with http_client(0.1) as impatient:
+        outcome = await webhook.send(impatient, account(receiver), item())
     assert outcome.reaction is Reaction.UNKNOWN
     assert "dedups on webhook-id" in outcome.detail
-    resent = webhook.send(http, account(receiver), item())
+    resent = await webhook.send(http, account(receiver), item())
     assert resent.reaction is Reaction.OK
     # Whichever of the two the receiver finished first, it processed the alert once.
     accepted = [d for d in hooks.deliveries(receiver.state) if d["result"] == "accepted"]
     assert len(accepted) == 1
 
 
-def test_a_closed_port_means_retry_later(http):
-    outcome = webhook.send(http, account(closed_server()), item())
+async def test_a_closed_port_means_retry_later(http):
+    outcome = await webhook.send(http, account(closed_server()), item())
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert "ConnectError" in outcome.detail
 
@@ -204,12 +206,12 @@ def test_a_closed_port_means_retry_later(http):
         ({"secret": SECRET}, "ftp://127.0.0.1/hooks/x"),
     ],
 )
-def test_a_misconfigured_endpoint_disables_the_channel(http, secrets, url):
+async def test_a_misconfigured_endpoint_disables_the_channel(http, secrets, url):
     broken = Account(4, "webhook", "", {"url": url}, secrets)
-    assert webhook.send(http, broken, item()).reaction is Reaction.DISABLE_CHANNEL
+    assert (await webhook.send(http, broken, item())).reaction is Reaction.DISABLE_CHANNEL
 
 
-def test_residents_are_refused(receiver, http):
-    outcome = webhook.send(http, account(receiver), item(target="an.nguyen@example.vn"))
+async def test_residents_are_refused(receiver, http):
+    outcome = await webhook.send(http, account(receiver), item(target="an.nguyen@example.vn"))
     assert outcome.reaction is Reaction.GIVE_UP
     assert receiver.state.recorded("hooks") == []

@@ -29,8 +29,8 @@ COVER = "https://canhbao.bocongan.gov.vn/static/cover.jpg"
 
 
 @pytest.fixture
-def http():
-    with http_client() as client:
+async def http():
+    async with http_client() as client:
         yield client
 
 
@@ -58,14 +58,27 @@ def broadcast_item() -> Item:
     return Item("7-1-zalo-broadcast", "broadcast", render(province, RenderSettings()))
 
 
+async def no_wait(_seconds: float) -> None:
+    """Stands in for asyncio.sleep: the tests do not wait for Zalo's processing."""
+
+
+def waits_for(waits: list):
+    """Return a stand-in for asyncio.sleep that notes each wait asked for."""
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    return sleep
+
+
 def paths(fake) -> list[str]:
     return [r.path for r in fake.state.recorded("zalo")]
 
 
-def test_it_sends_a_consultation_message(fake_channels, http):
+async def test_it_sends_a_consultation_message(fake_channels, http):
     item = resident_item()
 
-    outcome = zalo.send(http, make_account(fake_channels), item)
+    outcome = await zalo.send(http, make_account(fake_channels), item)
 
     assert outcome.reaction is Reaction.OK
     sent = fake_zalo.oa(fake_channels.state).messages
@@ -82,12 +95,12 @@ def test_it_sends_a_consultation_message(fake_channels, http):
 
 
 @pytest.mark.parametrize("id_key", ["id", "article_id"])
-def test_it_broadcasts_an_article_after_verifying_it(fake_channels, http, id_key):
+async def test_it_broadcasts_an_article_after_verifying_it(fake_channels, http, id_key):
     fake_zalo.oa(fake_channels.state).id_key = id_key
     item = broadcast_item()
     waits = []
 
-    outcome = zalo.send(http, make_account(fake_channels), item, sleep=waits.append)
+    outcome = await zalo.send(http, make_account(fake_channels), item, sleep=waits_for(waits))
 
     assert outcome.reaction is Reaction.OK
     assert outcome.provider_id == fake_zalo.oa(fake_channels.state).broadcasts[0]["message_id"]
@@ -111,21 +124,21 @@ def render_article(item: Item) -> dict:
     return json.loads(item.rendering.parts["article"])
 
 
-def test_it_keeps_the_article_cover_of_the_warning(fake_channels, http):
+async def test_it_keeps_the_article_cover_of_the_warning(fake_channels, http):
     image = "https://canhbao.bocongan.gov.vn/img/7.jpg"
     message = dataclasses.replace(sample_message(), regions=(HANOI,), image_url=image)
     item = Item("k", "broadcast", render(message, RenderSettings()))
 
-    outcome = zalo.send(http, make_account(fake_channels), item, sleep=lambda _: None)
+    outcome = await zalo.send(http, make_account(fake_channels), item, sleep=no_wait)
 
     assert outcome.reaction is Reaction.OK
     assert fake_channels.state.recorded("zalo")[0].json["cover"]["photo_url"] == image
 
 
-def test_it_gives_up_polling_an_article_that_stays_in_processing(fake_channels, http):
+async def test_it_gives_up_polling_an_article_that_stays_in_processing(fake_channels, http):
     fake_zalo.oa(fake_channels.state).verify_pending = 10
 
-    outcome = zalo.send(http, make_account(fake_channels), broadcast_item(), sleep=lambda _: None)
+    outcome = await zalo.send(http, make_account(fake_channels), broadcast_item(), sleep=no_wait)
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert "-214" in outcome.detail
@@ -133,14 +146,16 @@ def test_it_gives_up_polling_an_article_that_stays_in_processing(fake_channels, 
     assert fake_zalo.oa(fake_channels.state).broadcasts == []
 
 
-def test_it_refuses_a_broadcast_it_cannot_build_without_asking_zalo(fake_channels, http):
+async def test_it_refuses_a_broadcast_it_cannot_build_without_asking_zalo(fake_channels, http):
     commune = Item("k", "broadcast", render(sample_message(), RenderSettings()))
     coverless = dataclasses.replace(
         make_account(fake_channels), settings={"app_id": fake_zalo.APP_ID}
     )
 
-    assert zalo.send(http, make_account(fake_channels), commune).reaction is Reaction.GIVE_UP
-    assert zalo.send(http, coverless, broadcast_item()).reaction is Reaction.GIVE_UP
+    assert (
+        await zalo.send(http, make_account(fake_channels), commune)
+    ).reaction is Reaction.GIVE_UP
+    assert (await zalo.send(http, coverless, broadcast_item())).reaction is Reaction.GIVE_UP
     assert paths(fake_channels) == []
 
 
@@ -164,10 +179,10 @@ def test_it_refuses_a_broadcast_it_cannot_build_without_asking_zalo(fake_channel
         (-999, Reaction.RETRY_BACKOFF),  # undocumented: bounded retries, not dropped
     ],
 )
-def test_it_classifies_zalo_error_codes_from_the_body(fake_channels, http, code, reaction):
+async def test_it_classifies_zalo_error_codes_from_the_body(fake_channels, http, code, reaction):
     fake_channels.state.fail("zalo", kind="error", code=code)
 
-    outcome = zalo.send(http, make_account(fake_channels), resident_item())
+    outcome = await zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is reaction
     assert outcome.status_code == 200
@@ -181,18 +196,20 @@ def test_it_classifies_zalo_error_codes_from_the_body(fake_channels, http, code,
         ("reach the limit quota create article", Reaction.GIVE_UP),
     ],
 )
-def test_it_reads_the_message_of_the_two_faced_code_223(fake_channels, http, message, reaction):
+async def test_it_reads_the_message_of_the_two_faced_code_223(
+    fake_channels, http, message, reaction
+):
     fake_channels.state.fail("zalo", kind="error", code=-223, message=message)
 
-    outcome = zalo.send(http, make_account(fake_channels), broadcast_item(), sleep=lambda _: None)
+    outcome = await zalo.send(http, make_account(fake_channels), broadcast_item(), sleep=no_wait)
 
     assert outcome.reaction is reaction
 
 
-def test_it_waits_until_six_in_the_morning_after_a_night_refusal(fake_channels, http):
+async def test_it_waits_until_six_in_the_morning_after_a_night_refusal(fake_channels, http):
     fake_channels.state.fail("zalo", kind="error", code=-234)
 
-    outcome = zalo.send(http, make_account(fake_channels), resident_item())
+    outcome = await zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is Reaction.RETRY_AFTER
     assert 0 < outcome.retry_after <= 24 * 3600
@@ -201,7 +218,7 @@ def test_it_waits_until_six_in_the_morning_after_a_night_refusal(fake_channels, 
     assert abs((resume - six).total_seconds()) < 5
 
 
-def test_the_fake_answers_recipient_states_like_zalo(fake_channels, http):
+async def test_the_fake_answers_recipient_states_like_zalo(fake_channels, http):
     oa = fake_zalo.oa(fake_channels.state)
     account = make_account(fake_channels)
     oa.users["111"] = "unfollowed"
@@ -209,29 +226,29 @@ def test_the_fake_answers_recipient_states_like_zalo(fake_channels, http):
     oa.stale("333")
     long_text = resident_item("x" * 2001)
 
-    def send(target: str, item: Item | None = None):
+    async def send(target: str, item: Item | None = None):
         item = dataclasses.replace(item or resident_item(), target=target)
-        return zalo.send(http, account, item)
+        return await zalo.send(http, account, item)
 
-    assert send("111").reaction is Reaction.DISABLE_SUBSCRIBER
-    assert send("222").reaction is Reaction.DISABLE_SUBSCRIBER
-    assert send("333").reaction is Reaction.GIVE_UP  # -230: no interaction in 7 days
-    assert "-230" in send("333").detail
-    assert "-210" in send(USER_ID, long_text).detail
-    assert send(USER_ID).reaction is Reaction.OK
+    assert (await send("111")).reaction is Reaction.DISABLE_SUBSCRIBER
+    assert (await send("222")).reaction is Reaction.DISABLE_SUBSCRIBER
+    assert (await send("333")).reaction is Reaction.GIVE_UP  # -230: no interaction in 7 days
+    assert "-230" in (await send("333")).detail
+    assert "-210" in (await send(USER_ID, long_text)).detail
+    assert (await send(USER_ID)).reaction is Reaction.OK
 
 
-def test_the_fake_enforces_the_per_minute_limit_with_headers(fake_channels, http):
+async def test_the_fake_enforces_the_per_minute_limit_with_headers(fake_channels, http):
     fake_zalo.oa(fake_channels.state).per_minute = 1
     account = make_account(fake_channels)
 
-    first = zalo.send(http, account, resident_item())
-    second = zalo.send(http, account, resident_item())
+    first = await zalo.send(http, account, resident_item())
+    second = await zalo.send(http, account, resident_item())
 
     assert first.reaction is Reaction.OK
     assert second.reaction is Reaction.RETRY_BACKOFF
     assert "-32" in second.detail
-    answer = http.post(
+    answer = await http.post(
         f"{fake_channels.url}/zalo/v3.0/oa/message/cs",
         headers={"access_token": fake_zalo.ACCESS_TOKEN},
         json={},
@@ -241,15 +258,17 @@ def test_the_fake_enforces_the_per_minute_limit_with_headers(fake_channels, http
     assert answer.headers["X-RateLimit-Remain"] == "0"
 
 
-def test_the_fake_validates_request_shapes(fake_channels, http):
+def test_the_fake_validates_request_shapes(fake_channels, plain_http):
     headers = {"access_token": fake_zalo.ACCESS_TOKEN}
     text = {"recipient": {"user_id": USER_ID}, "message": {"text": "Cảnh báo"}}
     dashed = {"access-token": fake_zalo.ACCESS_TOKEN}
-    answer = http.post(f"{fake_channels.url}/zalo/v3.0/oa/message/cs", headers=dashed, json=text)
+    answer = plain_http.post(
+        f"{fake_channels.url}/zalo/v3.0/oa/message/cs", headers=dashed, json=text
+    )
     assert answer.json() == {"error": -216, "message": "Access token is invalid"}
 
     def post(path: str, body: dict) -> dict:
-        answer = http.post(f"{fake_channels.url}/zalo{path}", headers=headers, json=body)
+        answer = plain_http.post(f"{fake_channels.url}/zalo{path}", headers=headers, json=body)
         assert answer.status_code == 200  # Zalo answers errors with HTTP 200
         return answer.json()
 
@@ -275,14 +294,17 @@ def test_the_fake_validates_request_shapes(fake_channels, http):
     assert post("/v2.0/oa/message", broadcast)["message"] == "attachment_id is invalid!"
 
 
-def test_an_invalid_token_is_refreshed_once_and_the_old_refresh_token_dies(fake_channels, http):
+async def test_an_invalid_token_is_refreshed_once_and_the_old_refresh_token_dies(
+    fake_channels, http
+):
     stale = make_account(fake_channels, access_token="zalo-access-0")
 
-    first = zalo.send(http, stale, resident_item())
-    pair = zalo.refresh(http, stale)
-    reused = pytest.raises(zalo.RefreshFailed, zalo.refresh, http, stale)
+    first = await zalo.send(http, stale, resident_item())
+    pair = await zalo.refresh(http, stale)
+    with pytest.raises(zalo.RefreshFailed) as reused:
+        await zalo.refresh(http, stale)
     fresh = make_account(fake_channels, **pair)
-    second = zalo.send(http, fresh, resident_item())
+    second = await zalo.send(http, fresh, resident_item())
 
     assert first.reaction is Reaction.REFRESH_TOKEN
     assert "-216" in first.detail
@@ -305,23 +327,23 @@ def test_an_invalid_token_is_refreshed_once_and_the_old_refresh_token_dies(fake_
     }
 
 
-def test_an_expired_token_asks_for_a_refresh(fake_channels, http):
+async def test_an_expired_token_asks_for_a_refresh(fake_channels, http):
     fake_zalo.oa(fake_channels.state).expire()
 
-    outcome = zalo.send(http, make_account(fake_channels), resident_item())
+    outcome = await zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is Reaction.REFRESH_TOKEN
     assert "-220" in outcome.detail
 
 
-def test_a_refresh_that_cannot_reach_zalo_may_be_tried_again(fake_channels, http):
+async def test_a_refresh_that_cannot_reach_zalo_may_be_tried_again(fake_channels, http):
     fake_channels.state.fail("zalo", kind="http", status=503)
 
     with pytest.raises(zalo.RefreshFailed) as failed:
-        zalo.refresh(http, make_account(fake_channels))
+        await zalo.refresh(http, make_account(fake_channels))
 
     assert failed.value.retryable
-    assert zalo.refresh(http, make_account(fake_channels))[
+    assert (await zalo.refresh(http, make_account(fake_channels)))[
         "access_token"
     ]  # the old one still works
 
@@ -341,27 +363,27 @@ def test_it_knows_when_the_access_token_needs_refreshing():
     assert zalo.needs_refresh(account("soon"), now)
 
 
-def test_a_hung_server_gives_an_unknown_outcome(fake_channels):
+async def test_a_hung_server_gives_an_unknown_outcome(fake_channels):
     fake_channels.state.fail("zalo", kind="hang", seconds=2)
 
-    with http_client(2.0, read=0.5) as http:
-        outcome = zalo.send(http, make_account(fake_channels), resident_item())
+    async with http_client(2.0, read=0.5) as http:
+        outcome = await zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is Reaction.UNKNOWN
     assert "ReadTimeout" in outcome.detail
 
 
-def test_a_hang_before_the_broadcast_step_is_retried_not_unknown(fake_channels):
+async def test_a_hang_before_the_broadcast_step_is_retried_not_unknown(fake_channels):
     fake_channels.state.fail("zalo", kind="hang", seconds=2)  # the article create hangs
 
-    with http_client(2.0, read=0.5) as http:
-        outcome = zalo.send(http, make_account(fake_channels), broadcast_item())
+    async with http_client(2.0, read=0.5) as http:
+        outcome = await zalo.send(http, make_account(fake_channels), broadcast_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
 
 
-def test_a_refused_connection_is_retried(http):
-    outcome = zalo.send(http, make_account(closed_server()), resident_item())
+async def test_a_refused_connection_is_retried(http):
+    outcome = await zalo.send(http, make_account(closed_server()), resident_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert outcome.detail.startswith("not sent: ConnectError")
@@ -375,24 +397,24 @@ def test_a_refused_connection_is_retried(http):
         ({"kind": "malformed"}, "HTTP 200, not JSON"),
     ],
 )
-def test_outages_and_malformed_bodies_are_retried(fake_channels, http, failure, detail):
+async def test_outages_and_malformed_bodies_are_retried(fake_channels, http, failure, detail):
     fake_channels.state.fail("zalo", **failure)
 
-    outcome = zalo.send(http, make_account(fake_channels), resident_item())
+    outcome = await zalo.send(http, make_account(fake_channels), resident_item())
 
     assert outcome.reaction is Reaction.RETRY_BACKOFF
     assert outcome.detail.startswith(detail)
 
 
-def test_secrets_never_show_in_repr_details_or_errors(fake_channels, http):
+async def test_secrets_never_show_in_repr_details_or_errors(fake_channels, http):
     account = make_account(fake_channels)
     echo = f"access_token {fake_zalo.ACCESS_TOKEN} is invalid"
     fake_channels.state.fail("zalo", kind="error", code=-216, message=echo)
     fake_channels.state.fail("zalo", kind="error", code=-14014, message=fake_zalo.REFRESH_TOKEN)
 
-    outcome = zalo.send(http, account, resident_item())
+    outcome = await zalo.send(http, account, resident_item())
     with pytest.raises(zalo.RefreshFailed) as failed:
-        zalo.refresh(http, account)
+        await zalo.refresh(http, account)
 
     for text in (repr(account), outcome.detail, str(failed.value)):
         for secret in account.secrets.values():
@@ -400,10 +422,10 @@ def test_secrets_never_show_in_repr_details_or_errors(fake_channels, http):
     assert "***" in outcome.detail
 
 
-def test_a_rendering_without_text_is_given_up(fake_channels, http):
+async def test_a_rendering_without_text_is_given_up(fake_channels, http):
     empty = Rendering("zalo", "application/json", {})
 
-    outcome = zalo.send(http, make_account(fake_channels), Item("k", USER_ID, empty))
+    outcome = await zalo.send(http, make_account(fake_channels), Item("k", USER_ID, empty))
 
     assert outcome.reaction is Reaction.GIVE_UP
     assert paths(fake_channels) == []

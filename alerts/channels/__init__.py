@@ -4,10 +4,11 @@ A client sends one rendered message to one target over the provider's real API a
 classifies what came back into a ``Reaction`` (channels.md section 0): the delivery engine
 decides retries, refreshes and dead letters from that alone. Clients never touch the
 database and never log secrets; they get the unit's ``Account`` (settings and decrypted
-secrets) and an ``httpx.Client`` (pooled, explicit timeouts, no redirects) from the engine.
+secrets) and an ``httpx.AsyncClient`` (pooled, explicit timeouts, no redirects) from the
+engine, whose one event loop keeps hundreds of them waiting on providers at once.
 
-Each module exposes ``CHANNEL`` and ``send(http, account, item) -> Outcome``; Zalo also
-``refresh(http, account) -> dict`` (the new token pair to store).
+Each module exposes ``CHANNEL`` and the coroutine ``send(http, account, item) -> Outcome``;
+Zalo also ``refresh(http, account) -> dict`` (the new token pair to store).
 """
 
 from __future__ import annotations

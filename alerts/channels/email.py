@@ -17,6 +17,7 @@ secret: "password" (AUTH only when set; never logged or shown).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import smtplib
@@ -142,10 +143,11 @@ def build_message(config: Config, item: Item) -> EmailMessage:
     return message
 
 
-def send(http, account: Account, item: Item) -> Outcome:
+async def send(http, account: Account, item: Item) -> Outcome:
     """Send one rendering to one resident's address and classify the SMTP replies.
 
-    ``http`` is unused (SMTP, not HTTP): the signature is every channel's.
+    ``http`` is unused (SMTP, not HTTP): the signature is every channel's. The SMTP
+    transaction (smtplib, blocking) runs on a thread so the engine's loop keeps going.
     """
     del http
     try:
@@ -160,7 +162,8 @@ def send(http, account: Account, item: Item) -> Outcome:
         raw = message.as_bytes()
     except (KeyError, ValueError, UnicodeError) as exc:
         return Outcome(Reaction.GIVE_UP, f"message refused: {exc}"[:200])
-    return _transmit(settings, raw, item.target, str(message["Message-ID"]))
+    msg_id = str(message["Message-ID"])
+    return await asyncio.to_thread(_transmit, settings, raw, item.target, msg_id)
 
 
 def _refuse_target(target: str) -> Outcome | None:

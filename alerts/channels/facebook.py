@@ -50,7 +50,7 @@ _CODES = {
 }
 
 
-def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
+async def send(http: httpx.AsyncClient, account: Account, item: Item) -> Outcome:
     """Post the rendering on the Page; a link Graph cannot read is dropped once."""
     if item.target != "broadcast":
         return Outcome(Reaction.GIVE_UP, "Facebook posts only to the unit's Page")
@@ -64,18 +64,20 @@ def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
     form = {"message": message, "access_token": account.secrets["access_token"]}
     if item.rendering.parts.get("link"):
         form["link"] = item.rendering.parts["link"]
-    outcome, code = _post_feed(http, account, form)
+    outcome, code = await _post_feed(http, account, form)
     if code == LINK_FAILED and "link" in form:
         del form["link"]  # the text carries the link too; the preview is what is lost
-        outcome, code = _post_feed(http, account, form)
+        outcome, code = await _post_feed(http, account, form)
     return outcome
 
 
-def _post_feed(http: httpx.Client, account: Account, form: dict) -> tuple[Outcome, int | None]:
+async def _post_feed(
+    http: httpx.AsyncClient, account: Account, form: dict
+) -> tuple[Outcome, int | None]:
     version = account.settings.get("version", VERSION)
     url = f"{account.base_url.rstrip('/')}/{version}/{account.settings['page_id']}/feed"
     try:
-        response, raw = post(http, url, data=form)
+        response, raw = await post(http, url, data=form)
     except SEND_ERRORS as exc:
         return transport_outcome(exc, account.secrets.values()), None
     return _classify(response.status_code, response.headers, raw, account)

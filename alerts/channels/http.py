@@ -32,18 +32,18 @@ SEND_ERRORS = (httpx.HTTPError, httpx.InvalidURL)
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
-def post(
-    http: httpx.Client, url: str, *, limit: int = MAX_BODY, **kwargs
+async def post(
+    http: httpx.AsyncClient, url: str, *, limit: int = MAX_BODY, **kwargs
 ) -> tuple[httpx.Response, bytes]:
-    """POST (``kwargs`` as for ``httpx.Client.stream``) and read at most ``limit`` bytes of
+    """POST (``kwargs`` as for ``httpx.AsyncClient.stream``) and read at most ``limit`` bytes of
     the answer: a huge body is cut, never read whole (``limit=0`` reads none of it).
 
     Raises ``SEND_ERRORS`` as httpx does, ``DecodingError`` for a body that lies about its
     encoding (the request arrived: ``transport_outcome`` calls that UNKNOWN)."""
     body = bytearray()
-    with http.stream("POST", url, **kwargs) as response:
+    async with http.stream("POST", url, **kwargs) as response:
         if limit > 0:
-            for chunk in response.iter_bytes():
+            async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) >= limit:
                     break
@@ -58,9 +58,11 @@ def read_json(raw: bytes | str) -> object | None:
         return None
 
 
-def post_json(http: httpx.Client, url: str, payload: Mapping) -> tuple[httpx.Response, object]:
+async def post_json(
+    http: httpx.AsyncClient, url: str, payload: Mapping
+) -> tuple[httpx.Response, object]:
     """POST ``payload`` as JSON; return the response and its JSON (None if it has none)."""
-    response, raw = post(http, url, json=payload)
+    response, raw = await post(http, url, json=payload)
     return response, read_json(raw)
 
 

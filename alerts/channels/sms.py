@@ -49,7 +49,7 @@ CODES = {
 _E164_VN = re.compile(r"\+?84(\d{9})|0(\d{9})")
 
 
-def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
+async def send(http: httpx.AsyncClient, account: Account, item: Item) -> Outcome:
     """Send the rendering's text to one resident's phone (E.164) through the gateway."""
     if item.target == "broadcast":
         return Outcome(Reaction.GIVE_UP, "SMS goes to residents only, not as a broadcast")
@@ -78,7 +78,7 @@ def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
         payload["CallbackUrl"] = account.settings["callback_url"]
     url = (account.base_url or DEFAULT_BASE_URL).rstrip("/") + PATH
     try:
-        response, data = post_json(http, url, payload)
+        response, data = await post_json(http, url, payload)
     except SEND_ERRORS as exc:
         return transport_outcome(exc, secrets)
     return scrub_outcome(_classify(response, data), secrets)

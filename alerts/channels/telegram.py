@@ -15,8 +15,8 @@ C4). A later part answered 429 with a short wait is resent here once after that 
 
 from __future__ import annotations
 
+import asyncio
 import re
-import time
 
 import httpx
 
@@ -44,7 +44,7 @@ MAX_PART_WAIT = 3.0
 _CHAT_ID = re.compile(r"-?\d+")
 
 
-def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
+async def send(http: httpx.AsyncClient, account: Account, item: Item) -> Outcome:
     """Send every part of the rendering to the unit's channel or a resident's chat."""
     token = account.secrets.get("bot_token", "")
     broadcast = item.target == BROADCAST
@@ -59,9 +59,9 @@ def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
     sent: list[str] = []
     for number, name in enumerate(names, start=1):
         if sent:
-            time.sleep(PART_INTERVAL)
+            await asyncio.sleep(PART_INTERVAL)
         payload = _payload(chat_id, item.rendering.parts[name])
-        outcome = _send_part(http, url, payload, token, broadcast, later=bool(sent))
+        outcome = await _send_part(http, url, payload, token, broadcast, later=bool(sent))
         if outcome.reaction != Reaction.OK:
             return _partial(outcome, number, len(names), sent) if sent else outcome
         sent.append(outcome.provider_id or "")
@@ -89,20 +89,22 @@ def _payload(chat_id: str, text: str) -> dict:
     }
 
 
-def _send_part(
-    http: httpx.Client, url: str, payload: dict, token: str, broadcast: bool, later: bool
+async def _send_part(
+    http: httpx.AsyncClient, url: str, payload: dict, token: str, broadcast: bool, later: bool
 ) -> Outcome:
-    outcome = _post(http, url, payload, token, broadcast)
+    outcome = await _post(http, url, payload, token, broadcast)
     wait = outcome.retry_after
     if later and outcome.reaction == Reaction.RETRY_AFTER and wait and wait <= MAX_PART_WAIT:
-        time.sleep(wait)
-        outcome = _post(http, url, payload, token, broadcast)
+        await asyncio.sleep(wait)
+        outcome = await _post(http, url, payload, token, broadcast)
     return outcome
 
 
-def _post(http: httpx.Client, url: str, payload: dict, token: str, broadcast: bool) -> Outcome:
+async def _post(
+    http: httpx.AsyncClient, url: str, payload: dict, token: str, broadcast: bool
+) -> Outcome:
     try:
-        response, data = post_json(http, url, payload)
+        response, data = await post_json(http, url, payload)
     except SEND_ERRORS as exc:
         # httpx messages can quote the URL, and a Telegram URL holds the bot token.
         return transport_outcome(exc, (token,))

@@ -33,7 +33,7 @@ CHANNEL = "webhook"
 _RETRYABLE = {408, 425, 429}
 
 
-def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
+async def send(http: httpx.AsyncClient, account: Account, item: Item) -> Outcome:
     """POST one rendering to the unit's webhook endpoint and classify the answer."""
     if item.target != "broadcast":
         return Outcome(Reaction.GIVE_UP, "webhooks go to the unit's endpoint ('broadcast') only")
@@ -58,13 +58,13 @@ def send(http: httpx.Client, account: Account, item: Item) -> Outcome:
     except (KeyError, ValueError) as exc:
         return Outcome(Reaction.GIVE_UP, f"not signable: {exc}"[:200])
     headers["content-type"] = "application/json"
-    return _post(http, url, body, headers)
+    return await _post(http, url, body, headers)
 
 
-def _post(http: httpx.Client, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+async def _post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     try:
         # None of the answer's body is read: a receiver cannot make us download.
-        response, _ = post(http, url, limit=0, content=body, headers=headers)
+        response, _ = await post(http, url, limit=0, content=body, headers=headers)
     except SEND_ERRORS as exc:
         # Only the exception's class: its message may quote the URL.
         outcome = transport_outcome(exc, with_message=False)

@@ -16,8 +16,9 @@ Account: settings "app_id", optional "oauth_url" (default https://oauth.zaloapp.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
+from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -100,23 +101,27 @@ class RefreshFailed(Exception):
         self.retryable = retryable
 
 
-def send(
-    http: httpx.Client, account: Account, item: Item, *, sleep: Callable[[float], None] = time.sleep
+async def send(
+    http: httpx.AsyncClient,
+    account: Account,
+    item: Item,
+    *,
+    sleep: Callable[[float], Awaitable] = asyncio.sleep,
 ) -> Outcome:
     """Send one item: a consultation message to a user id, or the article broadcast."""
     if not account.secrets.get("access_token"):
         return Outcome(Reaction.REFRESH_TOKEN, "no Zalo access token stored")
     if item.target == "broadcast":
-        return _broadcast(http, account, item, sleep)
+        return await _broadcast(http, account, item, sleep)
     text = item.rendering.parts.get("text")
     if not text:
         return Outcome(Reaction.GIVE_UP, "the rendering has no Zalo text")
     body = {"recipient": {"user_id": item.target}, "message": {"text": text}}
-    reply = _call(http, account, "/v3.0/oa/message/cs", body)
+    reply = await _call(http, account, "/v3.0/oa/message/cs", body)
     return _sent(reply.data) if reply.outcome.reaction is Reaction.OK else reply.outcome
 
 
-def _broadcast(http: httpx.Client, account: Account, item: Item, sleep) -> Outcome:
+async def _broadcast(http: httpx.AsyncClient, account: Account, item: Item, sleep) -> Outcome:
     """Create the article, wait until verified, then broadcast it to the followers."""
     parts = item.rendering.parts
     if "article" not in parts or "broadcast" not in parts:
@@ -131,29 +136,31 @@ def _broadcast(http: httpx.Client, account: Account, item: Item, sleep) -> Outco
             return Outcome(Reaction.GIVE_UP, "Zalo articles need a cover: set cover_url")
         cover = {"cover_type": "photo", "photo_url": account.settings["cover_url"]}
         article["cover"] = {**cover, "status": "show"}
-    created = _call(http, account, "/v2.0/article/create", article, final=False)
+    created = await _call(http, account, "/v2.0/article/create", article, final=False)
     if created.outcome.reaction is not Reaction.OK:
         return created.outcome
     if not created.data.get("token"):
         return Outcome(Reaction.RETRY_BACKOFF, "Zalo created the article without a token")
-    outcome, article_id = _verify(http, account, str(created.data["token"]), sleep)
+    outcome, article_id = await _verify(http, account, str(created.data["token"]), sleep)
     if article_id is None:
         return outcome
     for element in elements:
         if element.get("media_type") == "article":
             element["attachment_id"] = article_id
-    reply = _call(http, account, "/v2.0/oa/message", message)
+    reply = await _call(http, account, "/v2.0/oa/message", message)
     if reply.outcome.reaction is Reaction.OK:
         return _sent(reply.data, f"article {article_id}")
     return reply.outcome
 
 
-def _verify(http: httpx.Client, account: Account, token: str, sleep) -> tuple[Outcome, str | None]:
+async def _verify(
+    http: httpx.AsyncClient, account: Account, token: str, sleep
+) -> tuple[Outcome, str | None]:
     """Poll ``/v2.0/article/verify`` while Zalo answers -214; return the article id."""
     for attempt in range(VERIFY_TRIES):
         if attempt:
-            sleep(VERIFY_WAIT)
-        reply = _call(http, account, "/v2.0/article/verify", {"token": token}, final=False)
+            await sleep(VERIFY_WAIT)
+        reply = await _call(http, account, "/v2.0/article/verify", {"token": token}, final=False)
         if reply.outcome.reaction is Reaction.OK:
             article_id = reply.data.get("id") or reply.data.get("article_id")
             if article_id:
@@ -171,8 +178,8 @@ def _sent(data: dict, note: str = "") -> Outcome:
     )
 
 
-def _call(
-    http: httpx.Client, account: Account, path: str, body: dict, *, final: bool = True
+async def _call(
+    http: httpx.AsyncClient, account: Account, path: str, body: dict, *, final: bool = True
 ) -> _Reply:
     """POST one OA request and classify the answer.
 
@@ -181,7 +188,7 @@ def _call(
     url = account.base_url.rstrip("/") + path
     headers = {"access_token": account.secrets["access_token"]}
     try:
-        response, raw = post(http, url, headers=headers, json=body)
+        response, raw = await post(http, url, headers=headers, json=body)
     except SEND_ERRORS as exc:
         outcome = transport_outcome(exc, account.secrets.values())
         if not final and outcome.reaction is Reaction.UNKNOWN:
@@ -237,7 +244,9 @@ def needs_refresh(account: Account, now: datetime) -> bool:
     return expires - now <= REFRESH_MARGIN
 
 
-def refresh(http: httpx.Client, account: Account, now: datetime | None = None) -> dict[str, str]:
+async def refresh(
+    http: httpx.AsyncClient, account: Account, now: datetime | None = None
+) -> dict[str, str]:
     """Exchange the refresh token for a new pair; raise RefreshFailed when it is refused.
 
     The old refresh token stops working as soon as Zalo answers: store the returned
@@ -252,7 +261,7 @@ def refresh(http: httpx.Client, account: Account, now: datetime | None = None) -
         "grant_type": "refresh_token",
     }
     try:
-        response, raw = post(
+        response, raw = await post(
             http, url, headers={"secret_key": account.secrets["secret_key"]}, data=form
         )
     except SEND_ERRORS as exc:

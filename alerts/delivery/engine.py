@@ -1,34 +1,39 @@
-"""The dispatcher: drain the outbox over every channel's API, one bounded batch per tick.
+"""The dispatcher: drain the outbox over every channel's API.
 
-Each tick (RELIABILITY.md C2): return to the queue what a dead worker left in flight
-(possible duplicates), dead-letter what expired, claim a batch in one short transaction,
-send outside any transaction with pooled httpx clients, paced under each provider's limit,
-each attempt bounded by a total deadline, then record every outcome in one transaction.
+Each call (RELIABILITY.md C2) returns to the queue what a dead worker left in flight
+(possible duplicates), dead-letters what expired, claims a batch in one short transaction
+and sends it from one asyncio event loop with a pooled ``httpx.AsyncClient``: hundreds of
+requests wait on providers at once, each channel bounded by its own slots, paced under each
+provider's limit, each attempt bounded by a total deadline. Outcomes are recorded in one
+transaction per flush.
+
+The database work runs on one "store" thread while the loop keeps sending: the next batch
+is claimed and the finished attempts recorded while the current batch is in flight, so a
+big fan-out never stops at a batch boundary. At most ``per_second x deadline`` deliveries
+of one account are ever in flight, so everything claimed goes out within its lease.
+
 A channel whose account keeps failing is skipped by its circuit breaker, and a hung
-provider only holds its own channel's slots: the others keep going.
+provider only holds its own channel's slots: the others keep going. Before anything goes
+out the revision is checked again: the content must be the approved content and the
+message must be signed, or nothing is sent.
 
-Before anything goes out the revision is checked again: the content must be the approved
-content and the message must be signed, or nothing is sent.
-
-Each tick also sends the due ``notices`` (residents' confirmation codes and links, "manage
-your subscriptions" links: messages that are not warnings) through the same clients, slots
-and pacing, with the same reactions, and drops the subscription requests nobody confirmed.
-A resident's email carries a one-click unsubscribe link with the subscription's own token
-(``alerts.subscriptions.token_for``: derived from the id and SECRET_KEY, its digest stored as
-the batch is claimed, so the link finds the subscription).
+The same path sends the due ``notices`` (residents' confirmation codes and links: messages
+that are not warnings), with the same reactions, and drops the subscription requests nobody
+confirmed. A resident's copy carries their own one-click unsubscribe link
+(``alerts.subscriptions.token_for``: derived from the id and SECRET_KEY, its digest stored
+as the batch is claimed, so the link finds the subscription).
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
-import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Mapping
-from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import wait
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
@@ -38,30 +43,29 @@ from datetime import timedelta
 import httpx
 import sqlite_utils
 
-from alerts import audit
 from alerts import publication
 from alerts import subscriptions
 from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
-from alerts.clock import from_text
 from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write
 from alerts.delivery import policy as policies
 from alerts.delivery.pacing import Pacer
-from alerts.delivery.transport import Urllib3Transport
+from alerts.delivery.recording import Recorder
+from alerts.delivery.recording import Result
+from alerts.delivery.recording import audit_event
+from alerts.delivery.transport import AiohttpTransport
 from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render import registry
 from alerts.security import vault
 from alerts.store import accounts as account_store
-from alerts.store import audit as audit_store
 from alerts.store import deliveries as store
 from alerts.store import notices as notice_store
 from alerts.store import signatures as signature_store
-from alerts.store import subscriptions as subscription_store
 from alerts.store import warnings as warning_store
 from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
@@ -69,12 +73,17 @@ from alerts.store.notices import Notice
 BATCH = 500
 NOTICE_BATCH = 100
 LEASE_MARGIN = 30.0
-POLL = 0.05
+# Claim the next batch once no more than this many attempts are still in flight.
+LOW_WATER = BATCH // 2
+# Record finished attempts at least this often (seconds) during a long fan-out.
+FLUSH_SECONDS = 0.25
+
+Job = tuple[Account, Item] | Outcome
 
 
 @dataclass
 class Summary:
-    """What one tick did (for logs, tests and /healthz)."""
+    """What one call did (for logs, tests and /healthz)."""
 
     recovered: int = 0
     expired: int = 0
@@ -83,198 +92,136 @@ class Summary:
     notices: int = 0
 
 
-def http_client() -> httpx.Client:
+def http_client(timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
     """One pooled client for every channel: explicit timeouts, redirects never followed,
-    urllib3's pool beneath (see alerts/delivery/transport.py for why)."""
-    timeout = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)
-    return httpx.Client(timeout=timeout, transport=Urllib3Transport(), follow_redirects=False)
+    aiohttp's pool beneath (see alerts/delivery/transport.py for why)."""
+    timeout = timeout or httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)
+    return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(), follow_redirects=False)
 
 
 class Dispatcher:
-    """Sends due deliveries; lives as long as the worker (its pacing state with it)."""
+    """Sends due deliveries; lives as long as the worker (its pacing state, event loop,
+    connection pool and store thread with it). The loop runs on its own thread, so
+    ``dispatch_due`` may be called from any thread, even one running another event loop;
+    one call at a time (the worker's scheduler runs one tick at a time)."""
 
     def __init__(
         self,
         config: Mapping,
-        http: httpx.Client | None = None,
+        http: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
         rules: Mapping[str, policies.Policy] | None = None,
     ):
         """``rules`` replaces the channels' policies (tests use short deadlines)."""
         self.config = config
         self.http = http or http_client()
-        self.rng = rng or random.Random()
         self.rules = dict(rules or policies.POLICIES)
+        self.recorder = Recorder(self.rules, rng or random.Random())
         self.pacer = Pacer()
-        self.executor = ThreadPoolExecutor(
-            max_workers=sum(p.concurrency for p in self.rules.values()),
-            thread_name_prefix="send",
+        self.loop = asyncio.new_event_loop()
+        self.loop_thread = threading.Thread(
+            target=self.loop.run_forever, name="engine-loop", daemon=True
         )
-        self.slots = {c: threading.Semaphore(p.concurrency) for c, p in self.rules.items()}
+        self.loop_thread.start()
+        self.slots = {c: asyncio.Semaphore(p.concurrency) for c, p in self.rules.items()}
+        self.store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+
+    def close(self) -> None:
+        try:
+            self._run(self.http.aclose())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.loop_thread.join()
+            self.loop.close()
+            self.store_thread.shutdown()
+
+    def _run(self, coroutine):
+        """Run a coroutine on the engine's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def dispatch_due(
+        self, db: sqlite_utils.Database, now: datetime | None = None, budget: float = 0.0
+    ) -> Summary:
+        """Claim a batch and send it; claim more while work is due and ``budget`` seconds
+        have not passed (the worker drains a big fan-out without waiting for ticks)."""
+        return self._run(_Drain(self, db, now, budget).run())
 
     def _rule(self, channel: str, settings: Mapping) -> policies.Policy:
         """Return a channel's policy with the account's own (lower) rate, if it set one."""
         return policies.with_rate(self.rules[channel], settings)
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        self.http.close()
+    # --- sending (on the event loop) -------------------------------------------------------
 
-    # --- one tick -----------------------------------------------------------------------
+    async def send_one(self, work: Delivery | Notice, account: Account, item: Item) -> Result:
+        """Wait for a slot and the pace, then send within the channel's deadline; an attempt
+        past its deadline counts as UNKNOWN (it may have arrived)."""
+        rule = self._rule(work.channel, account.settings)
+        async with self.slots[work.channel]:
+            await self.pacer.wait(f"account:{account.id}", rule.per_second)
+            if rule.per_target_per_second and work.target != "broadcast":
+                await self.pacer.wait(
+                    f"target:{account.id}:{work.target}", rule.per_target_per_second
+                )
+            began = time.monotonic()
+            client = importlib.import_module(f"alerts.channels.{work.channel}")
+            try:
+                async with asyncio.timeout(rule.deadline):
+                    outcome = await client.send(self.http, account, item)
+            except TimeoutError:
+                outcome = Outcome(Reaction.UNKNOWN, f"no answer within {rule.deadline:.0f} s")
+            except Exception as error:  # a client bug must not lose the delivery
+                outcome = Outcome(Reaction.RETRY_BACKOFF, f"client error: {type(error).__name__}")
+            return work, outcome, time.monotonic() - began
 
-    def dispatch_due(
-        self, db: sqlite_utils.Database, now: datetime | None = None, budget: float = 0.0
-    ) -> Summary:
-        """Run one tick: one batch, then more while work is due and ``budget`` seconds
-        have not passed (the worker drains a big fan-out without waiting for ticks)."""
-        started = time.monotonic()
-        summary = Summary()
-        subscriptions.expire_pending(db, now or utcnow())
-        while True:
-            moment = now or utcnow()
-            with write(db):
-                summary.recovered += store.recover_expired_leases(db, to_text(moment))
-                summary.expired += store.expire_queued(db, to_text(moment))
-                notice_store.recover_expired_leases(db, to_text(moment))
-                notice_store.expire_queued(db, to_text(moment))
-            batch = self._claim(db, moment)
-            notices = self._claim_notices(db, moment)
-            summary.claimed += len(batch)
-            summary.notices += len(notices)
-            if batch or notices:
-                results = self._send_all(db, batch, notices)
-                self._record(db, results, summary)
-            if not (batch or notices) or time.monotonic() - started >= budget:
-                return summary
+    async def refresh(self, account: Account) -> tuple[dict | None, str]:
+        """Ask the channel for a new token pair; return (secrets, "") or (None, why not)."""
+        client = importlib.import_module(f"alerts.channels.{account.channel}")
+        try:
+            fresh = await client.refresh(self.http, account)
+        except Exception as error:
+            return None, f"token refresh failed: {error}"[:300]
+        return {**account.secrets, **fresh}, ""
 
-    def _claim(self, db: sqlite_utils.Database, now: datetime) -> list[Delivery]:
-        """Claim a batch no larger than what each account may send within one lease."""
+    # --- the store thread's side ---------------------------------------------------------
+
+    def claim(self, db, now: datetime, in_flight: Mapping[int, int]):
+        """Housekeeping, then claim due deliveries (no more per account than it may send
+        within one lease, counting those still in flight) and due notices. Returns the
+        batch, the notices, and what housekeeping did (recovered, expired)."""
+        moment = to_text(now)
         with write(db):
-            candidates = store.due(db, to_text(now), BATCH)
-            accounts = {
-                a: account_store.get_account(db, a) for a in {d.account_id for d in candidates}
+            recovered = store.recover_expired_leases(db, moment)
+            expired = store.expire_queued(db, moment)
+            notice_store.recover_expired_leases(db, moment)
+            notice_store.expire_queued(db, moment)
+            candidates = store.due(db, moment, BATCH)
+            settings = {
+                a: account_store.get_account(db, a).settings
+                for a in {d.account_id for d in candidates}
             }
-            quota: dict[int, int] = {}
+            taken = dict(in_flight)
             batch = []
             for delivery in candidates:
-                rule = self._rule(delivery.channel, accounts[delivery.account_id].settings)
-                allowed = max(1, int(rule.per_second * rule.deadline))
-                if quota.get(delivery.account_id, 0) < allowed:
-                    quota[delivery.account_id] = quota.get(delivery.account_id, 0) + 1
+                rule = self._rule(delivery.channel, settings[delivery.account_id])
+                count = taken.get(delivery.account_id, 0)
+                if count < max(1, int(rule.per_second * rule.deadline)):
+                    taken[delivery.account_id] = count + 1
                     batch.append(delivery)
-            longest = max((self.rules[d.channel].deadline for d in batch), default=0)
-            lease = now + timedelta(seconds=2 * longest + LEASE_MARGIN)
-            store.claim(db, [d.id for d in batch], to_text(lease))
+            store.claim(db, [d.id for d in batch], self._lease(batch, now))
             if self.config.get("SECRET_KEY"):
                 emailed = [d.subscription_id for d in batch if d.channel == "email"]
                 subscriptions.remember_tokens(db, self.config, [i for i in emailed if i])
-        return batch
+            notices = notice_store.due(db, moment, NOTICE_BATCH)
+            notice_store.claim(db, [n.id for n in notices], self._lease(notices, now))
+        return batch, notices, (recovered, expired)
 
-    def _claim_notices(self, db: sqlite_utils.Database, now: datetime) -> list[Notice]:
-        """Claim the due notices (few: one per subscription request)."""
-        with write(db):
-            notices = notice_store.due(db, to_text(now), NOTICE_BATCH)
-            longest = max((self.rules[n.channel].deadline for n in notices), default=0)
-            lease = now + timedelta(seconds=2 * longest + LEASE_MARGIN)
-            notice_store.claim(db, [n.id for n in notices], to_text(lease))
-        return notices
+    def _lease(self, works, now: datetime) -> str:
+        longest = max((self.rules[w.channel].deadline for w in works), default=0)
+        return to_text(now + timedelta(seconds=2 * longest + LEASE_MARGIN))
 
-    # --- sending --------------------------------------------------------------------------
-
-    def _send_all(
-        self, db, batch: list[Delivery], notices: list[Notice] | None = None
-    ) -> list[tuple[Delivery | Notice, Outcome, float]]:
-        """Send a batch (and due notices) concurrently; an attempt past its deadline counts
-        as UNKNOWN."""
-        prepared = self._prepare(db, batch)
-        opened = self._prepare_notices(db, notices or [])
-        jobs = [(d, prepared.get(d.id)) for d in batch] + [(n, opened[n.id]) for n in notices or []]
-        started: dict[tuple[str, int], float] = {}
-        futures: dict[Future, Delivery | Notice] = {}
-        results = []
-        for delivery, job in jobs:
-            if isinstance(job, Outcome):
-                results.append((delivery, job, 0.0))
-                continue
-            future = self.executor.submit(self._send_one, delivery, *job, started)
-            futures[future] = delivery
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=POLL)
-            for future in done:
-                delivery = futures[future]
-                outcome, seconds = future.result()
-                results.append((delivery, outcome, seconds))
-            now = time.monotonic()
-            for future in list(pending):
-                delivery = futures[future]
-                deadline = self.rules[delivery.channel].deadline
-                began = started.get(_slot(delivery))
-                if began is not None and now - began > deadline:
-                    pending.discard(future)
-                    overdue = Outcome(Reaction.UNKNOWN, f"no answer within {deadline:.0f} s")
-                    results.append((delivery, overdue, deadline))
-        return results
-
-    def _send_one(self, delivery: Delivery | Notice, account: Account, item: Item, started):
-        """Wait for a slot and the pace, then send (runs in the executor)."""
-        rule = self._rule(delivery.channel, account.settings)
-        with self.slots[delivery.channel]:
-            self.pacer.wait(f"account:{account.id}", rule.per_second)
-            if rule.per_target_per_second and delivery.target != "broadcast":
-                self.pacer.wait(
-                    f"target:{account.id}:{delivery.target}", rule.per_target_per_second
-                )
-            began = started[_slot(delivery)] = time.monotonic()
-            client = importlib.import_module(f"alerts.channels.{delivery.channel}")
-            try:
-                outcome = client.send(self.http, account, item)
-            except Exception as error:  # a client bug must not lose the delivery
-                outcome = Outcome(Reaction.RETRY_BACKOFF, f"client error: {type(error).__name__}")
-            return outcome, time.monotonic() - began
-
-    def _prepare(self, db, batch: list[Delivery]) -> dict[int, tuple[Account, Item] | Outcome]:
-        """Open the accounts and render each message once. A resident's copy carries their
-        own stop link: it is rendered with the first recipient's link, and the others get
-        theirs swapped in (every link has the same length, so every count still holds)."""
-        accounts: dict[int, Account | Outcome] = {}
-        renderings: dict[tuple, tuple[Rendering | Outcome, str]] = {}
-        prepared: dict[int, tuple[Account, Item] | Outcome] = {}
-        for delivery in batch:
-            if delivery.account_id not in accounts:
-                accounts[delivery.account_id] = self._fresh_account(db, delivery.account_id)
-            account = accounts[delivery.account_id]
-            personal = delivery.subscription_id is not None
-            key = (delivery.warning_id, delivery.msg_type, delivery.channel, personal)
-            if key not in renderings:
-                renderings[key] = (self._render(db, delivery), self._unsubscribe_url(delivery))
-            rendering, rendered_link = renderings[key]
-            own_link = self._unsubscribe_url(delivery)
-            if not isinstance(rendering, Outcome) and own_link != rendered_link:
-                rendering = _with_link(rendering, rendered_link, own_link)
-            if isinstance(account, Outcome) or isinstance(rendering, Outcome):
-                prepared[delivery.id] = account if isinstance(account, Outcome) else rendering
-                continue
-            item = Item(delivery.idempotency_key, delivery.target, rendering, delivery.msg_type)
-            prepared[delivery.id] = (account, item)
-        return prepared
-
-    def _prepare_notices(
-        self, db, notices: list[Notice]
-    ) -> dict[int, tuple[Account, Item] | Outcome]:
-        """Open the notices' accounts and wrap each text in its channel's rendering."""
-        accounts: dict[int, Account | Outcome] = {}
-        prepared: dict[int, tuple[Account, Item] | Outcome] = {}
-        for notice in notices:
-            if notice.account_id not in accounts:
-                accounts[notice.account_id] = self._fresh_account(db, notice.account_id)
-            account = accounts[notice.account_id]
-            if isinstance(account, Outcome):
-                prepared[notice.id] = account
-                continue
-            item = Item(notice.idempotency_key, notice.target, _notice_rendering(notice))
-            prepared[notice.id] = (account, item)
-        return prepared
+    def open_accounts(self, db, ids) -> dict[int, Account | Outcome]:
+        """Open each account (secrets unsealed), or the outcome that stops its deliveries."""
+        return {i: self._account(db, i) for i in ids}
 
     def _account(self, db, account_id: int) -> Account | Outcome:
         stored = account_store.get_account(db, account_id)
@@ -284,35 +231,48 @@ class Dispatcher:
             return Outcome(Reaction.DISABLE_CHANNEL, str(error))
         return Account(stored.id, stored.channel, stored.base_url, stored.settings, secrets)
 
-    def _fresh_account(self, db, account_id: int) -> Account | Outcome:
-        """Open an account, refreshing a token that is about to expire (Zalo: 25 h) first,
-        and storing the new pair in one transaction before it is used."""
-        account = self._account(db, account_id)
-        if isinstance(account, Outcome):
-            return account
-        client = importlib.import_module(f"alerts.channels.{account.channel}")
-        needs = getattr(client, "needs_refresh", None)
-        if needs is None or not needs(account, utcnow()):
-            return account
-        try:
-            fresh = client.refresh(self.http, account)
-        except Exception as error:  # the current token may still work: try it
-            with write(db):
-                self._audit(db, "channel.refresh_failed", account_id, {"error": str(error)[:200]})
-            return account
-        secrets = {**account.secrets, **fresh}
+    def refresh_failed(self, db, account_id: int, error: str) -> None:
         with write(db):
-            account_store.set_secrets(db, account_id, vault.seal(self.config, secrets))
-            self._audit(db, "channel.token_refreshed", account_id, {"before_expiry": True})
-        return replace(account, secrets=secrets)
+            audit_event(db, "channel.refresh_failed", account_id, {"error": error[:200]})
+
+    def prepare(self, db, batch, notices, accounts) -> list[tuple[Delivery | Notice, Job]]:
+        """Render each message once (as signed: refused if the content is not the approved
+        one) and pair every delivery and notice with its account and item, or with the
+        outcome that stops it. A resident's copy carries their own stop link: it is
+        rendered with the first recipient's link, and the others get theirs swapped in
+        (every link has the same length, so every count still holds)."""
+        renderings: dict[tuple, tuple[Rendering | Outcome, str]] = {}
+        jobs: list[tuple[Delivery | Notice, Job]] = []
+        for delivery in batch:
+            account = accounts[delivery.account_id]
+            key = (delivery.warning_id, delivery.msg_type, delivery.channel)
+            key += (delivery.subscription_id is not None,)
+            if key not in renderings:
+                renderings[key] = (self._render(db, delivery), self._unsubscribe_url(delivery))
+            rendering, rendered_link = renderings[key]
+            own_link = self._unsubscribe_url(delivery)
+            if not isinstance(rendering, Outcome) and own_link != rendered_link:
+                rendering = _with_link(rendering, rendered_link, own_link)
+            if isinstance(account, Outcome) or isinstance(rendering, Outcome):
+                jobs.append((delivery, account if isinstance(account, Outcome) else rendering))
+                continue
+            item = Item(delivery.idempotency_key, delivery.target, rendering, delivery.msg_type)
+            jobs.append((delivery, (account, item)))
+        for notice in notices:
+            account = accounts[notice.account_id]
+            if isinstance(account, Outcome):
+                jobs.append((notice, account))
+                continue
+            item = Item(notice.idempotency_key, notice.target, _notice_rendering(notice))
+            jobs.append((notice, (account, item)))
+        return jobs
 
     def _render(self, db, delivery: Delivery) -> Rendering | Outcome:
         """Render the message as signed; refuse content that is not the approved one."""
         alert = warning_store.get_alert(db, delivery.warning_id)
-        signed_type = delivery.msg_type
         if alert.approved_hash != alert.content_hash:
             return Outcome(Reaction.GIVE_UP, "content differs from the approved content")
-        if signature_store.get_signature(db, alert.id, signed_type) is None:
+        if signature_store.get_signature(db, alert.id, delivery.msg_type) is None:
             return Outcome(Reaction.GIVE_UP, "the message is not signed")
         message = publication.message_for(
             db, alert, public_url=self.config["PUBLIC_URL"], msg_type=delivery.msg_type
@@ -333,185 +293,161 @@ class Dispatcher:
             return ""
         return subscriptions.unsubscribe_url(self.config, delivery.subscription_id)
 
-    # --- recording -------------------------------------------------------------------------
 
-    def _record(self, db, results, summary: Summary) -> None:
-        """Apply every outcome in one transaction (and the breakers and refreshes)."""
-        refreshed: set[int] = set()
-        by_account: dict[int, list[Outcome]] = {}
-        with write(db):
-            now = utcnow()
-            for delivery, outcome, seconds in results:
-                summary.outcomes[outcome.reaction] = summary.outcomes.get(outcome.reaction, 0) + 1
-                if isinstance(delivery, Notice):
-                    self._apply_notice(db, delivery, outcome, now, refreshed)
-                else:
-                    self._apply(db, delivery, outcome, seconds, now, refreshed)
-                by_account.setdefault(delivery.account_id, []).append(outcome)
-            for account_id, outcomes in by_account.items():
-                self._breaker(db, account_id, outcomes, now)
+class _Drain:
+    """One ``dispatch_due`` call: claim, send and record until nothing more is due or the
+    budget is spent, then wait for what is in flight and record it."""
 
-    def _apply(self, db, delivery: Delivery, outcome: Outcome, seconds, now, refreshed) -> None:
-        entry = {
-            "at": to_text(now),
-            "attempt": delivery.attempts + 1,
-            "reaction": str(outcome.reaction),
-            "detail": outcome.detail[:300],
-            "status": outcome.status_code,
-            "seconds": round(seconds, 3),
-        }
-        reaction = outcome.reaction
-        if reaction == Reaction.OK:
-            store.mark_sent(db, delivery.id, to_text(now), outcome.provider_id, entry)
-        elif reaction == Reaction.REFRESH_TOKEN:
-            self._refresh(db, delivery, outcome, entry, now, refreshed)
-        elif reaction == Reaction.DISABLE_SUBSCRIBER:
-            store.mark_dead(db, delivery.id, outcome.detail, entry)
-            if delivery.subscription_id:
-                subscription_store.disable_subscription(
-                    db, delivery.subscription_id, outcome.detail
-                )
-        elif reaction == Reaction.DISABLE_CHANNEL:
-            store.mark_dead(db, delivery.id, outcome.detail, entry)
-            self._disable(db, delivery.account_id, outcome.detail)
-        elif reaction == Reaction.GIVE_UP:
-            store.mark_dead(db, delivery.id, outcome.detail, entry)
-        else:
-            self._retry(db, delivery, outcome, entry, now)
+    def __init__(self, engine: Dispatcher, db, now: datetime | None, budget: float):
+        self.engine = engine
+        self.db = db
+        self.now = now
+        self.budget = budget
+        self.started = time.monotonic()
+        self.summary = Summary()
+        self.tasks: set[asyncio.Task] = set()
+        self.in_flight: dict[int, int] = {}
+        self.finished: list[Result] = []
+        self.progress = asyncio.Event()
+        self.claiming = True
+        self.flushed_at = time.monotonic()
 
-    def _retry(self, db, delivery: Delivery, outcome: Outcome, entry: dict, now) -> None:
-        """Schedule the next attempt (Retry-After wins; full jitter otherwise), unless the
-        attempts are spent or the next one would come after the warning's expiry."""
-        # A split message that failed after its first parts went out repeats them on resend.
-        unknown = outcome.reaction == Reaction.UNKNOWN or outcome.detail.startswith("partial:")
-        next_at, stop = self._next_attempt(
-            delivery.channel, delivery.attempts + 1, outcome, now, delivery.expires_at, "warning"
+    async def store(self, function: Callable, *args):
+        """Run ``function(*args)`` on the store thread (the loop keeps sending meanwhile)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.engine.store_thread, function, *args
         )
-        if stop:
-            store.mark_dead(db, delivery.id, stop, entry)
-        else:
-            store.mark_retry(db, delivery.id, to_text(next_at), outcome.detail, entry, unknown)
 
-    def _next_attempt(self, channel, attempt, outcome: Outcome, now, expires_at, what: str):
-        """Return (when to try again, None) or (None, why we stop): Retry-After wins, full
-        jitter otherwise; never past the attempt cap or the expiry."""
-        rule = self.rules[channel]
-        if outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after is not None:
-            delay = outcome.retry_after
-        else:
-            delay = policies.backoff(rule, attempt, self.rng)
-        next_at = now + timedelta(seconds=delay)
-        if attempt >= rule.max_attempts:
-            return None, f"gave up after {attempt} attempts"
-        if next_at >= from_text(expires_at):
-            return None, f"the {what} expires before the next attempt"
-        return next_at, None
-
-    def _refresh(self, db, delivery: Delivery, outcome: Outcome, entry, now, refreshed) -> None:
-        """Refresh the account's token once, then retry once; else stop the channel."""
-        client = importlib.import_module(f"alerts.channels.{delivery.channel}")
-        stored = account_store.get_account(db, delivery.account_id)
-        already_refreshed = any(
-            h.get("reaction") == "refresh_token" for h in _history(db, delivery.id)
-        )
-        if not hasattr(client, "refresh") or already_refreshed:
-            store.mark_dead(db, delivery.id, outcome.detail, entry)
-            self._disable(db, delivery.account_id, f"credentials refused: {outcome.detail}")
-            return
-        failure = self._refresh_account(db, client, stored, refreshed)
-        if failure:
-            store.mark_dead(db, delivery.id, outcome.detail, entry)
-            self._disable(db, stored.id, failure)
-            return
-        store.mark_retry(db, delivery.id, to_text(now), outcome.detail, entry, False)
-
-    def _refresh_account(self, db, client, stored, refreshed: set[int]) -> str | None:
-        """Refresh an account's token once per batch; return why it failed, or None."""
-        if stored.id in refreshed:
-            return None
-        account = self._account(db, stored.id)
+    async def run(self) -> Summary:
         try:
-            fresh = client.refresh(self.http, account)
-        except Exception as error:
-            return f"token refresh failed: {error}"[:300]
-        secrets = {**account.secrets, **fresh}
-        account_store.set_secrets(db, stored.id, vault.seal(self.config, secrets))
-        self._audit(db, "channel.token_refreshed", stored.id, {"channel": stored.channel})
-        refreshed.add(stored.id)
-        return None
+            await self.store(subscriptions.expire_pending, self.db, self.now or utcnow())
+            await self._claim()
+            while self.tasks or self.finished or self.claiming:
+                if self.tasks:
+                    await self._wait_for_progress()
+                if self.claiming and sum(self.in_flight.values()) <= LOW_WATER:
+                    await self._claim()
+                if self.finished and self._time_to_flush():
+                    await self._flush()
+        finally:
+            await self._abandon()
+        return self.summary
 
-    def _apply_notice(self, db, notice: Notice, outcome: Outcome, now, refreshed) -> None:
-        """Record a notice's attempt with the deliveries' reactions (its history is its
-        status, attempts and last error: a notice is no evidence to keep)."""
-        reaction, detail = outcome.reaction, outcome.detail[:300]
-        if reaction == Reaction.OK:
-            notice_store.mark_sent(db, notice.id, to_text(now))
-        elif reaction == Reaction.REFRESH_TOKEN:
-            self._refresh_notice(db, notice, detail, now, refreshed)
-        elif reaction == Reaction.DISABLE_CHANNEL:
-            notice_store.mark_dead(db, notice.id, detail)
-            self._disable(db, notice.account_id, detail)
-        elif reaction in (Reaction.DISABLE_SUBSCRIBER, Reaction.GIVE_UP):
-            notice_store.mark_dead(db, notice.id, detail)
-        else:
-            self._retry_notice(db, notice, outcome, now)
-
-    def _retry_notice(self, db, notice: Notice, outcome: Outcome, now) -> None:
-        """Schedule a notice's next attempt as ``_retry`` does a delivery's."""
-        next_at, stop = self._next_attempt(
-            notice.channel, notice.attempts + 1, outcome, now, notice.expires_at, "notice"
+    async def _claim(self) -> None:
+        """Claim, open the accounts (refreshing a token about to expire), prepare, and start
+        sending; stop claiming when nothing was due or the budget is spent."""
+        engine, db = self.engine, self.db
+        batch, notices, (recovered, expired) = await self.store(
+            engine.claim, db, self.now or utcnow(), dict(self.in_flight)
         )
-        if stop:
-            notice_store.mark_dead(db, notice.id, stop)
-        else:
-            notice_store.mark_retry(db, notice.id, to_text(next_at), outcome.detail)
-
-    def _refresh_notice(self, db, notice: Notice, detail: str, now, refreshed) -> None:
-        """Refresh the account's token once, then retry the notice once; else stop the
-        channel, as for a delivery."""
-        client = importlib.import_module(f"alerts.channels.{notice.channel}")
-        if not hasattr(client, "refresh") or notice.attempts > 0:
-            notice_store.mark_dead(db, notice.id, detail)
-            self._disable(db, notice.account_id, f"credentials refused: {detail}")
+        self.summary.recovered += recovered
+        self.summary.expired += expired
+        self.summary.claimed += len(batch)
+        self.summary.notices += len(notices)
+        spent = time.monotonic() - self.started >= self.budget
+        self.claiming = bool(batch or notices) and not spent
+        if not (batch or notices):
             return
-        stored = account_store.get_account(db, notice.account_id)
-        failure = self._refresh_account(db, client, stored, refreshed)
-        if failure:
-            notice_store.mark_dead(db, notice.id, detail)
-            self._disable(db, stored.id, failure)
+        ids = {w.account_id for w in [*batch, *notices]}
+        accounts = await self.store(engine.open_accounts, db, ids)
+        await self._refresh_expiring(accounts)
+        jobs = await self.store(engine.prepare, db, batch, notices, accounts)
+        for work, job in jobs:
+            if isinstance(job, Outcome):
+                self.finished.append((work, job, 0.0))
+            else:
+                self._start(work, *job)
+
+    async def _refresh_expiring(self, accounts: dict[int, Account | Outcome]) -> None:
+        """Refresh a token about to expire (Zalo: 25 h) before it is used, storing the new
+        pair first; if the refresh fails the current token may still work: try it."""
+        for account_id, account in accounts.items():
+            if isinstance(account, Outcome):
+                continue
+            client = importlib.import_module(f"alerts.channels.{account.channel}")
+            needs = getattr(client, "needs_refresh", None)
+            if needs is None or not needs(account, utcnow()):
+                continue
+            secrets, failure = await self.engine.refresh(account)
+            if secrets is None:
+                await self.store(self.engine.refresh_failed, self.db, account_id, failure)
+                continue
+            sealed = vault.seal(self.engine.config, secrets)
+            detail = {"before_expiry": True}
+            await self.store(
+                self.engine.recorder.store_secrets, self.db, account_id, sealed, detail
+            )
+            accounts[account_id] = replace(account, secrets=secrets)
+
+    def _start(self, work: Delivery | Notice, account: Account, item: Item) -> None:
+        self.in_flight[work.account_id] = self.in_flight.get(work.account_id, 0) + 1
+        task = asyncio.create_task(self.engine.send_one(work, account, item))
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if task.cancelled():
             return
-        notice_store.mark_retry(db, notice.id, to_text(now), detail)
+        work, outcome, seconds = task.result()
+        self.in_flight[work.account_id] -= 1
+        self.finished.append((work, outcome, seconds))
+        self.progress.set()
 
-    def _disable(self, db, account_id: int, reason: str) -> None:
-        account_store.set_active(db, account_id, False, reason[:300])
-        self._audit(db, "channel.disabled", account_id, {"reason": reason[:300]})
+    async def _wait_for_progress(self) -> None:
+        try:
+            async with asyncio.timeout(FLUSH_SECONDS):
+                await self.progress.wait()
+        except TimeoutError:
+            pass
+        self.progress.clear()
 
-    def _breaker(self, db, account_id: int, outcomes: list[Outcome], now: datetime) -> None:
-        """Open an account's breaker after repeated transient failures (in a row, across
-        ticks); any success closes it."""
-        stored = account_store.get_account(db, account_id)
-        failures = stored.breaker_failures
-        for outcome in outcomes:
-            if outcome.reaction == Reaction.OK:
-                failures = 0
-            elif outcome.reaction in (Reaction.RETRY_BACKOFF, Reaction.UNKNOWN):
-                failures += 1
-        if failures == stored.breaker_failures:
-            return
-        opened = None
-        if failures >= policies.BREAKER_THRESHOLD:
-            opened = to_text(now + timedelta(seconds=policies.BREAKER_OPEN_SECONDS))
-        account_store.set_breaker(db, account_id, failures, opened)
-
-    def _audit(self, db, action: str, account_id: int, detail: dict) -> None:
-        audit_store.append(
-            db, audit.make_entry(audit.SYSTEM, action, f"account:{account_id}", detail)
+    def _time_to_flush(self) -> bool:
+        return (
+            not self.tasks
+            or len(self.finished) >= BATCH
+            or time.monotonic() - self.flushed_at >= FLUSH_SECONDS
         )
 
+    async def _flush(self) -> None:
+        """Record what finished: refresh first the accounts told their token is stale."""
+        results, self.finished = self.finished, []
+        self.flushed_at = time.monotonic()
+        refreshed: dict[int, str | None] = {}
+        if any(o.reaction == Reaction.REFRESH_TOKEN for _, o, _ in results):
+            refreshed = await self._refresh_stale(results)
+        outcomes = self.summary.outcomes
+        await self.store(self.engine.recorder.record, self.db, results, refreshed, outcomes)
 
-def _slot(work: Delivery | Notice) -> tuple[str, int]:
-    """Return what tells a delivery from a notice with the same id in one run."""
-    return (type(work).__name__, work.id)
+    async def _refresh_stale(self, results: list[Result]) -> dict[int, str | None]:
+        """Refresh each account once whose token a provider refused; store the new pair.
+        Returns account -> None (refreshed) or why not (the channel is then stopped)."""
+        engine, db = self.engine, self.db
+        refreshed: dict[int, str | None] = {}
+        wanting = await self.store(engine.recorder.wanting_refresh, db, results)
+        accounts = await self.store(engine.open_accounts, db, wanting)
+        for account_id, account in accounts.items():
+            if isinstance(account, Outcome):
+                refreshed[account_id] = account.detail
+                continue
+            client = importlib.import_module(f"alerts.channels.{account.channel}")
+            if not hasattr(client, "refresh"):
+                continue  # nothing to refresh: the refusal stops the channel
+            secrets, failure = await engine.refresh(account)
+            if secrets is not None:
+                sealed = vault.seal(engine.config, secrets)
+                detail = {"channel": account.channel}
+                await self.store(engine.recorder.store_secrets, db, account_id, sealed, detail)
+            refreshed[account_id] = failure or None
+        return refreshed
+
+    async def _abandon(self) -> None:
+        """On the way out (normally nothing is left): cancel what is still in flight. Its
+        rows stay "sending" under their lease and come back as possible duplicates."""
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 def _notice_rendering(notice: Notice) -> Rendering:
@@ -529,8 +465,3 @@ def _with_link(rendering: Rendering, old: str, new: str) -> Rendering:
     parts = {name: text.replace(old, new) for name, text in rendering.parts.items()}
     headers = {name: value.replace(old, new) for name, value in rendering.headers.items()}
     return replace(rendering, parts=parts, headers=headers)
-
-
-def _history(db, delivery_id: int) -> list[dict]:
-    row = db.execute("SELECT history FROM deliveries WHERE id = ?", [delivery_id]).fetchone()
-    return json.loads(row[0]) if row else []

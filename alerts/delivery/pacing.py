@@ -2,12 +2,12 @@
 
 One bucket per account (the provider's global limit) and, where the provider limits each
 chat, one per target. Buckets live in the single worker process, which is why only one
-worker may run per database.
+worker may run per database; they are used from the engine's one event loop.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -22,16 +22,14 @@ class Bucket:
         self.tokens = self.burst
         self.clock = clock
         self.updated = clock()
-        self.lock = threading.Lock()
 
     def reserve(self) -> float:
         """Take a token; return how long to wait before using it (0 if one was ready)."""
-        with self.lock:
-            now = self.clock()
-            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-            self.tokens -= 1
-            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
 class Pacer:
@@ -39,14 +37,12 @@ class Pacer:
 
     def __init__(self):
         self.buckets: dict[str, Bucket] = {}
-        self.lock = threading.Lock()
 
-    def wait(self, key: str, rate: float, burst: float | None = None) -> None:
-        """Block until ``key`` may send one more message at ``rate`` per second."""
-        with self.lock:
-            bucket = self.buckets.get(key)
-            if bucket is None or bucket.rate != rate:
-                bucket = self.buckets[key] = Bucket(rate, burst)
+    async def wait(self, key: str, rate: float, burst: float | None = None) -> None:
+        """Wait until ``key`` may send one more message at ``rate`` per second."""
+        bucket = self.buckets.get(key)
+        if bucket is None or bucket.rate != rate:
+            bucket = self.buckets[key] = Bucket(rate, burst)
         delay = bucket.reserve()
         if delay > 0:
-            time.sleep(delay)
+            await asyncio.sleep(delay)

@@ -41,7 +41,7 @@ POLICIES = {
     "zalo": Policy(8, 20.0, None, 20.0, _MESSAGING),
     "facebook": Policy(2, 1.0, None, 20.0, _MESSAGING),
     # Brandname gateways take thousands a second; the account's own limit lowers it.
-    "sms": Policy(64, 2000.0, None, 15.0, _GATEWAY),
+    "sms": Policy(128, 2000.0, None, 15.0, _GATEWAY),
     "email": Policy(8, 20.0, None, 30.0, _GATEWAY),
     "webhook": Policy(16, 50.0, None, 15.0, _WEBHOOK),
 }

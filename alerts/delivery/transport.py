@@ -1,90 +1,125 @@
-"""The connection pool under the engine's httpx client: urllib3, behind httpx's API.
+"""The connection pool under the engine's httpx client: aiohttp, behind httpx's API.
 
-Measured by scripts/bench: httpx's default pool (httpcore) takes one lock on every request
-and every release, and the work under it grows with the number of connections, so 64
-sender threads send fewer messages per second than one. urllib3 keeps a pool per host with
-a short lock, and the same threads then scale with the provider's latency. Our code keeps
-httpx's API (requests, responses, timeouts, exception classes); only what is beneath it
-changes. Errors are mapped to httpx's own classes so the channel clients still tell "not
-sent" (connect errors) from "maybe sent" (read errors and timeouts).
+Measured by scripts/bench: httpx's own async pool (httpcore over anyio) makes a few hundred
+requests a second on this kind of machine whatever the concurrency (encode/httpx#3215), and
+sender threads over any sync pool fight for the GIL. One event loop over aiohttp's pool
+carries hundreds of requests in flight at the cost of one. Our code keeps httpx's API
+(``AsyncClient``, requests, responses, timeouts, exception classes); only what is beneath it
+changes.
+
+Why not the ``httpx-aiohttp`` package: it maps every aiohttp connection error to
+``ConnectTimeout``, also a connection dropped *after* the request was written, which our
+clients would then count as "not sent" and retry without marking a possible duplicate. Here
+only errors raised before anything was written become ``ConnectError``/``ConnectTimeout``;
+everything later is a read or protocol error ("maybe sent").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
+import aiohttp
 import httpx
-import urllib3
-from urllib3 import exceptions as u3
 
-_MAP = (
-    (u3.ConnectTimeoutError, httpx.ConnectTimeout),
-    (u3.NewConnectionError, httpx.ConnectError),
-    (u3.ReadTimeoutError, httpx.ReadTimeout),
-    (u3.ProtocolError, httpx.ReadError),
-    (u3.SSLError, httpx.ConnectError),
-    (u3.LocationParseError, httpx.UnsupportedProtocol),
+CHUNK = 16 * 1024
+
+# Most specific first: the first class that matches decides.
+_MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.ReadError),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+    (aiohttp.NonHttpUrlClientError, httpx.UnsupportedProtocol),
+    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    (aiohttp.ClientOSError, httpx.ReadError),
+    (aiohttp.ClientError, httpx.ReadError),
+    (TimeoutError, httpx.ReadTimeout),
 )
 
 
-def _httpx_error(error: Exception, request: httpx.Request) -> httpx.TransportError:
+def _httpx_error(error: BaseException, request: httpx.Request) -> httpx.TransportError:
     for source, target in _MAP:
         if isinstance(error, source):
-            return target(str(error), request=request)
+            return target(str(error) or type(error).__name__, request=request)
     return httpx.TransportError(str(error), request=request)
 
 
-class _Body(httpx.SyncByteStream):
-    """The response body, streamed from urllib3; closing it hands the connection back only
-    when the body was read to its end (otherwise the connection is closed)."""
+class _Body(httpx.AsyncByteStream):
+    """The response body, streamed from aiohttp; closing it hands the connection back only
+    when the body was read to its end (a body left unread closes its connection)."""
 
-    def __init__(self, response: urllib3.BaseHTTPResponse, request: httpx.Request):
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request):
         self.response = response
         self.request = request
 
-    def __iter__(self) -> Iterator[bytes]:
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            yield from self.response.stream(16 * 1024, decode_content=False)
-        except u3.HTTPError as error:
+            async for chunk in self.response.content.iter_chunked(CHUNK):
+                yield chunk
+        except (TimeoutError, aiohttp.ClientError) as error:
             raise _httpx_error(error, self.request) from error
 
-    def close(self) -> None:
-        if self.response.closed or self.response.isclosed():
-            self.response.release_conn()
+    async def aclose(self) -> None:
+        if self.response.content.is_eof():
+            self.response.release()
         else:
             self.response.close()
-            self.response.release_conn()
 
 
-class Urllib3Transport(httpx.BaseTransport):
-    """An httpx transport over a urllib3 PoolManager (no retries, no redirects)."""
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over one aiohttp session: no retries, no redirects, no cookies,
+    no proxies from the environment, the body passed through undecoded (httpx decodes)."""
 
-    def __init__(self, connections: int = 128):
-        self.pool = urllib3.PoolManager(num_pools=64, maxsize=connections, block=False)
+    def __init__(self, connections: int = 512):
+        self.connections = connections
+        self.session: aiohttp.ClientSession | None = None
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def _session(self) -> aiohttp.ClientSession:
+        """Open the session on first use: aiohttp binds it to the running event loop."""
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections, limit_per_host=0),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                trust_env=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+            )
+        return self.session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})
-        timeout = urllib3.Timeout(connect=timeouts.get("connect"), read=timeouts.get("read"))
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=timeouts.get("pool"),
+            sock_connect=timeouts.get("connect"),
+            sock_read=timeouts.get("read"),
+        )
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         try:
-            answer = self.pool.urlopen(
+            answer = await self._session().request(
                 request.method,
                 str(request.url),
-                body=request.read(),
-                headers=dict(request.headers),
-                redirect=False,
-                retries=False,
-                preload_content=False,
-                decode_content=False,
+                data=await request.aread() or None,
+                headers=headers,
+                allow_redirects=False,
+                compress=False,
                 timeout=timeout,
             )
-        except u3.HTTPError as error:
+        except (TimeoutError, aiohttp.ClientError) as error:
             raise _httpx_error(error, request) from error
         return httpx.Response(
             status_code=answer.status,
-            headers=list(answer.headers.items()),
+            headers=list(answer.raw_headers),
             stream=_Body(answer, request),
-            extensions={"http_version": b"HTTP/1.1"},
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason.encode()}
+            if answer.reason
+            else {"http_version": b"HTTP/1.1"},
         )
 
-    def close(self) -> None:
-        self.pool.clear()
+    async def aclose(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
