@@ -664,20 +664,18 @@ def profile_engine(template: Path, tmp: Path, config: dict, url: str, n: int) ->
             profile.disable()
 
     threading.Thread.run = run
-    main = cProfile.Profile()
-    main.enable()
     try:
         result = fan_out(template, tmp, config, url, n, "profile")
     finally:
-        main.disable()
         threading.Thread.run = original
     for thread in threading.enumerate():
-        if thread.name.startswith("store"):
+        if thread.name.startswith(("store", "engine-loop")):
             thread.join(5)
     note(f"profile: {n} deliveries, drain {result['drain_s']:.1f} s under the profiler")
     stores = [p for name, p in profiles if name.startswith("store")]
+    loops = [p for name, p in profiles if name.startswith("engine-loop")]
     for title, stats in (
-        ("event loop thread (sending)", pstats.Stats(main)),
+        ("event loop thread (sending)", pstats.Stats(*loops) if loops else None),
         ("store thread (claim, prepare, record)", pstats.Stats(*stores) if stores else None),
     ):
         if stats is None:

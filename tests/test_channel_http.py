@@ -16,6 +16,8 @@ from alerts.channels.http import post_json
 from alerts.channels.http import retry_after_seconds
 from alerts.channels.http import scrub
 from alerts.channels.http import transport_outcome
+from alerts.delivery import engine
+from alerts.delivery.transport import CookielessClient
 
 
 def answering(response: httpx.Response) -> httpx.AsyncClient:
@@ -126,3 +128,21 @@ def test_retry_after_reads_numbers_delta_seconds_and_dates(value, seconds):
 
 def test_retry_after_reads_an_http_date_in_the_future():
     assert 100 < retry_after_seconds(http_date(120)) <= 120
+
+
+async def test_the_engine_client_neither_keeps_nor_sends_cookies():
+    seen = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"set-cookie": "session=account-a; Path=/"})
+
+    async with engine.http_client() as made:
+        assert isinstance(made, CookielessClient)
+    async with CookielessClient(transport=httpx.MockTransport(answer)) as http:
+        await post(http, "http://fake.test/a", json={})
+        await post(http, "http://fake.test/b", json={})
+        assert not http.cookies
+        with pytest.raises(TypeError):
+            http.cookies = {"session": "x"}
+    assert seen == [None, None]

@@ -58,6 +58,7 @@ from alerts.delivery.recording import Recorder
 from alerts.delivery.recording import Result
 from alerts.delivery.recording import audit_event
 from alerts.delivery.transport import AiohttpTransport
+from alerts.delivery.transport import CookielessClient
 from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render import registry
@@ -74,7 +75,7 @@ BATCH = 500
 NOTICE_BATCH = 100
 LEASE_MARGIN = 30.0
 # Claim the next batch once no more than this many attempts are still in flight.
-LOW_WATER = BATCH // 2
+LOW_WATER = BATCH
 # Record finished attempts at least this often (seconds) during a long fan-out.
 FLUSH_SECONDS = 0.25
 
@@ -94,9 +95,9 @@ class Summary:
 
 def http_client(timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
     """One pooled client for every channel: explicit timeouts, redirects never followed,
-    aiohttp's pool beneath (see alerts/delivery/transport.py for why)."""
+    no cookies kept, aiohttp's pool beneath (see alerts/delivery/transport.py for why)."""
     timeout = timeout or httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)
-    return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(), follow_redirects=False)
+    return CookielessClient(timeout=timeout, transport=AiohttpTransport(), follow_redirects=False)
 
 
 class Dispatcher:
@@ -116,6 +117,7 @@ class Dispatcher:
         self.config = config
         self.http = http or http_client()
         self.rules = dict(rules or policies.POLICIES)
+        self._rules_by_rate: dict[tuple, policies.Policy] = {}
         self.recorder = Recorder(self.rules, rng or random.Random())
         self.pacer = Pacer()
         self.loop = asyncio.new_event_loop()
@@ -123,7 +125,6 @@ class Dispatcher:
             target=self.loop.run_forever, name="engine-loop", daemon=True
         )
         self.loop_thread.start()
-        self.slots = {c: asyncio.Semaphore(p.concurrency) for c, p in self.rules.items()}
         self.store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
 
     def close(self) -> None:
@@ -148,30 +149,30 @@ class Dispatcher:
 
     def _rule(self, channel: str, settings: Mapping) -> policies.Policy:
         """Return a channel's policy with the account's own (lower) rate, if it set one."""
-        return policies.with_rate(self.rules[channel], settings)
+        key = (channel, settings.get("per_second"))
+        if key not in self._rules_by_rate:
+            self._rules_by_rate[key] = policies.with_rate(self.rules[channel], settings)
+        return self._rules_by_rate[key]
 
     # --- sending (on the event loop) -------------------------------------------------------
 
     async def send_one(self, work: Delivery | Notice, account: Account, item: Item) -> Result:
-        """Wait for a slot and the pace, then send within the channel's deadline; an attempt
-        past its deadline counts as UNKNOWN (it may have arrived)."""
+        """Wait for the pace, then send within the channel's deadline; an attempt past its
+        deadline counts as UNKNOWN (it may have arrived). The caller holds a slot."""
         rule = self._rule(work.channel, account.settings)
-        async with self.slots[work.channel]:
-            await self.pacer.wait(f"account:{account.id}", rule.per_second)
-            if rule.per_target_per_second and work.target != "broadcast":
-                await self.pacer.wait(
-                    f"target:{account.id}:{work.target}", rule.per_target_per_second
-                )
-            began = time.monotonic()
+        await self.pacer.wait(f"account:{account.id}", rule.per_second)
+        if rule.per_target_per_second and work.target != "broadcast":
+            await self.pacer.wait(f"target:{account.id}:{work.target}", rule.per_target_per_second)
+        began = time.monotonic()
+        try:
             client = importlib.import_module(f"alerts.channels.{work.channel}")
-            try:
-                async with asyncio.timeout(rule.deadline):
-                    outcome = await client.send(self.http, account, item)
-            except TimeoutError:
-                outcome = Outcome(Reaction.UNKNOWN, f"no answer within {rule.deadline:.0f} s")
-            except Exception as error:  # a client bug must not lose the delivery
-                outcome = Outcome(Reaction.RETRY_BACKOFF, f"client error: {type(error).__name__}")
-            return work, outcome, time.monotonic() - began
+            async with asyncio.timeout(rule.deadline):
+                outcome = await client.send(self.http, account, item)
+        except TimeoutError:
+            outcome = Outcome(Reaction.UNKNOWN, f"no answer within {rule.deadline:.0f} s")
+        except Exception as error:  # a client bug must not lose the delivery
+            outcome = Outcome(Reaction.RETRY_BACKOFF, f"client error: {type(error).__name__}")
+        return work, outcome, time.monotonic() - began
 
     async def refresh(self, account: Account) -> tuple[dict | None, str]:
         """Ask the channel for a new token pair; return (secrets, "") or (None, why not)."""
@@ -184,10 +185,14 @@ class Dispatcher:
 
     # --- the store thread's side ---------------------------------------------------------
 
-    def claim(self, db, now: datetime, in_flight: Mapping[int, int]):
-        """Housekeeping, then claim due deliveries (no more per account than it may send
-        within one lease, counting those still in flight) and due notices. Returns the
-        batch, the notices, and what housekeeping did (recovered, expired)."""
+    def claim(self, db, now: datetime, in_flight: Mapping[int, int], queued: Mapping[str, int]):
+        """Housekeeping, then claim due deliveries (no more per account than its rate lets
+        out within one deadline, counting those still in flight) and due notices, then
+        open their accounts and, unless a token is about to expire, prepare them.
+        ``queued`` counts this worker's attempts in flight per channel (for the lease).
+
+        One trip to the store thread for the whole claim keeps the next batch coming
+        while the loop sends. Returns (jobs or None, batch, notices, accounts, counts)."""
         moment = to_text(now)
         with write(db):
             recovered = store.recover_expired_leases(db, moment)
@@ -207,17 +212,41 @@ class Dispatcher:
                 if count < max(1, int(rule.per_second * rule.deadline)):
                     taken[delivery.account_id] = count + 1
                     batch.append(delivery)
-            store.claim(db, [d.id for d in batch], self._lease(batch, now))
+            notices = notice_store.due(db, moment, NOTICE_BATCH)
+            lease = self._lease([*batch, *notices], now, queued)
+            store.claim(db, [d.id for d in batch], lease)
+            notice_store.claim(db, [n.id for n in notices], lease)
             if self.config.get("SECRET_KEY"):
                 emailed = [d.subscription_id for d in batch if d.channel == "email"]
                 subscriptions.remember_tokens(db, self.config, [i for i in emailed if i])
-            notices = notice_store.due(db, moment, NOTICE_BATCH)
-            notice_store.claim(db, [n.id for n in notices], self._lease(notices, now))
-        return batch, notices, (recovered, expired)
+        accounts = self.open_accounts(db, {w.account_id for w in [*batch, *notices]})
+        jobs = None if self.expiring(accounts) else self.prepare(db, batch, notices, accounts)
+        return jobs, batch, notices, accounts, (recovered, expired)
 
-    def _lease(self, works, now: datetime) -> str:
-        longest = max((self.rules[w.channel].deadline for w in works), default=0)
-        return to_text(now + timedelta(seconds=2 * longest + LEASE_MARGIN))
+    def _lease(self, works, now: datetime, queued: Mapping[str, int]) -> str:
+        """Return how long this worker holds what it claims: until the last attempt of
+        each channel ends even if every attempt ahead of it, in flight or just claimed,
+        runs to its deadline on the channel's slots (plus one deadline of pacing). A lease
+        never runs out under a worker still sending: only a dead worker's come back."""
+        longest = 0.0
+        for channel in {w.channel for w in works}:
+            rule = self.rules[channel]
+            ahead = queued.get(channel, 0) + sum(w.channel == channel for w in works)
+            rounds = -(-ahead // rule.concurrency) + 1
+            longest = max(longest, rounds * rule.deadline)
+        return to_text(now + timedelta(seconds=longest + LEASE_MARGIN))
+
+    def expiring(self, accounts: Mapping[int, Account | Outcome]) -> list[Account]:
+        """Return the opened accounts whose token is about to expire (Zalo: 25 h)."""
+        found = []
+        for account in accounts.values():
+            if isinstance(account, Outcome):
+                continue
+            client = importlib.import_module(f"alerts.channels.{account.channel}")
+            needs = getattr(client, "needs_refresh", None)
+            if needs is not None and needs(account, utcnow()):
+                found.append(account)
+        return found
 
     def open_accounts(self, db, ids) -> dict[int, Account | Outcome]:
         """Open each account (secrets unsealed), or the outcome that stops its deliveries."""
@@ -305,8 +334,10 @@ class _Drain:
         self.budget = budget
         self.started = time.monotonic()
         self.summary = Summary()
-        self.tasks: set[asyncio.Task] = set()
-        self.in_flight: dict[int, int] = {}
+        self.queues: dict[str, asyncio.Queue] = {}  # claimed attempts waiting for a slot
+        self.senders: list[asyncio.Task] = []  # a channel's slots: one sender each
+        self.in_flight: dict[int, int] = {}  # attempts in flight per account
+        self.queued: dict[str, int] = {}  # and per channel
         self.finished: list[Result] = []
         self.progress = asyncio.Event()
         self.claiming = True
@@ -322,8 +353,8 @@ class _Drain:
         try:
             await self.store(subscriptions.expire_pending, self.db, self.now or utcnow())
             await self._claim()
-            while self.tasks or self.finished or self.claiming:
-                if self.tasks:
+            while self.sending() or self.finished or self.claiming:
+                if self.sending():
                     await self._wait_for_progress()
                 if self.claiming and sum(self.in_flight.values()) <= LOW_WATER:
                     await self._claim()
@@ -337,8 +368,9 @@ class _Drain:
         """Claim, open the accounts (refreshing a token about to expire), prepare, and start
         sending; stop claiming when nothing was due or the budget is spent."""
         engine, db = self.engine, self.db
-        batch, notices, (recovered, expired) = await self.store(
-            engine.claim, db, self.now or utcnow(), dict(self.in_flight)
+        in_flight, queued = dict(self.in_flight), dict(self.queued)
+        jobs, batch, notices, accounts, (recovered, expired) = await self.store(
+            engine.claim, db, self.now or utcnow(), in_flight, queued
         )
         self.summary.recovered += recovered
         self.summary.expired += expired
@@ -346,12 +378,9 @@ class _Drain:
         self.summary.notices += len(notices)
         spent = time.monotonic() - self.started >= self.budget
         self.claiming = bool(batch or notices) and not spent
-        if not (batch or notices):
-            return
-        ids = {w.account_id for w in [*batch, *notices]}
-        accounts = await self.store(engine.open_accounts, db, ids)
-        await self._refresh_expiring(accounts)
-        jobs = await self.store(engine.prepare, db, batch, notices, accounts)
+        if jobs is None:
+            await self._refresh_expiring(accounts)
+            jobs = await self.store(engine.prepare, db, batch, notices, accounts)
         for work, job in jobs:
             if isinstance(job, Outcome):
                 self.finished.append((work, job, 0.0))
@@ -361,38 +390,39 @@ class _Drain:
     async def _refresh_expiring(self, accounts: dict[int, Account | Outcome]) -> None:
         """Refresh a token about to expire (Zalo: 25 h) before it is used, storing the new
         pair first; if the refresh fails the current token may still work: try it."""
-        for account_id, account in accounts.items():
-            if isinstance(account, Outcome):
-                continue
-            client = importlib.import_module(f"alerts.channels.{account.channel}")
-            needs = getattr(client, "needs_refresh", None)
-            if needs is None or not needs(account, utcnow()):
-                continue
-            secrets, failure = await self.engine.refresh(account)
+        engine = self.engine
+        for account in engine.expiring(accounts):
+            secrets, failure = await engine.refresh(account)
             if secrets is None:
-                await self.store(self.engine.refresh_failed, self.db, account_id, failure)
+                await self.store(engine.refresh_failed, self.db, account.id, failure)
                 continue
-            sealed = vault.seal(self.engine.config, secrets)
-            detail = {"before_expiry": True}
-            await self.store(
-                self.engine.recorder.store_secrets, self.db, account_id, sealed, detail
-            )
-            accounts[account_id] = replace(account, secrets=secrets)
+            sealed, detail = vault.seal(engine.config, secrets), {"before_expiry": True}
+            await self.store(engine.recorder.store_secrets, self.db, account.id, sealed, detail)
+            accounts[account.id] = replace(account, secrets=secrets)
+
+    def sending(self) -> int:
+        """Return how many claimed attempts are queued for a slot or being sent."""
+        return sum(self.queued.values())
 
     def _start(self, work: Delivery | Notice, account: Account, item: Item) -> None:
+        """Queue an attempt for its channel's senders (started with the first one)."""
         self.in_flight[work.account_id] = self.in_flight.get(work.account_id, 0) + 1
-        task = asyncio.create_task(self.engine.send_one(work, account, item))
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
+        self.queued[work.channel] = self.queued.get(work.channel, 0) + 1
+        if work.channel not in self.queues:
+            self.queues[work.channel] = asyncio.Queue()
+            for _ in range(self.engine.rules[work.channel].concurrency):
+                sender = asyncio.create_task(self._sender(self.queues[work.channel]))
+                self.senders.append(sender)
+        self.queues[work.channel].put_nowait((work, account, item))
 
-    def _done(self, task: asyncio.Task) -> None:
-        self.tasks.discard(task)
-        if task.cancelled():
-            return
-        work, outcome, seconds = task.result()
-        self.in_flight[work.account_id] -= 1
-        self.finished.append((work, outcome, seconds))
-        self.progress.set()
+    async def _sender(self, queue: asyncio.Queue) -> None:
+        """One of a channel's slots: send its queued attempts one after another."""
+        while True:
+            work, outcome, seconds = await self.engine.send_one(*await queue.get())
+            self.in_flight[work.account_id] -= 1
+            self.queued[work.channel] -= 1
+            self.finished.append((work, outcome, seconds))
+            self.progress.set()
 
     async def _wait_for_progress(self) -> None:
         try:
@@ -404,7 +434,7 @@ class _Drain:
 
     def _time_to_flush(self) -> bool:
         return (
-            not self.tasks
+            not self.sending()
             or len(self.finished) >= BATCH
             or time.monotonic() - self.flushed_at >= FLUSH_SECONDS
         )
@@ -442,12 +472,12 @@ class _Drain:
         return refreshed
 
     async def _abandon(self) -> None:
-        """On the way out (normally nothing is left): cancel what is still in flight. Its
-        rows stay "sending" under their lease and come back as possible duplicates."""
-        for task in list(self.tasks):
-            task.cancel()
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+        """On the way out, stop the channels' senders: idle after a normal run; after an
+        error, what they still held stays "sending" under its lease and comes back as a
+        possible duplicate."""
+        for sender in self.senders:
+            sender.cancel()
+        await asyncio.gather(*self.senders, return_exceptions=True)
 
 
 def _notice_rendering(notice: Notice) -> Rendering:

@@ -65,15 +65,20 @@ class Recorder:
         into ``outcomes``. ``refreshed`` maps an account to None (new token stored) or why
         its refresh failed."""
         by_account: dict[int, list[Outcome]] = {}
+        sent: list[tuple[int, str | None, dict]] = []
         with write(db):
             now = utcnow()
             for work, outcome, seconds in results:
                 outcomes[outcome.reaction] = outcomes.get(outcome.reaction, 0) + 1
                 if isinstance(work, Notice):
                     self._apply_notice(db, work, outcome, now, refreshed)
+                elif outcome.reaction == Reaction.OK:
+                    sent.append((work.id, outcome.provider_id, _entry(work, outcome, seconds, now)))
                 else:
                     self._apply(db, work, outcome, seconds, now, refreshed)
                 by_account.setdefault(work.account_id, []).append(outcome)
+            if sent:
+                store.mark_sent_many(db, to_text(now), sent)
             for account_id, seen in by_account.items():
                 self._breaker(db, account_id, seen, now)
 
@@ -86,18 +91,10 @@ class Recorder:
     # --- deliveries --------------------------------------------------------------------
 
     def _apply(self, db, delivery: Delivery, outcome: Outcome, seconds, now, refreshed) -> None:
-        entry = {
-            "at": to_text(now),
-            "attempt": delivery.attempts + 1,
-            "reaction": str(outcome.reaction),
-            "detail": outcome.detail[:300],
-            "status": outcome.status_code,
-            "seconds": round(seconds, 3),
-        }
+        """Apply an attempt that did not succeed (those that did are marked in one go)."""
+        entry = _entry(delivery, outcome, seconds, now)
         reaction = outcome.reaction
-        if reaction == Reaction.OK:
-            store.mark_sent(db, delivery.id, to_text(now), outcome.provider_id, entry)
-        elif reaction == Reaction.REFRESH_TOKEN:
+        if reaction == Reaction.REFRESH_TOKEN:
             failure = _refresh_failure(db, delivery, outcome, refreshed)
             if failure:
                 store.mark_dead(db, delivery.id, outcome.detail, entry)
@@ -197,6 +194,18 @@ class Recorder:
         if failures >= policies.BREAKER_THRESHOLD:
             opened = to_text(now + timedelta(seconds=policies.BREAKER_OPEN_SECONDS))
         account_store.set_breaker(db, account_id, failures, opened)
+
+
+def _entry(delivery: Delivery, outcome: Outcome, seconds: float, now: datetime) -> dict:
+    """Return the history entry of one attempt: when, which, what came back, how long."""
+    return {
+        "at": to_text(now),
+        "attempt": delivery.attempts + 1,
+        "reaction": str(outcome.reaction),
+        "detail": outcome.detail[:300],
+        "status": outcome.status_code,
+        "seconds": round(seconds, 3),
+    }
 
 
 def audit_event(db, action: str, account_id: int, detail: dict) -> None:

@@ -59,23 +59,31 @@ def expire_queued(db: sqlite_utils.Database, now: str) -> int:
 
 def due(db: sqlite_utils.Database, now: str, limit: int) -> list[Delivery]:
     """Return queued deliveries due now on usable accounts (active, breaker closed),
-    top priority first, then oldest."""
-    rows = db.execute(
-        f"SELECT {_COLUMNS} FROM deliveries d JOIN channel_accounts a ON a.id = d.account_id"
+    top priority first, then oldest.
+
+    The rows come back as one JSON array, in one step of SQLite: each step gives up the
+    GIL, and the worker's store thread would otherwise wait for the busy sending thread
+    once per row (measured: a quarter of a second per batch of 500)."""
+    columns = ", ".join(c.strip() for c in _COLUMNS.split(","))
+    (rows,) = db.execute(
+        "SELECT json_group_array(json_array(" + columns.replace("d.", "") + ")) FROM ("
+        f"SELECT {columns} FROM deliveries d JOIN channel_accounts a ON a.id = d.account_id"
         " WHERE d.status = 'queued' AND d.next_attempt_at <= ? AND a.active = 1"
         " AND (a.breaker_open_until IS NULL OR a.breaker_open_until <= ?)"
-        " ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?",
+        " ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?)",
         [now, now, limit],
-    ).fetchall()
-    return [Delivery(*r[:10], bool(r[10])) for r in rows]
+    ).fetchone()
+    return [Delivery(*r[:10], bool(r[10])) for r in json.loads(rows)]
 
 
 def claim(db: sqlite_utils.Database, ids: list[int], lease_until: str) -> None:
-    """Mark deliveries as being sent by this worker until ``lease_until``."""
-    db.conn.executemany(
+    """Mark deliveries as being sent by this worker until ``lease_until`` (one statement
+    for the whole batch: the worker's store thread gives up the GIL once, not per row)."""
+    db.execute(
         "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,"
-        " lease_expires_at = ? WHERE id = ? AND status = 'queued'",
-        [(lease_until, i) for i in ids],
+        " lease_expires_at = ? WHERE id IN (SELECT value FROM json_each(?))"
+        " AND status = 'queued'",
+        [lease_until, json.dumps(ids)],
     )
 
 
@@ -83,12 +91,18 @@ def _history(entry: dict) -> str:
     return json.dumps(entry, ensure_ascii=False)
 
 
-def mark_sent(db, delivery_id: int, now: str, provider_id: str | None, entry: dict) -> None:
+def mark_sent_many(db, now: str, sent: list[tuple[int, str | None, dict]]) -> None:
+    """Mark many deliveries sent, each with its provider id and history entry, in one
+    statement (``sent``: (delivery id, provider id, entry))."""
+    rows = json.dumps(
+        [[i, provider_id, entry] for i, provider_id, entry in sent], ensure_ascii=False
+    )
     db.execute(
-        "UPDATE deliveries SET status = 'sent', sent_at = ?, provider_id = ?,"
+        "UPDATE deliveries SET status = 'sent', sent_at = ?, provider_id = s.value ->> 1,"
         " lease_expires_at = NULL, last_error = NULL,"
-        " history = json_insert(history, '$[#]', json(?)) WHERE id = ?",
-        [now, provider_id, _history(entry), delivery_id],
+        " history = json_insert(history, '$[#]', json(s.value -> 2))"
+        " FROM json_each(?) AS s WHERE deliveries.id = s.value ->> 0",
+        [now, rows],
     )
 
 

@@ -7,6 +7,7 @@ inside the caller's ``write`` transaction.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -80,10 +81,11 @@ def request_pending(
 
 def set_token_hashes(db: sqlite_utils.Database, pairs: list[tuple[int, str]]) -> None:
     """Store the digest of each subscription's unsubscribe/manage token, (id, digest)."""
-    db.conn.executemany(
-        "UPDATE subscriptions SET token_hash = ? WHERE id = ?"
-        " AND (token_hash IS NULL OR token_hash != ?)",
-        [(digest, sid, digest) for sid, digest in pairs],
+    db.execute(
+        "UPDATE subscriptions SET token_hash = p.value ->> 1 FROM json_each(?) AS p"
+        " WHERE subscriptions.id = p.value ->> 0"
+        " AND (token_hash IS NULL OR token_hash != p.value ->> 1)",
+        [json.dumps(pairs)],
     )
 
 
