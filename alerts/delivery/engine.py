@@ -230,10 +230,8 @@ class Dispatcher:
         never runs out under a worker still sending: only a dead worker's come back."""
         longest = 0.0
         for channel in {w.channel for w in works}:
-            rule = self.rules[channel]
             ahead = queued.get(channel, 0) + sum(w.channel == channel for w in works)
-            rounds = -(-ahead // rule.concurrency) + 1
-            longest = max(longest, rounds * rule.deadline)
+            longest = max(longest, policies.worst_case_seconds(self.rules[channel], ahead))
         return to_text(now + timedelta(seconds=longest + LEASE_MARGIN))
 
     def expiring(self, accounts: Mapping[int, Account | Outcome]) -> list[Account]:

@@ -50,6 +50,14 @@ BREAKER_THRESHOLD = 5
 BREAKER_OPEN_SECONDS = 30.0
 
 
+def worst_case_seconds(rule: Policy, ahead: int) -> float:
+    """Return how long the last of ``ahead`` attempts of a channel may take to end if every
+    one of them runs to its deadline on the channel's slots, plus one deadline of pacing
+    (the engine never holds more of an account than its rate lets out in one deadline)."""
+    rounds = -(-ahead // rule.concurrency) + 1
+    return rounds * rule.deadline
+
+
 def with_rate(base: Policy, settings: Mapping) -> Policy:
     """Return the policy with an account's own rate; it may lower, never raise, the rate."""
     rate = float(settings.get("per_second", base.per_second))

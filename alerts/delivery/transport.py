@@ -48,8 +48,9 @@ def _httpx_error(error: BaseException, request: httpx.Request) -> httpx.Transpor
 
 
 class _Body(httpx.AsyncByteStream):
-    """The response body, streamed from aiohttp; closing it hands the connection back only
-    when the body was read to its end (a body left unread closes its connection)."""
+    """The response body, streamed from aiohttp. Closing it releases the response: aiohttp
+    hands the connection back to the pool only when the body was read to its end, and
+    closes it otherwise (tests/test_transport.py holds it to that)."""
 
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request):
         self.response = response
@@ -63,10 +64,7 @@ class _Body(httpx.AsyncByteStream):
             raise _httpx_error(error, self.request) from error
 
     async def aclose(self) -> None:
-        if self.response.content.is_eof():
-            self.response.release()
-        else:
-            self.response.close()
+        self.response.release()
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
