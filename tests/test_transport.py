@@ -60,6 +60,17 @@ class Server:
         await self.server.wait_closed()
 
 
+def replying(answer: bytes) -> Handler:
+    """Return a handler that reads the request, writes ``answer`` and hangs up."""
+
+    async def handler(reader, writer):
+        await read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+
+    return handler
+
+
 async def outcome_of(url: str):
     async with http_client(httpx.Timeout(2.0)) as http:
         with pytest.raises(SEND_ERRORS) as raised:
@@ -67,37 +78,19 @@ async def outcome_of(url: str):
     return transport_outcome(raised.value)
 
 
-async def test_a_connection_closed_after_the_request_is_maybe_sent():
-    async def swallow(reader, writer):
-        await read_request(reader)  # the request arrived: then silence and a close
-
-    async with Server(swallow) as url:
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (b"", "RemoteProtocolError"),  # the request arrived: then silence and a close
+        (b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"CodeRes', "ReadError"),  # cut short
+        (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "RemoteProtocolError"),  # not HTTP at all
+    ],
+)
+async def test_whatever_goes_wrong_after_the_request_is_maybe_sent(answer, error):
+    async with Server(replying(answer)) as url:
         outcome = await outcome_of(url)
     assert outcome.reaction is Reaction.UNKNOWN
-    assert outcome.detail.startswith("no answer: RemoteProtocolError")
-
-
-async def test_an_answer_cut_short_is_maybe_sent():
-    async def cut(reader, writer):
-        await read_request(reader)
-        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"CodeRes')
-        await writer.drain()
-
-    async with Server(cut) as url:
-        outcome = await outcome_of(url)
-    assert outcome.reaction is Reaction.UNKNOWN
-    assert outcome.detail.startswith("no answer: ReadError")
-
-
-async def test_an_answer_that_is_not_http_is_maybe_sent():
-    async def garbage(reader, writer):
-        await read_request(reader)
-        writer.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
-        await writer.drain()
-
-    async with Server(garbage) as url:
-        outcome = await outcome_of(url)
-    assert outcome.reaction is Reaction.UNKNOWN
+    assert outcome.detail.startswith(f"no answer: {error}")
 
 
 async def test_a_refused_connection_is_not_sent():
