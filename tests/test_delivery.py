@@ -343,3 +343,50 @@ def test_each_resident_gets_their_own_stop_link_and_the_unit_channel_none(db, fa
     assert subscriptions.unsubscribe_url(config, first) in texts["100001"]
     assert subscriptions.unsubscribe_url(config, second) in texts["100002"]
     assert "/unsubscribe/" not in texts["@canhbao_test"]
+
+
+def test_a_worker_never_takes_back_what_it_still_holds(db, fakes):
+    add_accounts(db, CONFIG, fakes)
+    subscribe(db, "sms", "+84912345001", "00070")
+    (row,) = by_channel(db, publish(db, channels=["sms"]))["sms"]
+    past = "2000-01-01T00:00:00+00:00"
+    db.execute(
+        "UPDATE deliveries SET status = 'sending', lease_expires_at = ? WHERE id = ?",
+        [past, row["id"]],
+    )
+    now = utcnow().isoformat()
+    assert delivery_store.recover_expired_leases(db, now, held=[row["id"]]) == 0
+    assert delivery_store.recover_expired_leases(db, now) == 1  # a dead worker's: taken back
+
+
+class LostLease(Exception):
+    pass
+
+
+def test_a_drain_stopped_by_a_lost_lease_gives_back_what_never_started(db, fakes, monkeypatch):
+    monkeypatch.setattr("alerts.delivery.engine.HEARTBEAT_SECONDS", 0.0)
+    monkeypatch.setattr("alerts.delivery.engine.FLUSH_SECONDS", 0.0)  # record each at once
+    add_accounts(db, CONFIG, fakes)
+    for n in range(20):
+        subscribe(db, "sms", f"+849123450{n:02d}", "00070")
+    alert_id = publish(db, channels=["sms"])
+    one_at_a_time = {**FAST, "sms": replace(FAST["sms"], concurrency=1)}
+    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=one_at_a_time)
+    beats = []
+
+    def heartbeat():
+        beats.append(1)
+        raise LostLease("another worker holds the lease")
+
+    try:
+        with pytest.raises(LostLease):
+            engine.dispatch_due(db, budget=60, heartbeat=heartbeat)
+    finally:
+        engine.close()
+    found = rows(db, alert_id)
+    by_status = {s: [r for r in found if r["status"] == s] for s in ("sent", "queued", "sending")}
+    assert beats == [1]
+    assert by_status["sent"] and by_status["queued"]
+    assert len(by_status["sending"]) <= 1  # at most the one being sent when it stopped
+    assert sum(len(v) for v in by_status.values()) == 20
+    assert all(r["attempts"] == 0 and not r["possible_duplicate"] for r in by_status["queued"])

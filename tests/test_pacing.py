@@ -40,3 +40,19 @@ def test_the_worst_case_counts_every_attempt_ahead_on_the_channels_slots():
     assert policy.worst_case_seconds(sms, 128) == 2 * 15.0
     assert policy.worst_case_seconds(sms, 129) == 3 * 15.0
     assert policy.worst_case_seconds(sms, 1500) == 13 * 15.0
+
+
+@pytest.mark.parametrize(
+    ("setting", "rate"),
+    [
+        ("10", 10.0),
+        ("0", 5000.0),
+        ("-3", 5000.0),
+        ("abc", 5000.0),
+        ("99999", 5000.0),
+        (None, 5000.0),
+    ],
+)
+def test_an_account_may_lower_its_rate_but_nothing_else(setting, rate):
+    settings = {} if setting is None else {"per_second": setting}
+    assert policy.with_rate(policy.POLICIES["sms"], settings).per_second == rate

@@ -22,6 +22,7 @@ import hashlib
 import re
 import smtplib
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from email.headerregistry import Address
@@ -35,6 +36,9 @@ from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
 from alerts.render.common import VIETNAM
+
+# The SMTP transactions' threads: as many as the email policy's slots (alerts/delivery/policy.py).
+_SMTP = ThreadPoolExecutor(max_workers=8, thread_name_prefix="smtp")
 
 CHANNEL = "email"
 DEFAULT_TIMEOUT = 10.0
@@ -147,7 +151,8 @@ async def send(http, account: Account, item: Item) -> Outcome:
     """Send one rendering to one resident's address and classify the SMTP replies.
 
     ``http`` is unused (SMTP, not HTTP): the signature is every channel's. The SMTP
-    transaction (smtplib, blocking) runs on a thread so the engine's loop keeps going.
+    transaction (smtplib, blocking) runs on a thread of its own pool, so the engine's loop
+    keeps going and a hung mail server never takes the threads the loop resolves names on.
     """
     del http
     try:
@@ -163,7 +168,8 @@ async def send(http, account: Account, item: Item) -> Outcome:
     except (KeyError, ValueError, UnicodeError) as exc:
         return Outcome(Reaction.GIVE_UP, f"message refused: {exc}"[:200])
     msg_id = str(message["Message-ID"])
-    return await asyncio.to_thread(_transmit, settings, raw, item.target, msg_id)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_SMTP, _transmit, settings, raw, item.target, msg_id)
 
 
 def _refuse_target(target: str) -> Outcome | None:

@@ -10,7 +10,10 @@ transaction per flush.
 The database work runs on one "store" thread while the loop keeps sending: the next batch
 is claimed and the finished attempts recorded while the current batch is in flight, so a
 big fan-out never stops at a batch boundary. At most ``per_second x deadline`` deliveries
-of one account are ever in flight, so everything claimed goes out within its lease.
+of one account are in flight (its pacing never waits longer than a deadline), a lease is
+sized to the attempts queued ahead on the channel, and the recovery of expired leases
+never touches what this worker still holds in memory: only a dead worker's come back.
+A cancel or a disabled account takes effect at the next claim (at most two batches on).
 
 A channel whose account keeps failing is skipped by its circuit breaker, and a hung
 provider only holds its own channel's slots: the others keep going. Before anything goes
@@ -28,11 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
+from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
@@ -71,6 +76,8 @@ from alerts.store import warnings as warning_store
 from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
 
+log = logging.getLogger(__name__)
+
 BATCH = 500
 NOTICE_BATCH = 100
 LEASE_MARGIN = 30.0
@@ -78,6 +85,10 @@ LEASE_MARGIN = 30.0
 LOW_WATER = BATCH
 # Record finished attempts at least this often (seconds) during a long fan-out.
 FLUSH_SECONDS = 0.25
+# Renew the worker's lease (the caller's heartbeat) this often during a long drain.
+HEARTBEAT_SECONDS = 5.0
+# Ask a provider for a new token at most this often per account (seconds).
+REFRESH_SPACING = 60.0
 
 Job = tuple[Account, Item] | Outcome
 
@@ -120,6 +131,8 @@ class Dispatcher:
         self._rules_by_rate: dict[tuple, policies.Policy] = {}
         self.recorder = Recorder(self.rules, rng or random.Random())
         self.pacer = Pacer()
+        self.refreshed: dict[int, tuple[float, str]] = {}  # account: (when, failure or "")
+        self.draining: Future | None = None
         self.loop = asyncio.new_event_loop()
         self.loop_thread = threading.Thread(
             target=self.loop.run_forever, name="engine-loop", daemon=True
@@ -128,6 +141,10 @@ class Dispatcher:
         self.store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
 
     def close(self) -> None:
+        """Stop: cancel a drain still running (a signal stopped the worker mid-tick; what
+        it held comes back as possible duplicates), close the pool, end the threads."""
+        if self.draining is not None and not self.draining.done():
+            self.draining.cancel()
         try:
             self._run(self.http.aclose())
         finally:
@@ -141,11 +158,19 @@ class Dispatcher:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def dispatch_due(
-        self, db: sqlite_utils.Database, now: datetime | None = None, budget: float = 0.0
+        self,
+        db: sqlite_utils.Database,
+        now: datetime | None = None,
+        budget: float = 0.0,
+        heartbeat: Callable[[], None] | None = None,
     ) -> Summary:
         """Claim a batch and send it; claim more while work is due and ``budget`` seconds
-        have not passed (the worker drains a big fan-out without waiting for ticks)."""
-        return self._run(_Drain(self, db, now, budget).run())
+        have not passed (the worker drains a big fan-out without waiting for ticks).
+        ``heartbeat`` runs (on the store thread) after each recording: the worker renews
+        its lease there, and an exception from it stops the drain."""
+        drain = _Drain(self, db, now, budget, heartbeat)
+        self.draining = asyncio.run_coroutine_threadsafe(drain.run(), self.loop)
+        return self.draining.result()
 
     def _rule(self, channel: str, settings: Mapping) -> policies.Policy:
         """Return a channel's policy with the account's own (lower) rate, if it set one."""
@@ -159,45 +184,70 @@ class Dispatcher:
     async def send_one(self, work: Delivery | Notice, account: Account, item: Item) -> Result:
         """Wait for the pace, then send within the channel's deadline; an attempt past its
         deadline counts as UNKNOWN (it may have arrived). The caller holds a slot."""
-        rule = self._rule(work.channel, account.settings)
-        await self.pacer.wait(f"account:{account.id}", rule.per_second)
-        if rule.per_target_per_second and work.target != "broadcast":
-            await self.pacer.wait(f"target:{account.id}:{work.target}", rule.per_target_per_second)
+        rule = self.rules[work.channel]
         began = time.monotonic()
         try:
+            rule = self._rule(work.channel, account.settings)
+            await self.pacer.wait(f"account:{account.id}", rule.per_second)
+            if rule.per_target_per_second and work.target != "broadcast":
+                target = f"target:{account.id}:{work.target}"
+                await self.pacer.wait(target, rule.per_target_per_second)
+            began = time.monotonic()
             client = importlib.import_module(f"alerts.channels.{work.channel}")
             async with asyncio.timeout(rule.deadline):
                 outcome = await client.send(self.http, account, item)
         except TimeoutError:
             outcome = Outcome(Reaction.UNKNOWN, f"no answer within {rule.deadline:.0f} s")
-        except Exception as error:  # a client bug must not lose the delivery
+        except Exception as error:  # a bug here must not lose the delivery or the slot
             outcome = Outcome(Reaction.RETRY_BACKOFF, f"client error: {type(error).__name__}")
         return work, outcome, time.monotonic() - began
 
     async def refresh(self, account: Account) -> tuple[dict | None, str]:
-        """Ask the channel for a new token pair; return (secrets, "") or (None, why not)."""
+        """Ask the channel for a new token pair, within the channel's deadline; return
+        (secrets, "") or (None, why not). An account is asked at most once a minute
+        (``REFRESH_SPACING``): attempts sent with the old token keep coming back refused
+        for a moment after a refresh, and Zalo's refresh token works only once, so a
+        second refresh would throw away the pair just stored; within the minute the last
+        answer stands (None, "" after a success: retry with the stored pair)."""
+        recent = self.recent_refresh(account.id)
+        if recent is not None:
+            return None, recent
         client = importlib.import_module(f"alerts.channels.{account.channel}")
         try:
-            fresh = await client.refresh(self.http, account)
+            async with asyncio.timeout(self.rules[account.channel].deadline):
+                fresh = await client.refresh(self.http, account)
         except Exception as error:
-            return None, f"token refresh failed: {error}"[:300]
+            failure = f"token refresh failed: {error or type(error).__name__}"[:300]
+            self.refreshed[account.id] = (time.monotonic(), failure)
+            return None, failure
+        self.refreshed[account.id] = (time.monotonic(), "")
         return {**account.secrets, **fresh}, ""
+
+    def recent_refresh(self, account_id: int) -> str | None:
+        """Return how the account's refresh within the last minute went ("" for a success,
+        else why it failed), or None if there was none."""
+        last = self.refreshed.get(account_id)
+        if last is None or time.monotonic() - last[0] >= REFRESH_SPACING:
+            return None
+        return last[1]
 
     # --- the store thread's side ---------------------------------------------------------
 
-    def claim(self, db, now: datetime, in_flight: Mapping[int, int], queued: Mapping[str, int]):
+    def claim(self, db, now: datetime, drain: _Holding):
         """Housekeeping, then claim due deliveries (no more per account than its rate lets
         out within one deadline, counting those still in flight) and due notices, then
         open their accounts and, unless a token is about to expire, prepare them.
-        ``queued`` counts this worker's attempts in flight per channel (for the lease).
+        ``drain`` says what this worker holds in memory: never recovered as a dead
+        worker's, and counted for the quota and the lease.
 
         One trip to the store thread for the whole claim keeps the next batch coming
         while the loop sends. Returns (jobs or None, batch, notices, accounts, counts)."""
         moment = to_text(now)
+        in_flight, queued = drain.in_flight, drain.queued
         with write(db):
-            recovered = store.recover_expired_leases(db, moment)
+            recovered = store.recover_expired_leases(db, moment, held=drain.deliveries)
             expired = store.expire_queued(db, moment)
-            notice_store.recover_expired_leases(db, moment)
+            notice_store.recover_expired_leases(db, moment, held=drain.notices)
             notice_store.expire_queued(db, moment)
             candidates = store.due(db, moment, BATCH)
             settings = {
@@ -225,9 +275,10 @@ class Dispatcher:
 
     def _lease(self, works, now: datetime, queued: Mapping[str, int]) -> str:
         """Return how long this worker holds what it claims: until the last attempt of
-        each channel ends even if every attempt ahead of it, in flight or just claimed,
-        runs to its deadline on the channel's slots (plus one deadline of pacing). A lease
-        never runs out under a worker still sending: only a dead worker's come back."""
+        each channel would end if every attempt ahead of it, in flight or just claimed,
+        ran to its deadline on the channel's slots. (What this worker holds is never
+        recovered while it runs in any case; the lease tells a later worker when the
+        attempts of a dead one can be taken back.)"""
         longest = 0.0
         for channel in {w.channel for w in works}:
             ahead = queued.get(channel, 0) + sum(w.channel == channel for w in works)
@@ -235,10 +286,11 @@ class Dispatcher:
         return to_text(now + timedelta(seconds=longest + LEASE_MARGIN))
 
     def expiring(self, accounts: Mapping[int, Account | Outcome]) -> list[Account]:
-        """Return the opened accounts whose token is about to expire (Zalo: 25 h)."""
+        """Return the opened accounts whose token is about to expire (Zalo: 25 h) and
+        that were not asked for a new one within the last minute."""
         found = []
         for account in accounts.values():
-            if isinstance(account, Outcome):
+            if isinstance(account, Outcome) or self.recent_refresh(account.id) is not None:
                 continue
             client = importlib.import_module(f"alerts.channels.{account.channel}")
             needs = getattr(client, "needs_refresh", None)
@@ -257,6 +309,12 @@ class Dispatcher:
         except vault.VaultError as error:
             return Outcome(Reaction.DISABLE_CHANNEL, str(error))
         return Account(stored.id, stored.channel, stored.base_url, stored.settings, secrets)
+
+    def unclaim(self, db, works: list[Delivery | Notice]) -> None:
+        """Put back in the queue what was claimed but never started."""
+        with write(db):
+            store.unclaim(db, [w.id for w in works if isinstance(w, Delivery)])
+            notice_store.unclaim(db, [w.id for w in works if isinstance(w, Notice)])
 
     def refresh_failed(self, db, account_id: int, error: str) -> None:
         with write(db):
@@ -321,17 +379,29 @@ class Dispatcher:
         return subscriptions.unsubscribe_url(self.config, delivery.subscription_id)
 
 
+@dataclass(frozen=True)
+class _Holding:
+    """What a drain holds in memory, as handed to the store thread (copies)."""
+
+    in_flight: dict[int, int]  # attempts claimed and not yet finished, per account
+    queued: dict[str, int]  # the same per channel
+    deliveries: list[int]  # every delivery id claimed and not yet recorded
+    notices: list[int]  # every notice id claimed and not yet recorded
+
+
 class _Drain:
     """One ``dispatch_due`` call: claim, send and record until nothing more is due or the
     budget is spent, then wait for what is in flight and record it."""
 
-    def __init__(self, engine: Dispatcher, db, now: datetime | None, budget: float):
+    def __init__(self, engine: Dispatcher, db, now: datetime | None, budget: float, heartbeat):
         self.engine = engine
         self.db = db
         self.now = now
         self.budget = budget
+        self.heartbeat = heartbeat
         self.started = time.monotonic()
         self.summary = Summary()
+        self.held: set[tuple[str, int]] = set()  # (kind, id) claimed, not yet recorded
         self.queues: dict[str, asyncio.Queue] = {}  # claimed attempts waiting for a slot
         self.senders: list[asyncio.Task] = []  # a channel's slots: one sender each
         self.in_flight: dict[int, int] = {}  # attempts in flight per account
@@ -339,7 +409,7 @@ class _Drain:
         self.finished: list[Result] = []
         self.progress = asyncio.Event()
         self.claiming = True
-        self.flushed_at = time.monotonic()
+        self.flushed_at = self.beat_at = time.monotonic()
 
     async def store(self, function: Callable, *args):
         """Run ``function(*args)`` on the store thread (the loop keeps sending meanwhile)."""
@@ -354,26 +424,37 @@ class _Drain:
             while self.sending() or self.finished or self.claiming:
                 if self.sending():
                     await self._wait_for_progress()
-                if self.claiming and sum(self.in_flight.values()) <= LOW_WATER:
-                    await self._claim()
                 if self.finished and self._time_to_flush():
                     await self._flush()
+                if self.claiming and time.monotonic() - self.started >= self.budget:
+                    self.claiming = False
+                if self.claiming and sum(self.in_flight.values()) <= LOW_WATER:
+                    await self._claim()
+        except BaseException:
+            await self._give_back()
+            raise
         finally:
-            await self._abandon()
+            await self._stop_senders()
         return self.summary
+
+    def _holding(self) -> _Holding:
+        kinds = {"Delivery": [], "Notice": []}
+        for kind, work_id in self.held:
+            kinds[kind].append(work_id)
+        return _Holding(dict(self.in_flight), dict(self.queued), kinds["Delivery"], kinds["Notice"])
 
     async def _claim(self) -> None:
         """Claim, open the accounts (refreshing a token about to expire), prepare, and start
         sending; stop claiming when nothing was due or the budget is spent."""
         engine, db = self.engine, self.db
-        in_flight, queued = dict(self.in_flight), dict(self.queued)
         jobs, batch, notices, accounts, (recovered, expired) = await self.store(
-            engine.claim, db, self.now or utcnow(), in_flight, queued
+            engine.claim, db, self.now or utcnow(), self._holding()
         )
         self.summary.recovered += recovered
         self.summary.expired += expired
         self.summary.claimed += len(batch)
         self.summary.notices += len(notices)
+        self.held.update(_key(w) for w in [*batch, *notices])
         spent = time.monotonic() - self.started >= self.budget
         self.claiming = bool(batch or notices) and not spent
         if jobs is None:
@@ -446,6 +527,10 @@ class _Drain:
             refreshed = await self._refresh_stale(results)
         outcomes = self.summary.outcomes
         await self.store(self.engine.recorder.record, self.db, results, refreshed, outcomes)
+        self.held.difference_update(_key(work) for work, _, _ in results)
+        if self.heartbeat is not None and time.monotonic() - self.beat_at >= HEARTBEAT_SECONDS:
+            self.beat_at = time.monotonic()
+            await self.store(self.heartbeat)
 
     async def _refresh_stale(self, results: list[Result]) -> dict[int, str | None]:
         """Refresh each account once whose token a provider refused; store the new pair.
@@ -469,13 +554,29 @@ class _Drain:
             refreshed[account_id] = failure or None
         return refreshed
 
-    async def _abandon(self) -> None:
-        """On the way out, stop the channels' senders: idle after a normal run; after an
-        error, what they still held stays "sending" under its lease and comes back as a
-        possible duplicate."""
+    async def _give_back(self) -> None:
+        """After an error (or a cancel): record what finished and put back in the queue
+        what never started, as far as the database lets us. What was being sent stays
+        "sending" until its lease ends and comes back as a possible duplicate."""
+        waiting = [q.get_nowait()[0] for q in self.queues.values() for _ in range(q.qsize())]
+        self.heartbeat = None  # the drain is over: no more lease renewals from it
+        try:
+            if self.finished:
+                await self._flush()
+            await self.store(self.engine.unclaim, self.db, waiting)
+        except Exception:  # the error that stopped the drain is the one to report
+            log.exception("could not give back what the stopped drain held")
+
+    async def _stop_senders(self) -> None:
+        """Stop the channels' senders (idle after a normal run)."""
         for sender in self.senders:
             sender.cancel()
         await asyncio.gather(*self.senders, return_exceptions=True)
+
+
+def _key(work: Delivery | Notice) -> tuple[str, int]:
+    """Return what tells a delivery from a notice with the same id."""
+    return (type(work).__name__, work.id)
 
 
 def _notice_rendering(notice: Notice) -> Rendering:

@@ -59,9 +59,15 @@ def worst_case_seconds(rule: Policy, ahead: int) -> float:
 
 
 def with_rate(base: Policy, settings: Mapping) -> Policy:
-    """Return the policy with an account's own rate; it may lower, never raise, the rate."""
-    rate = float(settings.get("per_second", base.per_second))
-    return replace(base, per_second=min(rate, base.per_second))
+    """Return the policy with an account's own rate; it may lower, never raise, the rate
+    (a rate that is not a positive number is ignored)."""
+    try:
+        rate = float(settings.get("per_second", base.per_second))
+    except (TypeError, ValueError):
+        rate = base.per_second
+    if not 0 < rate < base.per_second:
+        return base
+    return replace(base, per_second=rate)
 
 
 def backoff(rule: Policy, attempt: int, rng: random.Random | None = None) -> float:

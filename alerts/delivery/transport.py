@@ -108,6 +108,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         except (TimeoutError, aiohttp.ClientError) as error:
             raise _httpx_error(error, request) from error
+        except ValueError as error:  # a header aiohttp will not write (a line break ...)
+            raise httpx.LocalProtocolError(str(error), request=request) from error
         return httpx.Response(
             status_code=answer.status,
             headers=list(answer.raw_headers),

@@ -77,12 +77,15 @@ def release(db: sqlite_utils.Database, holder: str) -> None:
         db.execute("DELETE FROM worker_lease WHERE name = ? AND holder = ?", [LEASE_NAME, holder])
 
 
-def tick(db: sqlite_utils.Database, config: Mapping, dispatcher: Dispatcher) -> Summary:
-    """One pass: publish what is due, expire what is over, dispatch the outbox."""
+def tick(
+    db: sqlite_utils.Database, config: Mapping, dispatcher: Dispatcher, heartbeat=None
+) -> Summary:
+    """One pass: publish what is due, expire what is over, dispatch the outbox;
+    ``heartbeat`` renews the worker's lease while a long fan-out is recorded."""
     workflow.publish_due(db, config)
     workflow.expire_due(db)
     budget = min(DRAIN_SECONDS, config["WORKER_LEASE_SECONDS"] / 3)  # renew the lease in time
-    return dispatcher.dispatch_due(db, budget=budget)
+    return dispatcher.dispatch_due(db, budget=budget, heartbeat=heartbeat)
 
 
 def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> None:
@@ -104,14 +107,17 @@ def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> Non
     dispatcher = Dispatcher(config)
     scheduler = BlockingScheduler(timezone="UTC")
 
+    def heartbeat() -> None:
+        acquire(db, holder, lease)
+
     def job() -> None:
         try:
-            acquire(db, holder, lease)
+            heartbeat()
+            summary = tick(db, config, dispatcher, heartbeat)
         except LeaseHeld:
             log.error("Lost the worker lease to another process; stopping.")
             scheduler.shutdown(wait=False)
             return
-        summary = tick(db, config, dispatcher)
         if summary.claimed or summary.recovered or summary.expired:
             log.info("tick: %s", summary)
 

@@ -4,6 +4,7 @@ dashboard shows. Every change of state runs inside the caller's ``write`` transa
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -31,20 +32,34 @@ class Delivery:
     possible_duplicate: bool
 
 
-def recover_expired_leases(db: sqlite_utils.Database, now: str, *, all_in_flight=False) -> int:
+def recover_expired_leases(
+    db: sqlite_utils.Database, now: str, *, all_in_flight=False, held: Iterable[int] = ()
+) -> int:
     """Return to the queue deliveries whose sender died mid-attempt (lease expired, or
-    every one in flight when a new worker starts: only one worker runs at a time). Their
-    outcome is unknown, so they are marked possible duplicates and resent with the same
-    idempotency key."""
+    every one in flight when a new worker starts: only one worker runs at a time), but
+    never those the calling worker still ``held`` in memory. Their outcome is unknown, so
+    they are marked possible duplicates and resent with the same idempotency key."""
     cursor = db.execute(
         "UPDATE deliveries SET status = 'queued', possible_duplicate = 1,"
         " lease_expires_at = NULL, next_attempt_at = ?,"
         " history = json_insert(history, '$[#]', json_object('at', ?, 'reaction', 'unknown',"
         " 'detail', 'the worker stopped during the attempt'))"
-        " WHERE status = 'sending' AND (lease_expires_at <= ? OR ?)",
-        [now, now, now, int(all_in_flight)],
+        " WHERE status = 'sending' AND (lease_expires_at <= ? OR ?)"
+        " AND id NOT IN (SELECT value FROM json_each(?))",
+        [now, now, now, int(all_in_flight), json.dumps(list(held))],
     )
     return cursor.rowcount
+
+
+def unclaim(db: sqlite_utils.Database, ids: list[int]) -> None:
+    """Put back in the queue claimed deliveries whose attempt never started (the worker
+    stopped before their turn): nothing was sent, so no possible duplicate."""
+    db.execute(
+        "UPDATE deliveries SET status = 'queued', attempts = attempts - 1,"
+        " lease_expires_at = NULL WHERE status = 'sending'"
+        " AND id IN (SELECT value FROM json_each(?))",
+        [json.dumps(ids)],
+    )
 
 
 def expire_queued(db: sqlite_utils.Database, now: str) -> int:
@@ -63,8 +78,9 @@ def due(db: sqlite_utils.Database, now: str, limit: int) -> list[Delivery]:
 
     The rows come back as one JSON array, in one step of SQLite: each step gives up the
     GIL, and the worker's store thread would otherwise wait for the busy sending thread
-    once per row (measured: a quarter of a second per batch of 500)."""
-    columns = ", ".join(c.strip() for c in _COLUMNS.split(","))
+    once per row (measured: a quarter of a second per batch of 500). An aggregate keeps
+    no promised order, so the rows are sorted again here."""
+    columns = ", ".join(c.strip() for c in _COLUMNS.split(",")) + ", d.priority"
     (rows,) = db.execute(
         "SELECT json_group_array(json_array(" + columns.replace("d.", "") + ")) FROM ("
         f"SELECT {columns} FROM deliveries d JOIN channel_accounts a ON a.id = d.account_id"
@@ -73,7 +89,8 @@ def due(db: sqlite_utils.Database, now: str, limit: int) -> list[Delivery]:
         " ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?)",
         [now, now, limit],
     ).fetchone()
-    return [Delivery(*r[:10], bool(r[10])) for r in json.loads(rows)]
+    rows = sorted(json.loads(rows), key=lambda r: (-r[11], r[0]))
+    return [Delivery(*r[:10], bool(r[10])) for r in rows]
 
 
 def claim(db: sqlite_utils.Database, ids: list[int], lease_until: str) -> None:

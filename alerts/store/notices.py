@@ -8,6 +8,8 @@ Every change of state runs inside the caller's ``write`` transaction.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -61,14 +63,26 @@ def insert(
     return cursor.lastrowid
 
 
-def recover_expired_leases(db: sqlite_utils.Database, now: str) -> int:
-    """Return to the queue the notices a dead worker left in flight."""
+def recover_expired_leases(db: sqlite_utils.Database, now: str, held: Iterable[int] = ()) -> int:
+    """Return to the queue the notices a dead worker left in flight (not those the calling
+    worker still ``held`` in memory)."""
     cursor = db.execute(
         "UPDATE notices SET status = 'queued', lease_expires_at = NULL, next_attempt_at = ?"
-        " WHERE status = 'sending' AND lease_expires_at <= ?",
-        [now, now],
+        " WHERE status = 'sending' AND lease_expires_at <= ?"
+        " AND id NOT IN (SELECT value FROM json_each(?))",
+        [now, now, json.dumps(list(held))],
     )
     return cursor.rowcount
+
+
+def unclaim(db: sqlite_utils.Database, ids: list[int]) -> None:
+    """Put back in the queue claimed notices whose attempt never started."""
+    db.execute(
+        "UPDATE notices SET status = 'queued', attempts = attempts - 1,"
+        " lease_expires_at = NULL WHERE status = 'sending'"
+        " AND id IN (SELECT value FROM json_each(?))",
+        [json.dumps(ids)],
+    )
 
 
 def expire_queued(db: sqlite_utils.Database, now: str) -> int:
