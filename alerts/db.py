@@ -21,9 +21,19 @@ from flask import g
 
 from alerts.text import fold
 
+# The outbox's statements use the ->> operator and UPDATE ... FROM (SQLite 3.38, 2022).
+MIN_SQLITE = (3, 38, 0)
+
+
+class SQLiteTooOld(RuntimeError):
+    """The SQLite library Python was built with is older than MIN_SQLITE."""
+
 
 def open_db(path: str | Path, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
     """Open the database file with our pragmas; the caller closes it."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        needed = ".".join(map(str, MIN_SQLITE))
+        raise SQLiteTooOld(f"SQLite {sqlite3.sqlite_version} is too old: alerts needs {needed}+")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
         str(path),

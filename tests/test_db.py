@@ -96,3 +96,13 @@ def test_two_processes_write_without_locking_errors(db_path):
         ).fetchone()[0]
         == 400
     )
+
+
+def test_an_sqlite_too_old_for_the_outbox_is_refused_with_a_clear_error(tmp_path, monkeypatch):
+    from alerts import db as db_module
+
+    monkeypatch.setattr(db_module.sqlite3, "sqlite_version_info", (3, 37, 2))
+    monkeypatch.setattr(db_module.sqlite3, "sqlite_version", "3.37.2")
+    with pytest.raises(db_module.SQLiteTooOld, match=r"SQLite 3\.37\.2 is too old: .*3\.38\.0\+"):
+        open_db(tmp_path / "old.db")
+    assert not (tmp_path / "old.db").exists()

@@ -191,6 +191,25 @@ def test_zalo_token_is_refreshed_and_the_message_sent(db, fakes, dispatcher):
     ).fetchone() == (1,)
 
 
+def test_a_token_is_refreshed_at_most_once_a_minute(db, fakes, dispatcher):
+    """Attempts sent with the old token keep coming back refused for a moment after a
+    refresh; Zalo's refresh token works once, so a second refresh would waste the pair."""
+    add_accounts(db, CONFIG, fakes)
+    subscribe(db, "zalo", "4418000000000001", "00070")
+    first = publish(db, channels=["zalo"])
+    fakes.state.fail("zalo", kind="error", code=-216)
+    dispatcher.dispatch_due(db)
+    dispatcher.dispatch_due(db)
+    second = publish(db, channels=["zalo"], headline="Cảnh báo thứ hai về cuộc gọi giả danh")
+    fakes.state.fail("zalo", kind="error", code=-216)  # sent before the refresh, say
+    dispatcher.dispatch_due(db)
+    dispatcher.dispatch_due(db)
+    assert {r["status"] for r in rows(db, first) + rows(db, second)} == {"sent"}
+    assert db.execute(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'channel.token_refreshed'"
+    ).fetchone() == (1,)
+
+
 def test_dead_letter_and_replay_with_the_same_key(db, fakes, dispatcher):
     add_accounts(db, CONFIG, fakes)
     subscribe(db, "telegram", "100001", "00070")
