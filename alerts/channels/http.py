@@ -145,9 +145,16 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     """Return ``text`` with every secret, raw or URL-quoted, replaced by "***" (the longest
     first, so a secret holding another is masked whole)."""
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        for form in (secret, quote(secret, safe=""), quote(secret)):
+        for form in _forms(secret):
             text = text.replace(form, "***")
     return text
+
+
+@functools.lru_cache(maxsize=256)
+def _forms(secret: str) -> tuple[str, ...]:
+    """Return the ways a secret can appear in a message: as it is and URL-quoted (worked
+    out once per secret: every answer of every send is scrubbed)."""
+    return tuple(dict.fromkeys((secret, quote(secret, safe=""), quote(secret))))
 
 
 def scrub_outcome(outcome: Outcome, secrets: Iterable[str]) -> Outcome:

@@ -30,6 +30,7 @@ as the batch is claimed, so the link finds the subscription).
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import random
@@ -44,6 +45,7 @@ from dataclasses import field
 from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
+from types import ModuleType
 
 import httpx
 import sqlite_utils
@@ -193,7 +195,7 @@ class Dispatcher:
                 target = f"target:{account.id}:{work.target}"
                 await self.pacer.wait(target, rule.per_target_per_second)
             began = time.monotonic()
-            client = importlib.import_module(f"alerts.channels.{work.channel}")
+            client = _client(work.channel)
             async with asyncio.timeout(rule.deadline):
                 outcome = await client.send(self.http, account, item)
         except TimeoutError:
@@ -212,7 +214,7 @@ class Dispatcher:
         recent = self.recent_refresh(account.id)
         if recent is not None:
             return None, recent
-        client = importlib.import_module(f"alerts.channels.{account.channel}")
+        client = _client(account.channel)
         try:
             async with asyncio.timeout(self.rules[account.channel].deadline):
                 fresh = await client.refresh(self.http, account)
@@ -292,7 +294,7 @@ class Dispatcher:
         for account in accounts.values():
             if isinstance(account, Outcome) or self.recent_refresh(account.id) is not None:
                 continue
-            client = importlib.import_module(f"alerts.channels.{account.channel}")
+            client = _client(account.channel)
             needs = getattr(client, "needs_refresh", None)
             if needs is not None and needs(account, utcnow()):
                 found.append(account)
@@ -543,7 +545,7 @@ class _Drain:
             if isinstance(account, Outcome):
                 refreshed[account_id] = account.detail
                 continue
-            client = importlib.import_module(f"alerts.channels.{account.channel}")
+            client = _client(account.channel)
             if not hasattr(client, "refresh"):
                 continue  # nothing to refresh: the refusal stops the channel
             secrets, failure = await engine.refresh(account)
@@ -572,6 +574,12 @@ class _Drain:
         for sender in self.senders:
             sender.cancel()
         await asyncio.gather(*self.senders, return_exceptions=True)
+
+
+@functools.cache
+def _client(channel: str) -> ModuleType:
+    """Return a channel's client module (``alerts.channels.<channel>``)."""
+    return importlib.import_module(f"alerts.channels.{channel}")
 
 
 def _key(work: Delivery | Notice) -> tuple[str, int]:
