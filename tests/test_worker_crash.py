@@ -97,3 +97,19 @@ def test_kill_9_then_restart_loses_nothing(db_path, tmp_path, moment):
             assert received[key] <= 2
         assert any(received[key] == 2 for key, _ in rows) or moment == "while claimed and paced"
     db.close()
+
+
+def test_sigterm_stops_the_worker_cleanly_and_gives_the_lease_up(db_path, tmp_path):
+    db = open_db(db_path)
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = start_worker(db_path, log)
+        try:
+            wait_for(lambda: db.execute("SELECT COUNT(*) FROM worker_lease").fetchone()[0] == 1)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(15) is not None
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    assert db.execute("SELECT COUNT(*) FROM worker_lease").fetchone()[0] == 0
+    db.close()

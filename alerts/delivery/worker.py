@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -130,6 +132,9 @@ def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> Non
         misfire_grace_time=int(INTERVAL * 2),
         next_run_time=utcnow(),
     )
+    if threading.current_thread() is threading.main_thread():
+        # Stop on SIGTERM (systemd, docker, scripts/run) as on Ctrl+C: close, give the lease up.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     log.info("Worker %s started (tick every %.0f s).", holder, INTERVAL)
     try:
         scheduler.start()
