@@ -383,8 +383,8 @@ class LostLease(Exception):
 
 
 def test_a_drain_stopped_by_a_lost_lease_gives_back_what_never_started(db, fakes, monkeypatch):
-    monkeypatch.setattr("alerts.delivery.engine.HEARTBEAT_SECONDS", 0.0)
-    monkeypatch.setattr("alerts.delivery.engine.FLUSH_SECONDS", 0.0)  # record each at once
+    monkeypatch.setattr("alerts.delivery.drain.HEARTBEAT_SECONDS", 0.0)
+    monkeypatch.setattr("alerts.delivery.drain.FLUSH_SECONDS", 0.0)  # record each at once
     add_accounts(db, CONFIG, fakes)
     for n in range(20):
         subscribe(db, "sms", f"+849123450{n:02d}", "00070")

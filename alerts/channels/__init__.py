@@ -13,10 +13,13 @@ Zalo also ``refresh(http, account) -> dict`` (the new token pair to store).
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from enum import StrEnum
+from types import ModuleType
 
 from alerts.render import Rendering
 
@@ -72,3 +75,9 @@ class Item:
     target: str
     rendering: Rendering
     msg_type: str = "Alert"
+
+
+@functools.cache
+def client_for(channel: str) -> ModuleType:
+    """Return a channel's client module (``alerts.channels.<channel>``)."""
+    return importlib.import_module(f"alerts.channels.{channel}")

@@ -28,8 +28,8 @@ from alerts.clock import from_text
 from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write
+from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
-from alerts.delivery.engine import Summary
 from alerts.store import deliveries as store
 from alerts.store.lease import LEASE_NAME
 

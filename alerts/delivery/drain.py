@@ -1,0 +1,258 @@
+"""One ``Dispatcher.dispatch_due`` call: the coroutine that keeps the event loop busy.
+
+It claims a batch (one trip to the store thread: housekeeping, claim, accounts, renderings),
+queues the attempts to each channel's senders (one coroutine per slot), records what
+finished in one transaction per flush (refreshing first a token a provider refused), and
+claims again once little is left in flight, until nothing more is due or the budget is
+spent. It keeps count of what it holds in memory, so that no claim takes it back as a dead
+worker's; if it stops on an error, it records what finished and puts back in the queue what
+never started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from alerts import subscriptions
+from alerts.channels import Account
+from alerts.channels import Item
+from alerts.channels import Outcome
+from alerts.channels import Reaction
+from alerts.channels import client_for
+from alerts.clock import utcnow
+from alerts.delivery.recording import Result
+from alerts.security import vault
+from alerts.store.deliveries import Delivery
+from alerts.store.notices import Notice
+
+if TYPE_CHECKING:
+    from alerts.delivery.engine import Dispatcher
+
+log = logging.getLogger(__name__)
+
+# Claim the next batch once no more than this many attempts are still in flight.
+LOW_WATER = 500
+# Record finished attempts when this many are waiting, or after FLUSH_SECONDS.
+RECORD_EVERY = 500
+FLUSH_SECONDS = 0.25
+# Renew the worker's lease (the caller's heartbeat) this often during a long drain.
+HEARTBEAT_SECONDS = 5.0
+
+
+@dataclass
+class Summary:
+    """What one call did (for logs, tests and /healthz)."""
+
+    recovered: int = 0
+    expired: int = 0
+    claimed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    notices: int = 0
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What a drain holds in memory, as handed to the store thread (copies)."""
+
+    in_flight: dict[int, int]  # attempts claimed and not yet finished, per account
+    queued: dict[str, int]  # the same per channel
+    deliveries: list[int]  # every delivery id claimed and not yet recorded
+    notices: list[int]  # every notice id claimed and not yet recorded
+
+
+class Drain:
+    """One ``dispatch_due`` call: claim, send and record until nothing more is due or the
+    budget is spent, then wait for what is in flight and record it."""
+
+    def __init__(self, engine: Dispatcher, db, now: datetime | None, budget: float, heartbeat):
+        self.engine = engine
+        self.db = db
+        self.now = now
+        self.budget = budget
+        self.heartbeat = heartbeat
+        self.started = time.monotonic()
+        self.summary = Summary()
+        self.held: set[tuple[str, int]] = set()  # (kind, id) claimed, not yet recorded
+        self.queues: dict[str, asyncio.Queue] = {}  # claimed attempts waiting for a slot
+        self.senders: list[asyncio.Task] = []  # a channel's slots: one sender each
+        self.in_flight: dict[int, int] = {}  # attempts in flight per account
+        self.queued: dict[str, int] = {}  # and per channel
+        self.finished: list[Result] = []
+        self.progress = asyncio.Event()
+        self.claiming = True
+        self.flushed_at = self.beat_at = time.monotonic()
+
+    async def store(self, function: Callable, *args):
+        """Run ``function(*args)`` on the store thread (the loop keeps sending meanwhile)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.engine.store_thread, function, *args
+        )
+
+    async def run(self) -> Summary:
+        try:
+            await self.store(subscriptions.expire_pending, self.db, self.now or utcnow())
+            await self._claim()
+            while self.sending() or self.finished or self.claiming:
+                if self.sending():
+                    await self._wait_for_progress()
+                if self.finished and self._time_to_flush():
+                    await self._flush()
+                if self.claiming and time.monotonic() - self.started >= self.budget:
+                    self.claiming = False
+                if self.claiming and sum(self.in_flight.values()) <= LOW_WATER:
+                    await self._claim()
+        except BaseException:
+            await self._give_back()
+            raise
+        finally:
+            await self._stop_senders()
+        return self.summary
+
+    def _holding(self) -> Holding:
+        kinds = {"Delivery": [], "Notice": []}
+        for kind, work_id in self.held:
+            kinds[kind].append(work_id)
+        return Holding(dict(self.in_flight), dict(self.queued), kinds["Delivery"], kinds["Notice"])
+
+    async def _claim(self) -> None:
+        """Claim, open the accounts (refreshing a token about to expire), prepare, and start
+        sending; stop claiming when nothing was due or the budget is spent."""
+        engine, db = self.engine, self.db
+        jobs, batch, notices, accounts, (recovered, expired) = await self.store(
+            engine.claim, db, self.now or utcnow(), self._holding()
+        )
+        self.summary.recovered += recovered
+        self.summary.expired += expired
+        self.summary.claimed += len(batch)
+        self.summary.notices += len(notices)
+        self.held.update(_key(w) for w in [*batch, *notices])
+        spent = time.monotonic() - self.started >= self.budget
+        self.claiming = bool(batch or notices) and not spent
+        if jobs is None:
+            await self._refresh_expiring(accounts)
+            jobs = await self.store(engine.prepare, db, batch, notices, accounts)
+        for work, job in jobs:
+            if isinstance(job, Outcome):
+                self.finished.append((work, job, 0.0))
+            else:
+                self._start(work, *job)
+
+    async def _refresh_expiring(self, accounts: dict[int, Account | Outcome]) -> None:
+        """Refresh a token about to expire (Zalo: 25 h) before it is used, storing the new
+        pair first; if the refresh fails the current token may still work: try it."""
+        engine = self.engine
+        for account in engine.expiring(accounts):
+            secrets, failure = await engine.refresh(account)
+            if secrets is None:
+                await self.store(engine.refresh_failed, self.db, account.id, failure)
+                continue
+            sealed, detail = vault.seal(engine.config, secrets), {"before_expiry": True}
+            await self.store(engine.recorder.store_secrets, self.db, account.id, sealed, detail)
+            accounts[account.id] = replace(account, secrets=secrets)
+
+    def sending(self) -> int:
+        """Return how many claimed attempts are queued for a slot or being sent."""
+        return sum(self.queued.values())
+
+    def _start(self, work: Delivery | Notice, account: Account, item: Item) -> None:
+        """Queue an attempt for its channel's senders (started with the first one)."""
+        self.in_flight[work.account_id] = self.in_flight.get(work.account_id, 0) + 1
+        self.queued[work.channel] = self.queued.get(work.channel, 0) + 1
+        if work.channel not in self.queues:
+            self.queues[work.channel] = asyncio.Queue()
+            for _ in range(self.engine.rules[work.channel].concurrency):
+                sender = asyncio.create_task(self._sender(self.queues[work.channel]))
+                self.senders.append(sender)
+        self.queues[work.channel].put_nowait((work, account, item))
+
+    async def _sender(self, queue: asyncio.Queue) -> None:
+        """One of a channel's slots: send its queued attempts one after another."""
+        while True:
+            work, outcome, seconds = await self.engine.send_one(*await queue.get())
+            self.in_flight[work.account_id] -= 1
+            self.queued[work.channel] -= 1
+            self.finished.append((work, outcome, seconds))
+            self.progress.set()
+
+    async def _wait_for_progress(self) -> None:
+        try:
+            async with asyncio.timeout(FLUSH_SECONDS):
+                await self.progress.wait()
+        except TimeoutError:
+            pass
+        self.progress.clear()
+
+    def _time_to_flush(self) -> bool:
+        return (
+            not self.sending()
+            or len(self.finished) >= RECORD_EVERY
+            or time.monotonic() - self.flushed_at >= FLUSH_SECONDS
+        )
+
+    async def _flush(self) -> None:
+        """Record what finished: refresh first the accounts told their token is stale."""
+        results, self.finished = self.finished, []
+        self.flushed_at = time.monotonic()
+        refreshed: dict[int, str | None] = {}
+        if any(o.reaction == Reaction.REFRESH_TOKEN for _, o, _ in results):
+            refreshed = await self._refresh_stale(results)
+        outcomes = self.summary.outcomes
+        await self.store(self.engine.recorder.record, self.db, results, refreshed, outcomes)
+        self.held.difference_update(_key(work) for work, _, _ in results)
+        if self.heartbeat is not None and time.monotonic() - self.beat_at >= HEARTBEAT_SECONDS:
+            self.beat_at = time.monotonic()
+            await self.store(self.heartbeat)
+
+    async def _refresh_stale(self, results: list[Result]) -> dict[int, str | None]:
+        """Refresh each account once whose token a provider refused; store the new pair.
+        Returns account -> None (refreshed) or why not (the channel is then stopped)."""
+        engine, db = self.engine, self.db
+        refreshed: dict[int, str | None] = {}
+        wanting = await self.store(engine.recorder.wanting_refresh, db, results)
+        accounts = await self.store(engine.open_accounts, db, wanting)
+        for account_id, account in accounts.items():
+            if isinstance(account, Outcome):
+                refreshed[account_id] = account.detail
+                continue
+            client = client_for(account.channel)
+            if not hasattr(client, "refresh"):
+                continue  # nothing to refresh: the refusal stops the channel
+            secrets, failure = await engine.refresh(account)
+            if secrets is not None:
+                sealed = vault.seal(engine.config, secrets)
+                detail = {"channel": account.channel}
+                await self.store(engine.recorder.store_secrets, db, account_id, sealed, detail)
+            refreshed[account_id] = failure or None
+        return refreshed
+
+    async def _give_back(self) -> None:
+        """After an error (or a cancel): record what finished and put back in the queue
+        what never started, as far as the database lets us. What was being sent stays
+        "sending" until its lease ends and comes back as a possible duplicate."""
+        waiting = [q.get_nowait()[0] for q in self.queues.values() for _ in range(q.qsize())]
+        self.heartbeat = None  # the drain is over: no more lease renewals from it
+        try:
+            if self.finished:
+                await self._flush()
+            await self.store(self.engine.unclaim, self.db, waiting)
+        except Exception:  # the error that stopped the drain is the one to report
+            log.exception("could not give back what the stopped drain held")
+
+    async def _stop_senders(self) -> None:
+        """Stop the channels' senders (idle after a normal run)."""
+        for sender in self.senders:
+            sender.cancel()
+        await asyncio.gather(*self.senders, return_exceptions=True)
+
+
+def _key(work: Delivery | Notice) -> tuple[str, int]:
+    """Return what tells a delivery from a notice with the same id."""
+    return (type(work).__name__, work.id)
