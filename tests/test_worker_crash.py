@@ -75,10 +75,12 @@ def test_kill_9_then_restart_loses_nothing(db_path, tmp_path, moment):
         first = start_worker(db_path, log)
         try:
             wait_for(lambda: len(fakes.state.recorded("hooks")) >= 1)
-            assert statuses(db)["sending"] == 3  # claimed, outcomes not recorded yet
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait()
+        at_kill = dict(db.execute("SELECT idempotency_key, status FROM deliveries"))
+        # The two waiting their turn were claimed; the first may already be recorded.
+        assert list(at_kill.values()).count("sending") >= 2, at_kill
         second = start_worker(db_path, log)
         try:
             wait_for(lambda: statuses(db) == {"sent": 3}, timeout=60)
@@ -89,12 +91,12 @@ def test_kill_9_then_restart_loses_nothing(db_path, tmp_path, moment):
             "SELECT idempotency_key, possible_duplicate FROM deliveries ORDER BY id"
         ).fetchall()
         received = Counter(d["id"] for d in hooks.deliveries(fakes.state, "newsroom"))
-        # Every delivery arrived; only those in flight at the kill were marked possible
+        # Every delivery arrived; exactly those in flight at the kill were marked possible
         # duplicates, and a key arrived twice only if it was so marked.
         assert set(received) == {key for key, _ in rows}
         for key, duplicate in rows:
-            assert duplicate == 1
-            assert received[key] <= 2
+            assert duplicate == (at_kill[key] == "sending")
+            assert received[key] <= 1 + duplicate
         assert any(received[key] == 2 for key, _ in rows) or moment == "while claimed and paced"
     db.close()
 
