@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
@@ -409,3 +410,16 @@ def test_a_drain_stopped_by_a_lost_lease_gives_back_what_never_started(db, fakes
     assert len(by_status["sending"]) <= 1  # at most the one being sent when it stopped
     assert sum(len(v) for v in by_status.values()) == 20
     assert all(r["attempts"] == 0 and not r["possible_duplicate"] for r in by_status["queued"])
+
+
+def test_a_slow_channels_long_queue_never_holds_a_fast_one_back(db, fakes, dispatcher):
+    add_accounts(db, CONFIG, fakes)
+    for n in range(600):  # Telegram: 29/s, so at most 43 in flight with a 1.5 s deadline
+        subscribe(db, "telegram", str(700_000_000 + n), "00070")
+    subscribe(db, "sms", "+84912345001", "00070")
+    alert_id = publish(db, channels=["telegram", "sms"])  # the Telegram rows come first
+    dispatcher.dispatch_due(db, budget=1.0)
+    sms = by_channel(db, alert_id)["sms"]
+    assert [r["status"] for r in sms] == ["sent"]
+    telegram = Counter(r["status"] for r in by_channel(db, alert_id)["telegram"])
+    assert 0 < telegram["sent"] < 600 and telegram["sending"] == 0

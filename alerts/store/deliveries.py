@@ -72,9 +72,15 @@ def expire_queued(db: sqlite_utils.Database, now: str) -> int:
     return cursor.rowcount
 
 
-def due(db: sqlite_utils.Database, now: str, limit: int) -> list[Delivery]:
-    """Return queued deliveries due now on usable accounts (active, breaker closed),
-    top priority first, then oldest.
+def due(
+    db: sqlite_utils.Database,
+    now: str,
+    limit: int,
+    skip_accounts: Iterable[int] = (),
+    skip_ids: Iterable[int] = (),
+) -> list[Delivery]:
+    """Return queued deliveries due now on usable accounts (active, breaker closed, not
+    in ``skip_accounts``), top priority first, then oldest, leaving out ``skip_ids``.
 
     The rows come back as one JSON array, in one step of SQLite: each step gives up the
     GIL, and the worker's store thread would otherwise wait for the busy sending thread
@@ -86,8 +92,10 @@ def due(db: sqlite_utils.Database, now: str, limit: int) -> list[Delivery]:
         f"SELECT {columns} FROM deliveries d JOIN channel_accounts a ON a.id = d.account_id"
         " WHERE d.status = 'queued' AND d.next_attempt_at <= ? AND a.active = 1"
         " AND (a.breaker_open_until IS NULL OR a.breaker_open_until <= ?)"
+        " AND d.account_id NOT IN (SELECT value FROM json_each(?))"
+        " AND d.id NOT IN (SELECT value FROM json_each(?))"
         " ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?)",
-        [now, now, limit],
+        [now, now, json.dumps(list(skip_accounts)), json.dumps(list(skip_ids)), limit],
     ).fetchone()
     rows = sorted(json.loads(rows), key=lambda r: (-r[11], r[0]))
     return [Delivery(*r[:10], bool(r[10])) for r in rows]
