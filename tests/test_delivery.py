@@ -423,3 +423,35 @@ def test_a_slow_channels_long_queue_never_holds_a_fast_one_back(db, fakes, dispa
     assert [r["status"] for r in sms] == ["sent"]
     telegram = Counter(r["status"] for r in by_channel(db, alert_id)["telegram"])
     assert 0 < telegram["sent"] < 600 and telegram["sending"] == 0
+
+
+def test_a_cancellation_claimed_mid_fan_out_overtakes_what_is_still_queued(db, fakes, monkeypatch):
+    monkeypatch.setattr("alerts.delivery.drain.HEARTBEAT_SECONDS", 0.0)
+    monkeypatch.setattr("alerts.delivery.drain.FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr("alerts.delivery.engine.BATCH", 20)  # a fan-out of several claims
+    add_accounts(db, CONFIG, fakes)
+    subscribe(db, "sms", "+84912345999", "00070")
+    earlier = publish(db, channels=["sms"])
+    for n in range(30):
+        subscribe(db, "sms", f"+849123451{n:02d}", "00070")
+    one_at_a_time = {**FAST, "sms": replace(FAST["sms"], concurrency=1)}
+    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=one_at_a_time)
+    try:
+        engine.dispatch_due(db)  # the earlier warning reaches its resident
+        later = publish(db, channels=["sms"], headline="Cảnh báo thứ hai về cuộc gọi giả danh")
+        cancelled = []
+
+        def cancel_the_earlier_one_mid_fan_out():
+            if not cancelled:
+                acting = acting_as(db, "hanoi.duyet")
+                workflow.cancel(db, acting, earlier, reason="Tin sai", config=CONFIG)
+                cancelled.append(True)
+
+        engine.dispatch_due(db, budget=30, heartbeat=cancel_the_earlier_one_mid_fan_out)
+    finally:
+        engine.close()
+    texts = [r.json["Content"].upper() for r in fakes.state.recorded("esms")]
+    assert {r["status"] for r in rows(db, later)} == {"sent"}
+    assert [r["status"] for r in rows(db, earlier) if r["msg_type"] == "Cancel"] == ["sent"]
+    (cancel_at,) = [i for i, text in enumerate(texts) if "HUY CANH BAO" in text]
+    assert cancel_at < len(texts) - 10  # ahead of most of the later fan-out

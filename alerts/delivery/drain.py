@@ -12,6 +12,7 @@ never started.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from alerts.channels import Outcome
 from alerts.channels import Reaction
 from alerts.channels import client_for
 from alerts.clock import utcnow
+from alerts.delivery.outbox import PRIORITY
 from alerts.delivery.recording import Result
 from alerts.security import vault
 from alerts.store.deliveries import Delivery
@@ -81,7 +83,9 @@ class Drain:
         self.started = time.monotonic()
         self.summary = Summary()
         self.held: set[tuple[str, int]] = set()  # (kind, id) claimed, not yet recorded
-        self.queues: dict[str, asyncio.Queue] = {}  # claimed attempts waiting for a slot
+        # Claimed attempts waiting for a slot, a cancellation first, then in claim order.
+        self.queues: dict[str, asyncio.PriorityQueue] = {}
+        self.order = itertools.count()
         self.senders: list[asyncio.Task] = []  # a channel's slots: one sender each
         self.in_flight: dict[int, int] = {}  # attempts in flight per account
         self.queued: dict[str, int] = {}  # and per channel
@@ -167,16 +171,18 @@ class Drain:
         self.in_flight[work.account_id] = self.in_flight.get(work.account_id, 0) + 1
         self.queued[work.channel] = self.queued.get(work.channel, 0) + 1
         if work.channel not in self.queues:
-            self.queues[work.channel] = asyncio.Queue()
+            self.queues[work.channel] = asyncio.PriorityQueue()
             for _ in range(self.engine.rules[work.channel].concurrency):
                 sender = asyncio.create_task(self._sender(self.queues[work.channel]))
                 self.senders.append(sender)
-        self.queues[work.channel].put_nowait((work, account, item))
+        queue = self.queues[work.channel]
+        queue.put_nowait((-_priority(work), next(self.order), work, account, item))
 
-    async def _sender(self, queue: asyncio.Queue) -> None:
+    async def _sender(self, queue: asyncio.PriorityQueue) -> None:
         """One of a channel's slots: send its queued attempts one after another."""
         while True:
-            work, outcome, seconds = await self.engine.send_one(*await queue.get())
+            _, _, *attempt = await queue.get()
+            work, outcome, seconds = await self.engine.send_one(*attempt)
             self.in_flight[work.account_id] -= 1
             self.queued[work.channel] -= 1
             self.finished.append((work, outcome, seconds))
@@ -237,7 +243,7 @@ class Drain:
         """After an error (or a cancel): record what finished and put back in the queue
         what never started, as far as the database lets us. What was being sent stays
         "sending" until its lease ends and comes back as a possible duplicate."""
-        waiting = [q.get_nowait()[0] for q in self.queues.values() for _ in range(q.qsize())]
+        waiting = [q.get_nowait()[2] for q in self.queues.values() for _ in range(q.qsize())]
         self.heartbeat = None  # the drain is over: no more lease renewals from it
         try:
             if self.finished:
@@ -251,6 +257,12 @@ class Drain:
         for sender in self.senders:
             sender.cancel()
         await asyncio.gather(*self.senders, return_exceptions=True)
+
+
+def _priority(work: Delivery | Notice) -> int:
+    """Return how soon an attempt goes out among those claimed: a cancellation claimed
+    while a fan-out is still queued overtakes it (a resident's code: a warning's rank)."""
+    return PRIORITY[work.msg_type] if isinstance(work, Delivery) else PRIORITY["Alert"]
 
 
 def _key(work: Delivery | Notice) -> tuple[str, int]:

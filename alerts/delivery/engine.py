@@ -14,7 +14,8 @@ what each outcome does: alerts/delivery/recording.py). At most ``per_second x de
 of one account are in flight (its pacing never waits longer than a deadline), a lease is
 sized to the attempts queued ahead on the channel, and the recovery of expired leases
 never touches what this worker still holds in memory: only a dead worker's come back.
-A cancel or a disabled account takes effect at the next claim (at most two batches on).
+A cancel or a disabled account takes effect at the next claim (at most two batches on),
+and a cancellation claimed then overtakes whatever of the fan-out is still queued.
 
 A channel whose account keeps failing is skipped by its circuit breaker, and a hung
 provider only holds its own channel's slots: the others keep going. Before anything goes
