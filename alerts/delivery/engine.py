@@ -174,10 +174,9 @@ class Dispatcher:
         began = time.monotonic()
         try:
             rule = self._rule(work.channel, account.settings)
-            await self.pacer.wait(f"account:{account.id}", rule.per_second)
+            await self.pacer.wait(account.id, rule.per_second)
             if rule.per_target_per_second and work.target != "broadcast":
-                target = f"target:{account.id}:{work.target}"
-                await self.pacer.wait(target, rule.per_target_per_second)
+                await self.pacer.wait((account.id, work.target), rule.per_target_per_second)
             began = time.monotonic()
             client = client_for(work.channel)
             async with asyncio.timeout(rule.deadline):

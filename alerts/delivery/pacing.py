@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from collections.abc import Hashable
 
 BURST_SECONDS = 0.02
 
@@ -41,10 +42,11 @@ class Pacer:
     """Buckets by key, created on first use."""
 
     def __init__(self):
-        self.buckets: dict[str, Bucket] = {}
+        self.buckets: dict[Hashable, Bucket] = {}
 
-    async def wait(self, key: str, rate: float, burst: float | None = None) -> None:
-        """Wait until ``key`` may send one more message at ``rate`` per second."""
+    async def wait(self, key: Hashable, rate: float, burst: float | None = None) -> None:
+        """Wait until ``key`` may send one more message at ``rate`` per second (no
+        suspension at all when a token is ready: the usual case for a fast gateway)."""
         bucket = self.buckets.get(key)
         if bucket is None or bucket.rate != rate:
             bucket = self.buckets[key] = Bucket(rate, burst)

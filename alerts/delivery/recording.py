@@ -68,17 +68,18 @@ class Recorder:
         sent: list[tuple[int, str | None, dict]] = []
         with write(db):
             now = utcnow()
+            at = to_text(now)
             for work, outcome, seconds in results:
                 outcomes[outcome.reaction] = outcomes.get(outcome.reaction, 0) + 1
                 if isinstance(work, Notice):
                     self._apply_notice(db, work, outcome, now, refreshed)
                 elif outcome.reaction == Reaction.OK:
-                    sent.append((work.id, outcome.provider_id, _entry(work, outcome, seconds, now)))
+                    sent.append((work.id, outcome.provider_id, _entry(work, outcome, seconds, at)))
                 else:
                     self._apply(db, work, outcome, seconds, now, refreshed)
                 by_account.setdefault(work.account_id, []).append(outcome)
             if sent:
-                store.mark_sent_many(db, to_text(now), sent)
+                store.mark_sent_many(db, at, sent)
             for account_id, seen in by_account.items():
                 self._breaker(db, account_id, seen, now)
 
@@ -92,7 +93,7 @@ class Recorder:
 
     def _apply(self, db, delivery: Delivery, outcome: Outcome, seconds, now, refreshed) -> None:
         """Apply an attempt that did not succeed (those that did are marked in one go)."""
-        entry = _entry(delivery, outcome, seconds, now)
+        entry = _entry(delivery, outcome, seconds, to_text(now))
         reaction = outcome.reaction
         if reaction == Reaction.REFRESH_TOKEN:
             failure = _refresh_failure(db, delivery, outcome, refreshed)
@@ -196,10 +197,10 @@ class Recorder:
         account_store.set_breaker(db, account_id, failures, opened)
 
 
-def _entry(delivery: Delivery, outcome: Outcome, seconds: float, now: datetime) -> dict:
+def _entry(delivery: Delivery, outcome: Outcome, seconds: float, at: str) -> dict:
     """Return the history entry of one attempt: when, which, what came back, how long."""
     return {
-        "at": to_text(now),
+        "at": at,
         "attempt": delivery.attempts + 1,
         "reaction": str(outcome.reaction),
         "detail": outcome.detail[:300],
