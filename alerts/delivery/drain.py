@@ -70,6 +70,19 @@ class Holding:
     notices: list[int]  # every notice id claimed and not yet recorded
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What one claim took, and what its housekeeping did."""
+
+    batch: list[Delivery]
+    notices: list[Notice]
+    accounts: dict[int, Account | Outcome]  # opened, or the outcome that stops them
+    expiring: list[Account]  # tokens to refresh before the attempts are prepared
+    jobs: list | None  # each attempt with its (account, item) or outcome; None if expiring
+    recovered: int
+    expired: int
+
+
 class Drain:
     """One ``dispatch_due`` call: claim, send and record until nothing more is due or the
     budget is spent, then wait for what is in flight and record it."""
@@ -130,30 +143,30 @@ class Drain:
         """Claim, open the accounts (refreshing a token about to expire), prepare, and start
         sending; stop claiming when nothing was due or the budget is spent."""
         engine, db = self.engine, self.db
-        jobs, batch, notices, accounts, (recovered, expired) = await self.store(
-            engine.claim, db, self.now or utcnow(), self._holding()
-        )
-        self.summary.recovered += recovered
-        self.summary.expired += expired
-        self.summary.claimed += len(batch)
-        self.summary.notices += len(notices)
-        self.held.update(_key(w) for w in [*batch, *notices])
+        took = await self.store(engine.claim, db, self.now or utcnow(), self._holding())
+        self.summary.recovered += took.recovered
+        self.summary.expired += took.expired
+        self.summary.claimed += len(took.batch)
+        self.summary.notices += len(took.notices)
+        self.held.update(_key(w) for w in [*took.batch, *took.notices])
         spent = time.monotonic() - self.started >= self.budget
-        self.claiming = bool(batch or notices) and not spent
+        self.claiming = bool(took.batch or took.notices) and not spent
+        jobs = took.jobs
         if jobs is None:
-            await self._refresh_expiring(accounts)
-            jobs = await self.store(engine.prepare, db, batch, notices, accounts)
+            accounts = await self._refresh_expiring(took.accounts, took.expiring)
+            jobs = await self.store(engine.prepare, db, took.batch, took.notices, accounts)
         for work, job in jobs:
             if isinstance(job, Outcome):
                 self.finished.append((work, job, 0.0))
             else:
                 self._start(work, *job)
 
-    async def _refresh_expiring(self, accounts: dict[int, Account | Outcome]) -> None:
-        """Refresh a token about to expire (Zalo: 25 h) before it is used, storing the new
-        pair first; if the refresh fails the current token may still work: try it."""
-        engine = self.engine
-        for account in engine.expiring(accounts):
+    async def _refresh_expiring(self, accounts: dict, expiring: list[Account]) -> dict:
+        """Refresh each token about to expire (Zalo: 25 h) before it is used, storing the
+        new pair first; if a refresh fails the current token may still work: try it.
+        Returns the accounts with their fresh secrets."""
+        engine, accounts = self.engine, dict(accounts)
+        for account in expiring:
             secrets, failure = await engine.refresh(account)
             if secrets is None:
                 await self.store(engine.refresh_failed, self.db, account.id, failure)
@@ -161,6 +174,7 @@ class Drain:
             sealed, detail = vault.seal(engine.config, secrets), {"before_expiry": True}
             await self.store(engine.recorder.store_secrets, self.db, account.id, sealed, detail)
             accounts[account.id] = replace(account, secrets=secrets)
+        return accounts
 
     def sending(self) -> int:
         """Return how many claimed attempts are queued for a slot or being sent."""

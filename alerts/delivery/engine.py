@@ -58,6 +58,7 @@ from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write
 from alerts.delivery import policy as policies
+from alerts.delivery.drain import Claimed
 from alerts.delivery.drain import Drain
 from alerts.delivery.drain import Holding
 from alerts.delivery.drain import Summary
@@ -74,6 +75,7 @@ from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import deliveries as store
 from alerts.store import notices as notice_store
+from alerts.store import outbox_rows
 from alerts.store import signatures as signature_store
 from alerts.store import warnings as warning_store
 from alerts.store.deliveries import Delivery
@@ -218,7 +220,7 @@ class Dispatcher:
 
     # --- the store thread's side ---------------------------------------------------------
 
-    def claim(self, db, now: datetime, drain: Holding):
+    def claim(self, db, now: datetime, drain: Holding) -> Claimed:
         """Housekeeping, then claim due deliveries (no more per account than its rate lets
         out within one deadline, counting those still in flight) and due notices, then
         open their accounts and, unless a token is about to expire, prepare them.
@@ -226,7 +228,7 @@ class Dispatcher:
         worker's, and counted for the quota and the lease.
 
         One trip to the store thread for the whole claim keeps the next batch coming
-        while the loop sends. Returns (jobs or None, batch, notices, accounts, counts)."""
+        while the loop sends."""
         moment = to_text(now)
         in_flight, queued = drain.in_flight, drain.queued
         with write(db):
@@ -237,14 +239,15 @@ class Dispatcher:
             batch = self._take(db, moment, in_flight)
             notices = notice_store.due(db, moment, NOTICE_BATCH)
             lease = self._lease([*batch, *notices], now, queued)
-            store.claim(db, [d.id for d in batch], lease)
-            notice_store.claim(db, [n.id for n in notices], lease)
+            outbox_rows.claim(db, "deliveries", [d.id for d in batch], lease)
+            outbox_rows.claim(db, "notices", [n.id for n in notices], lease)
             if self.config.get("SECRET_KEY"):
                 emailed = [d.subscription_id for d in batch if d.channel == "email"]
                 subscriptions.remember_tokens(db, self.config, [i for i in emailed if i])
         accounts = self.open_accounts(db, {w.account_id for w in [*batch, *notices]})
-        jobs = None if self.expiring(accounts) else self.prepare(db, batch, notices, accounts)
-        return jobs, batch, notices, accounts, (recovered, expired)
+        expiring = self._expiring(accounts)
+        jobs = None if expiring else self.prepare(db, batch, notices, accounts)
+        return Claimed(batch, notices, accounts, expiring, jobs, recovered, expired)
 
     def _take(self, db, moment: str, in_flight: Mapping[int, int]) -> list[Delivery]:
         """Return up to a batch of due deliveries, top priority first, no account past its
@@ -292,7 +295,7 @@ class Dispatcher:
             longest = max(longest, policies.worst_case_seconds(self.rules[channel], ahead))
         return to_text(now + timedelta(seconds=longest + LEASE_MARGIN))
 
-    def expiring(self, accounts: Mapping[int, Account | Outcome]) -> list[Account]:
+    def _expiring(self, accounts: Mapping[int, Account | Outcome]) -> list[Account]:
         """Return the opened accounts whose token is about to expire (Zalo: 25 h) and
         that were not asked for a new one within the last minute."""
         found = []
@@ -320,8 +323,8 @@ class Dispatcher:
     def unclaim(self, db, works: list[Delivery | Notice]) -> None:
         """Put back in the queue what was claimed but never started."""
         with write(db):
-            store.unclaim(db, [w.id for w in works if isinstance(w, Delivery)])
-            notice_store.unclaim(db, [w.id for w in works if isinstance(w, Notice)])
+            outbox_rows.unclaim(db, "deliveries", [w.id for w in works if isinstance(w, Delivery)])
+            outbox_rows.unclaim(db, "notices", [w.id for w in works if isinstance(w, Notice)])
 
     def refresh_failed(self, db, account_id: int, error: str) -> None:
         with write(db):

@@ -9,9 +9,20 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-_COLUMNS = (
-    "d.id, d.warning_id, d.msg_type, d.channel, d.account_id, d.target, d.subscription_id,"
-    " d.idempotency_key, d.attempts, d.expires_at, d.possible_duplicate"
+# A claimed delivery's columns (Delivery's fields, in order), then its priority to sort by.
+_FIELDS = (
+    "id, warning_id, msg_type, channel, account_id, target, subscription_id, idempotency_key,"
+    " attempts, expires_at, possible_duplicate, priority"
+)
+_DUE = (
+    f"SELECT json_group_array(json_array({_FIELDS})) FROM"
+    f" (SELECT {', '.join('d.' + f.strip() for f in _FIELDS.split(','))} FROM deliveries d"
+    " JOIN channel_accounts a ON a.id = d.account_id"
+    " WHERE d.status = 'queued' AND d.next_attempt_at <= ? AND a.active = 1"
+    " AND (a.breaker_open_until IS NULL OR a.breaker_open_until <= ?)"
+    " AND d.account_id NOT IN (SELECT value FROM json_each(?))"
+    " AND d.id NOT IN (SELECT value FROM json_each(?))"
+    " ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?)"
 )
 
 
@@ -51,17 +62,6 @@ def recover_expired_leases(
     return cursor.rowcount
 
 
-def unclaim(db: sqlite_utils.Database, ids: list[int]) -> None:
-    """Put back in the queue claimed deliveries whose attempt never started (the worker
-    stopped before their turn): nothing was sent, so no possible duplicate."""
-    db.execute(
-        "UPDATE deliveries SET status = 'queued', attempts = attempts - 1,"
-        " lease_expires_at = NULL WHERE status = 'sending'"
-        " AND id IN (SELECT value FROM json_each(?))",
-        [json.dumps(ids)],
-    )
-
-
 def expire_queued(db: sqlite_utils.Database, now: str) -> int:
     """Dead-letter deliveries whose warning expired before they could go out."""
     cursor = db.execute(
@@ -86,30 +86,10 @@ def due(
     GIL, and the worker's store thread would otherwise wait for the busy sending thread
     once per row (measured: a quarter of a second per batch of 500). An aggregate keeps
     no promised order, so the rows are sorted again here."""
-    columns = ", ".join(c.strip() for c in _COLUMNS.split(",")) + ", d.priority"
-    (rows,) = db.execute(
-        "SELECT json_group_array(json_array(" + columns.replace("d.", "") + ")) FROM ("
-        f"SELECT {columns} FROM deliveries d JOIN channel_accounts a ON a.id = d.account_id"
-        " WHERE d.status = 'queued' AND d.next_attempt_at <= ? AND a.active = 1"
-        " AND (a.breaker_open_until IS NULL OR a.breaker_open_until <= ?)"
-        " AND d.account_id NOT IN (SELECT value FROM json_each(?))"
-        " AND d.id NOT IN (SELECT value FROM json_each(?))"
-        " ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?)",
-        [now, now, json.dumps(list(skip_accounts)), json.dumps(list(skip_ids)), limit],
-    ).fetchone()
+    skipped = [json.dumps(list(skip_accounts)), json.dumps(list(skip_ids))]
+    (rows,) = db.execute(_DUE, [now, now, *skipped, limit]).fetchone()
     rows = sorted(json.loads(rows), key=lambda r: (-r[11], r[0]))
     return [Delivery(*r[:10], bool(r[10])) for r in rows]
-
-
-def claim(db: sqlite_utils.Database, ids: list[int], lease_until: str) -> None:
-    """Mark deliveries as being sent by this worker until ``lease_until`` (one statement
-    for the whole batch: the worker's store thread gives up the GIL once, not per row)."""
-    db.execute(
-        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,"
-        " lease_expires_at = ? WHERE id IN (SELECT value FROM json_each(?))"
-        " AND status = 'queued'",
-        [lease_until, json.dumps(ids)],
-    )
 
 
 def _history(entry: dict) -> str:

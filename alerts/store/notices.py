@@ -75,16 +75,6 @@ def recover_expired_leases(db: sqlite_utils.Database, now: str, held: Iterable[i
     return cursor.rowcount
 
 
-def unclaim(db: sqlite_utils.Database, ids: list[int]) -> None:
-    """Put back in the queue claimed notices whose attempt never started."""
-    db.execute(
-        "UPDATE notices SET status = 'queued', attempts = attempts - 1,"
-        " lease_expires_at = NULL WHERE status = 'sending'"
-        " AND id IN (SELECT value FROM json_each(?))",
-        [json.dumps(ids)],
-    )
-
-
 def expire_queued(db: sqlite_utils.Database, now: str) -> int:
     """Give up the notices that could not go out before they expired."""
     cursor = db.execute(
@@ -106,15 +96,6 @@ def due(db: sqlite_utils.Database, now: str, limit: int) -> list[Notice]:
         [now, now, limit],
     ).fetchall()
     return [Notice(*r) for r in rows]
-
-
-def claim(db: sqlite_utils.Database, ids: list[int], lease_until: str) -> None:
-    """Mark notices as being sent by this worker until ``lease_until``."""
-    db.conn.executemany(
-        "UPDATE notices SET status = 'sending', attempts = attempts + 1,"
-        " lease_expires_at = ? WHERE id = ? AND status = 'queued'",
-        [(lease_until, i) for i in ids],
-    )
 
 
 def mark_sent(db: sqlite_utils.Database, notice_id: int, now: str) -> None:

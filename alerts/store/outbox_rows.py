@@ -1,0 +1,39 @@
+"""What both outboxes (``deliveries`` and ``notices``) do alike: claiming rows for this
+worker, and putting back those whose attempt never started. One statement for a whole
+batch: the worker's store thread gives up the GIL once, not once per row."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+import sqlite_utils
+
+Table = Literal["deliveries", "notices"]
+
+
+def claim(db: sqlite_utils.Database, table: Table, ids: list[int], lease_until: str) -> None:
+    """Mark queued rows as being sent by this worker until ``lease_until``."""
+    db.execute(
+        f"UPDATE {_checked(table)} SET status = 'sending', attempts = attempts + 1,"
+        " lease_expires_at = ? WHERE id IN (SELECT value FROM json_each(?))"
+        " AND status = 'queued'",
+        [lease_until, json.dumps(ids)],
+    )
+
+
+def unclaim(db: sqlite_utils.Database, table: Table, ids: list[int]) -> None:
+    """Put back in the queue claimed rows whose attempt never started (the worker stopped
+    before their turn): nothing was sent, so no possible duplicate."""
+    db.execute(
+        f"UPDATE {_checked(table)} SET status = 'queued', attempts = attempts - 1,"
+        " lease_expires_at = NULL WHERE status = 'sending'"
+        " AND id IN (SELECT value FROM json_each(?))",
+        [json.dumps(ids)],
+    )
+
+
+def _checked(table: str) -> str:
+    if table not in ("deliveries", "notices"):
+        raise ValueError(f"not an outbox: {table!r}")
+    return table
