@@ -58,6 +58,7 @@ from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write
 from alerts.delivery import policy as policies
+from alerts.delivery.deadlines import Deadlines
 from alerts.delivery.drain import Claimed
 from alerts.delivery.drain import Drain
 from alerts.delivery.drain import Holding
@@ -119,6 +120,7 @@ class Dispatcher:
         self._rules_by_rate: dict[tuple, policies.Policy] = {}
         self.recorder = Recorder(self.rules, rng or random.Random())
         self.pacer = Pacer()
+        self.deadlines = Deadlines()
         self.refreshed: dict[int, tuple[float, str]] = {}  # account: (when, failure or "")
         self.draining: Future | None = None
         self.loop = asyncio.new_event_loop()
@@ -176,13 +178,14 @@ class Dispatcher:
         began = time.monotonic()
         try:
             rule = self._rule(work.channel, account.settings)
-            await self.pacer.wait(account.id, rule.per_second)
             if rule.per_target_per_second and work.target != "broadcast":
                 await self.pacer.wait((account.id, work.target), rule.per_target_per_second)
+            await self.pacer.wait(account.id, rule.per_second)
             began = time.monotonic()
             client = client_for(work.channel)
-            async with asyncio.timeout(rule.deadline):
-                outcome = await client.send(self.http, account, item)
+            outcome = await self.deadlines.within(
+                rule.deadline, client.send(self.http, account, item)
+            )
         except TimeoutError:
             outcome = Outcome(Reaction.UNKNOWN, f"no answer within {rule.deadline:.0f} s")
         except Exception as error:  # a bug here must not lose the delivery or the slot
@@ -252,7 +255,7 @@ class Dispatcher:
     def _take(self, db, moment: str, in_flight: Mapping[int, int]) -> list[Delivery]:
         """Return up to a batch of due deliveries, top priority first, no account past its
         quota. An account that reaches its quota is left out and the rest of the batch is
-        filled from the others, so a slow channel's long queue (Telegram: 29/s) never holds
+        filled from the others, so a slow channel's long queue (Telegram: 28/s) never holds
         a fast one's back (SMS to the same commune)."""
         quotas: dict[int, int] = {}
         full = {a for a, n in in_flight.items() if n >= self._quota(db, a, quotas)}
