@@ -102,7 +102,9 @@ class Drain:
         self.senders: list[asyncio.Task] = []  # a channel's slots: one sender each
         self.in_flight: dict[int, int] = {}  # attempts in flight per account
         self.queued: dict[str, int] = {}  # and per channel
+        self.active = 0  # and in all
         self.finished: list[Result] = []
+        # Set by a sender when the run loop has something to do: not on every attempt.
         self.progress = asyncio.Event()
         self.claiming = True
         self.flushed_at = self.beat_at = time.monotonic()
@@ -117,14 +119,14 @@ class Drain:
         try:
             await self.store(subscriptions.expire_pending, self.db, self.now or utcnow())
             await self._claim()
-            while self.sending() or self.finished or self.claiming:
-                if self.sending():
+            while self.active or self.finished or self.claiming:
+                if self.active:
                     await self._wait_for_progress()
                 if self.finished and self._time_to_flush():
                     await self._flush()
                 if self.claiming and time.monotonic() - self.started >= self.budget:
                     self.claiming = False
-                if self.claiming and sum(self.in_flight.values()) <= LOW_WATER:
+                if self.claiming and self.active <= LOW_WATER:
                     await self._claim()
         except BaseException:
             await self._give_back()
@@ -176,14 +178,11 @@ class Drain:
             accounts[account.id] = replace(account, secrets=secrets)
         return accounts
 
-    def sending(self) -> int:
-        """Return how many claimed attempts are queued for a slot or being sent."""
-        return sum(self.queued.values())
-
     def _start(self, work: Delivery | Notice, account: Account, item: Item) -> None:
         """Queue an attempt for its channel's senders (started with the first one)."""
         self.in_flight[work.account_id] = self.in_flight.get(work.account_id, 0) + 1
         self.queued[work.channel] = self.queued.get(work.channel, 0) + 1
+        self.active += 1
         if work.channel not in self.queues:
             self.queues[work.channel] = asyncio.PriorityQueue()
             for _ in range(self.engine.rules[work.channel].concurrency):
@@ -193,18 +192,32 @@ class Drain:
         queue.put_nowait((-_priority(work), next(self.order), work, account, item))
 
     async def _sender(self, queue: asyncio.PriorityQueue) -> None:
-        """One of a channel's slots: send its queued attempts one after another."""
+        """One of a channel's slots: send its queued attempts one after another, and wake
+        the run loop only when it has something to do: the first result to record since
+        the last flush (it times the next flush), a full batch of results, the next batch
+        to claim, or nothing left in flight. (Waking it on every attempt cost more than
+        the pacing.)"""
         while True:
             _, _, *attempt = await queue.get()
             work, outcome, seconds = await self.engine.send_one(*attempt)
             self.in_flight[work.account_id] -= 1
             self.queued[work.channel] -= 1
+            self.active -= 1
             self.finished.append((work, outcome, seconds))
-            self.progress.set()
+            done = len(self.finished)
+            if done == 1 or done >= RECORD_EVERY or self.active in (0, LOW_WATER):
+                self.progress.set()
 
     async def _wait_for_progress(self) -> None:
+        """Wait for a sender's wake-up call, at most until the results waiting are due to
+        be recorded (FLUSH_SECONDS when none wait: the budget is checked that often)."""
+        wait = FLUSH_SECONDS
+        if self.finished:
+            wait = self.flushed_at + FLUSH_SECONDS - time.monotonic()
+            if wait <= 0:
+                return
         try:
-            async with asyncio.timeout(FLUSH_SECONDS):
+            async with asyncio.timeout(wait or None):
                 await self.progress.wait()
         except TimeoutError:
             pass
@@ -212,7 +225,7 @@ class Drain:
 
     def _time_to_flush(self) -> bool:
         return (
-            not self.sending()
+            not self.active
             or len(self.finished) >= RECORD_EVERY
             or time.monotonic() - self.flushed_at >= FLUSH_SECONDS
         )
@@ -267,10 +280,11 @@ class Drain:
             log.exception("could not give back what the stopped drain held")
 
     async def _stop_senders(self) -> None:
-        """Stop the channels' senders (idle after a normal run)."""
+        """Stop the channels' senders (idle after a normal run) and the deadlines' sweeper."""
         for sender in self.senders:
             sender.cancel()
         await asyncio.gather(*self.senders, return_exceptions=True)
+        await self.engine.deadlines.stop()
 
 
 def _priority(work: Delivery | Notice) -> int:
