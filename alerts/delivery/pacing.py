@@ -44,12 +44,15 @@ class Pacer:
     def __init__(self):
         self.buckets: dict[Hashable, Bucket] = {}
 
-    async def wait(self, key: Hashable, rate: float, burst: float | None = None) -> None:
+    async def wait(self, key: Hashable, rate: float) -> None:
         """Wait until ``key`` may send one more message at ``rate`` per second (no
-        suspension at all when a token is ready: the usual case for a fast gateway)."""
+        suspension at all when a token is ready: the usual case for a fast gateway). With
+        several limits, wait for the account's own last, right before the request: a turn
+        taken and then left waiting for another limit would let sends bunch up in the
+        provider's window."""
         bucket = self.buckets.get(key)
         if bucket is None or bucket.rate != rate:
-            bucket = self.buckets[key] = Bucket(rate, burst)
+            bucket = self.buckets[key] = Bucket(rate)
         delay = bucket.reserve()
         if delay > 0:
             await asyncio.sleep(delay)

@@ -87,7 +87,13 @@ def control(app: Flask, state: FakeState) -> None:
         channel = request.args.get("channel")
         return jsonify(
             [
-                {"channel": r.channel, "method": r.method, "path": r.path, "json": r.json}
+                {
+                    "channel": r.channel,
+                    "method": r.method,
+                    "path": r.path,
+                    "json": r.json,
+                    "at": r.at,
+                }
                 for r in state.recorded(channel)
             ]
         )
