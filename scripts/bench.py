@@ -32,7 +32,11 @@ if str(ROOT) not in sys.path:
 
 ANSWER = b'{"CodeResult":"100","SMSID":"x"}'
 SLOW_SECONDS = 0.05
-BARE_SAMPLE = 40_000  # half before and half after the engine: enough to average out bursts
+# The engine drains in calls of this budget (the worker's own is 20 s), and after each the
+# bare loop sends BARE_SHARE of what the call sent: engine and bare loop take turns every
+# few seconds, so both see the same machine (its speed drifts by a third within minutes).
+SLICE_SECONDS = 4.0
+BARE_SHARE = 0.4
 APPRISE_SAMPLE = 5_000
 CLIENT_SAMPLE = 5_000
 LATENCY_N = 10_000
@@ -368,30 +372,42 @@ SMS_SETTINGS = {"brandname": "CONGAN"}
 SMS_SECRETS = {"api_key": "bench-api-key", "secret_key": "bench-secret-key"}
 
 
-def fan_out(template: Path, tmp: Path, config: dict, url: str, n: int, name: str) -> dict:
+def fan_out(
+    template: Path, tmp: Path, config: dict, url: str, n: int, name: str, between=None
+) -> dict:
     """Publish a commune's SMS warning to ``n`` subscribers and drain it with the engine.
 
-    Returns seconds for approve (enqueue), the first batch, the whole drain, and the SMS
-    text sent (for the bare loop's body)."""
-    from alerts import publication
+    The drain runs as the worker runs it: ``dispatch_due`` calls with a budget (here
+    SLICE_SECONDS), each claiming until its budget is spent and then finishing what it
+    holds. ``between(sent, text)`` runs after each call but the last, outside the timed
+    drain (the bare loop's slices: see ``measure``).
+
+    Returns seconds for approve (enqueue), the first batch, the drain (the calls only),
+    and the SMS text sent (for the bare loop's body)."""
     from alerts.delivery.engine import Dispatcher
-    from alerts.render import RenderSettings
-    from alerts.render import registry
 
     db = fresh_db(template, tmp, name)
     add_account(db, config, "sms", url, SMS_SETTINGS, SMS_SECRETS)
     add_subscribers(db, "sms", ((phone(i), "00070") for i in range(n)))
     alert_id = submitted(db, config, "hoankiem.canbo", ["00070"], ["sms"])
     dispatcher = Dispatcher(config)
+    text = None
     try:
         began = time.perf_counter()
         alert = approve(db, config, "hanoi.duyet", alert_id)
         approved = time.perf_counter()
         first = dispatcher.dispatch_due(db, budget=0)  # one batch: the first rows marked sent
         first_batch = time.perf_counter()
-        while dispatcher.dispatch_due(db, budget=3600).claimed:
-            pass
-        done = time.perf_counter()
+        drain_s = first_batch - approved
+        while True:
+            started = time.perf_counter()
+            claimed = dispatcher.dispatch_due(db, budget=SLICE_SECONDS).claimed
+            drain_s += time.perf_counter() - started
+            if not claimed:
+                break
+            if between is not None:
+                text = text or sms_text(db, config, alert)
+                between(claimed, text)
     finally:
         dispatcher.close()
     found = statuses(db, alert_id)
@@ -412,19 +428,28 @@ def fan_out(template: Path, tmp: Path, config: dict, url: str, n: int, name: str
             f"{name}: {retried} deliveries needed a retry, {duplicates} possible duplicates"
             f" ({'; '.join(str(w[0]) for w in why)})"
         )
-    message = publication.message_for(db, alert, public_url=config["PUBLIC_URL"])
-    text = registry.RENDERERS["sms"](message, RenderSettings(sms_max_segments=2)).parts["text"]
+    text = text or sms_text(db, config, alert)
     db.close()
     for suffix in ("", "-wal", "-shm"):
         (tmp / f"{name}.db{suffix}").unlink(missing_ok=True)
     return {
         "enqueue_s": approved - began,
         "first_delivery_s": first_batch - began if first.outcomes.get("ok") else None,
-        "drain_s": done - approved,
+        "drain_s": drain_s,
         "sent": found.get("sent", 0),
         "text": text,
         "alert_id": alert_id,
     }
+
+
+def sms_text(db, config: dict, alert) -> str:
+    """The SMS text the engine sends for ``alert`` (the bare loop posts the same body)."""
+    from alerts import publication
+    from alerts.render import RenderSettings
+    from alerts.render import registry
+
+    message = publication.message_for(db, alert, public_url=config["PUBLIC_URL"])
+    return registry.RENDERERS["sms"](message, RenderSettings(sms_max_segments=2)).parts["text"]
 
 
 def sms_payload(text: str, i: int) -> dict:
@@ -777,32 +802,39 @@ def meets(name: str, value, target) -> bool:
 
 def measure(tmp: Path, template: Path, config: dict, sinks: Sinks, n: int, concurrency: int):
     report("n", n)
-    # The bare loop (same client, same body, same concurrency, no bookkeeping) runs half
-    # before and half after the engine's fan-out: this machine's speed drifts over minutes,
-    # and bracketing the engine in time keeps the ratio about our code, not the drift.
-    warm = fan_out(template, tmp, config, sinks.url(), 100, "warmup")  # the message text
-    half = min(n, BARE_SAMPLE) // 2
-    before = bare_loop(sinks.url(), half, warm["text"])
+    # The bare loop (same client, same body, same concurrency, no bookkeeping) takes turns
+    # with the engine: a slice after each of the engine's drain calls (see fan_out).
+    bare = {"seconds": 0.0, "ok": 0, "sent": 0, "slices": []}
+
+    def bare_slice(claimed: int, text: str) -> None:
+        size = max(1_000, round(claimed * BARE_SHARE))
+        seconds, ok = bare_loop(sinks.url(), size, text)
+        bare["seconds"] += seconds
+        bare["ok"] += ok
+        bare["sent"] += size
+        bare["slices"].append(ok / seconds)
 
     # 1. The engine: approve (enqueue N), then drain through the fast sink.
-    engine = fan_out(template, tmp, config, sinks.url(), n, "engine")
+    engine = fan_out(template, tmp, config, sinks.url(), n, "engine", between=bare_slice)
     note(f"engine: approve + enqueue of {n} took {engine['enqueue_s']:.2f} s (not counted)")
     report("engine_per_s", engine["sent"] / engine["drain_s"])
     note("first_delivery: from the approve call to the commit of the first batch marked sent")
     report("first_delivery_s", engine["first_delivery_s"])
     text = engine["text"]
 
-    # 2. The bare loop's second half, then the ratio.
-    after = bare_loop(sinks.url(), half, text)
-    seconds, ok = before[0] + after[0], before[1] + after[1]
+    # 2. The bare loop's slices, then the ratio.
+    if not bare["slices"]:  # the engine needed a single call: one slice after it
+        bare_slice(engine["sent"], text)
+    rates = sorted(bare["slices"])
     note(
-        f"bare: {2 * half} POSTs ({half} before the engine's run at {before[1] / before[0]:.0f}/s,"
-        f" {half} after at {after[1] / after[0]:.0f}/s), {concurrency} at once,"
-        " alerts.delivery.engine.http_client()"
+        f"bare: {bare['sent']} POSTs in {len(rates)} slices between the engine's drain calls"
+        f" of {SLICE_SECONDS:.0f} s, {concurrency} at once, alerts.delivery.engine.http_client();"
+        f" slices ran at {rates[0]:.0f} to {rates[-1]:.0f}/s"
     )
-    if ok != 2 * half:
-        note(f"bare: {2 * half - ok} failed ({', '.join(sorted(set(ERRORS))) or 'wrong answer'})")
-    report("bare_per_s", ok / seconds)
+    if bare["ok"] != bare["sent"]:
+        failed = bare["sent"] - bare["ok"]
+        note(f"bare: {failed} failed ({', '.join(sorted(set(ERRORS))) or 'wrong answer'})")
+    report("bare_per_s", bare["ok"] / bare["seconds"])
     report("ratio", FIGURES["engine_per_s"] / FIGURES["bare_per_s"])
     sample = min(n, CLIENT_SAMPLE)
     seconds, ok = bare_loop(sinks.url(), sample, text, workers=1)
