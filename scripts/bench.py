@@ -37,7 +37,7 @@ SLOW_SECONDS = 0.05
 # few seconds, so both see the same machine (its speed drifts by a third within minutes).
 SLICE_SECONDS = 4.0
 BARE_SHARE = 0.4
-APPRISE_SAMPLE = 5_000
+APPRISE_SHARE = 0.05  # Apprise takes turns too: 5,000 messages at the default N
 CLIENT_SAMPLE = 5_000
 LATENCY_N = 10_000
 LATENCY_BARE_SAMPLE = 2_000
@@ -535,22 +535,35 @@ def client_loop(url: str, n: int, text: str) -> tuple[float, int]:
     return asyncio.run(run())
 
 
-def apprise_run(port: int, n: int, text: str) -> tuple[float, float, int]:
+class Turns:
+    """What one contender sent in its turns between the engine's drain calls."""
+
+    def __init__(self):
+        self.sent, self.ok, self.seconds, self.rates = 0, 0, 0.0, []
+
+    def add(self, sent: int, seconds: float, ok: int) -> None:
+        self.sent += sent
+        self.ok += ok
+        self.seconds += seconds
+        self.rates.append(ok / seconds)
+
+    def describe(self) -> str:
+        return f"{len(self.rates)} turns (from {min(self.rates):.0f} to {max(self.rates):.0f}/s)"
+
+
+def apprise_run(port: int, n: int, text: str) -> tuple[float, int]:
     """Apprise's json:// target, one URL per resident (the phone as a payload extra), all
-    sent by one notify() on Apprise's own thread pool. Returns setup and send seconds."""
+    sent by one notify() on Apprise's own thread pool. Returns the seconds notify() took
+    (parsing the URLs not counted) and how many went out: ``n``, or 0 if any failed
+    (notify() only says whether all did)."""
     import apprise
 
-    began = time.perf_counter()
     apobj = apprise.Apprise()
     path = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
     apobj.add([f"json://127.0.0.1:{port}{path}?:Phone=0{phone(i)[3:]}" for i in range(n)])
-    ready = time.perf_counter()
-    result = apobj.notify(body=text, title="")
-    done = time.perf_counter()
-    ok = sum(1 for service in result if bool(service)) if hasattr(result, "__iter__") else 0
-    if not ok and bool(result):
-        ok = n
-    return ready - began, done - ready, ok
+    began = time.perf_counter()
+    delivered = apobj.notify(body=text, title="")
+    return time.perf_counter() - began, n if delivered else 0
 
 
 def enqueue_province(template: Path, tmp: Path, config: dict) -> tuple[float, int]:
@@ -802,39 +815,36 @@ def meets(name: str, value, target) -> bool:
 
 def measure(tmp: Path, template: Path, config: dict, sinks: Sinks, n: int, concurrency: int):
     report("n", n)
-    # The bare loop (same client, same body, same concurrency, no bookkeeping) takes turns
-    # with the engine: a slice after each of the engine's drain calls (see fan_out).
-    bare = {"seconds": 0.0, "ok": 0, "sent": 0, "slices": []}
+    # The bare loop (same client, same body, same concurrency, no bookkeeping) and Apprise
+    # take turns with the engine: a slice of each after every drain call (see fan_out).
+    turns = {"bare": Turns(), "apprise": Turns()}
 
-    def bare_slice(claimed: int, text: str) -> None:
+    def between(claimed: int, text: str) -> None:
         size = max(1_000, round(claimed * BARE_SHARE))
-        seconds, ok = bare_loop(sinks.url(), size, text)
-        bare["seconds"] += seconds
-        bare["ok"] += ok
-        bare["sent"] += size
-        bare["slices"].append(ok / seconds)
+        turns["bare"].add(size, *bare_loop(sinks.url(), size, text))
+        size = max(200, round(claimed * APPRISE_SHARE))
+        turns["apprise"].add(size, *apprise_run(sinks.fast_port, size, text))
 
     # 1. The engine: approve (enqueue N), then drain through the fast sink.
-    engine = fan_out(template, tmp, config, sinks.url(), n, "engine", between=bare_slice)
+    engine = fan_out(template, tmp, config, sinks.url(), n, "engine", between=between)
     note(f"engine: approve + enqueue of {n} took {engine['enqueue_s']:.2f} s (not counted)")
     report("engine_per_s", engine["sent"] / engine["drain_s"])
     note("first_delivery: from the approve call to the commit of the first batch marked sent")
     report("first_delivery_s", engine["first_delivery_s"])
     text = engine["text"]
+    if not turns["bare"].rates:  # the engine needed a single call: one turn after it
+        between(engine["sent"], text)
 
-    # 2. The bare loop's slices, then the ratio.
-    if not bare["slices"]:  # the engine needed a single call: one slice after it
-        bare_slice(engine["sent"], text)
-    rates = sorted(bare["slices"])
+    # 2. The bare loop's turns, then the ratio.
+    bare = turns["bare"]
     note(
-        f"bare: {bare['sent']} POSTs in {len(rates)} slices between the engine's drain calls"
-        f" of {SLICE_SECONDS:.0f} s, {concurrency} at once, alerts.delivery.engine.http_client();"
-        f" slices ran at {rates[0]:.0f} to {rates[-1]:.0f}/s"
+        f"bare: {bare.sent} POSTs in {bare.describe()} between the engine's drain calls of"
+        f" {SLICE_SECONDS:.0f} s, {concurrency} at once, alerts.delivery.engine.http_client()"
     )
-    if bare["ok"] != bare["sent"]:
-        failed = bare["sent"] - bare["ok"]
+    if bare.ok != bare.sent:
+        failed = bare.sent - bare.ok
         note(f"bare: {failed} failed ({', '.join(sorted(set(ERRORS))) or 'wrong answer'})")
-    report("bare_per_s", bare["ok"] / bare["seconds"])
+    report("bare_per_s", bare.ok / bare.seconds)
     report("ratio", FIGURES["engine_per_s"] / FIGURES["bare_per_s"])
     sample = min(n, CLIENT_SAMPLE)
     seconds, ok = bare_loop(sinks.url(), sample, text, workers=1)
@@ -844,14 +854,13 @@ def measure(tmp: Path, template: Path, config: dict, sinks: Sinks, n: int, concu
     note(f"sms_client: the bare loop through alerts.channels.sms.send, {sample} messages")
     report("sms_client_per_s", ok / seconds)
 
-    # 3. Apprise, on a sample (it keeps no per-message state: the rate scales).
-    sample = min(n, APPRISE_SAMPLE)
-    setup, seconds, ok = apprise_run(sinks.fast_port, sample, text)
+    # 3. Apprise's turns.
+    apprise = turns["apprise"]
     note(
-        f"apprise: {sample} json:// targets, one notify() on its own thread pool;"
-        f" parsing the URLs took {setup:.1f} s (not counted), {ok} ok"
+        f"apprise: {apprise.sent} json:// targets in {apprise.describe()}, one notify() each on"
+        f" its own thread pool (parsing the URLs not counted), {apprise.ok} ok"
     )
-    report("apprise_per_s", ok / seconds)
+    report("apprise_per_s", apprise.ok / apprise.seconds)
     report("vs_apprise", FIGURES["engine_per_s"] / FIGURES["apprise_per_s"])
 
     # 4. The 50 ms sink.
