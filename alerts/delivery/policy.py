@@ -4,9 +4,10 @@ Rates are the providers' published limits, enforced by us (channels.md; e.g. Tel
 messages/s per bot, 1/s per chat; we stay under, at 28/s and 0.95/s), so a 429 is an
 exception, not the way we find the limit. Two under, not one: requests leave a few
 milliseconds early or late, and at 29/s the fake Bot API's sliding second already counted
-30 in every run of scripts/bench, one late request away from a 429 (one run in six). Retry schedules follow RELIABILITY.md C3; each
-delay is drawn with full jitter (uniform between 0 and the step), Retry-After overrides
-the schedule, and no retry is ever scheduled after the warning expires.
+30 in every run of scripts/bench, one late request away from a 429 (one run in six).
+Retry schedules follow RELIABILITY.md C3; each delay is drawn with full jitter (uniform
+between 0 and the step), Retry-After overrides the schedule, and no retry is ever
+scheduled after the warning expires.
 """
 
 from __future__ import annotations
