@@ -82,3 +82,54 @@ async def test_an_attempt_that_swallows_the_cancellation_leaves_the_task_clean()
     assert not deadlines.expired and asyncio.current_task().cancelling() == 0
     assert await deadlines.within(1.0, asyncio.sleep(0.01, result="next")) == "next"
     await deadlines.stop()
+
+
+async def test_an_attempt_that_raises_something_else_when_cut_off_is_still_a_timeout():
+    deadlines = Deadlines(tick=0.01)
+
+    async def cleanup_fails() -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            raise ConnectionResetError("closing the connection failed")
+
+    with pytest.raises(TimeoutError):  # it may have been sent: not a client error
+        await deadlines.within(0.02, cleanup_fails())
+    assert not deadlines.expired and asyncio.current_task().cancelling() == 0
+    with pytest.raises(TimeoutError):  # and the next attempt has its deadline again
+        await deadlines.within(0.02, asyncio.sleep(30))
+    await deadlines.stop()
+
+
+async def test_a_stop_swallowed_by_the_attempt_with_the_deadline_is_still_a_stop():
+    deadlines = Deadlines(tick=60.0)
+
+    async def stubborn() -> str:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            return "swallowed"
+        return "slept"
+
+    sender = asyncio.create_task(deadlines.within(5.0, stubborn()))
+    await asyncio.sleep(0)
+    deadlines.expire(asyncio.get_running_loop().time() + 10)
+    sender.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sender
+    await deadlines.stop()
+
+
+async def test_every_drain_gets_a_sweeper_even_after_a_stop_was_interrupted():
+    deadlines = Deadlines(tick=0.01)
+    with pytest.raises(TimeoutError):
+        await deadlines.within(0.02, asyncio.sleep(30))
+    stopping = asyncio.create_task(deadlines.stop())
+    await asyncio.sleep(0)
+    stopping.cancel()  # the drain stopping it was itself stopped
+    await asyncio.gather(stopping, return_exceptions=True)
+    began = time.monotonic()
+    with pytest.raises(TimeoutError):  # the next drain's attempt still has a deadline
+        await deadlines.within(0.05, asyncio.sleep(30))
+    assert time.monotonic() - began < 1.0
+    await deadlines.stop()
