@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections import Counter
 from dataclasses import replace
@@ -409,6 +410,37 @@ def test_a_drain_stopped_by_a_lost_lease_gives_back_what_never_started(db, fakes
     assert by_status["sent"] and by_status["queued"]
     assert len(by_status["sending"]) <= 1  # at most the one being sent when it stopped
     assert sum(len(v) for v in by_status.values()) == 20
+    assert all(r["attempts"] == 0 and not r["possible_duplicate"] for r in by_status["queued"])
+
+
+def test_closing_the_engine_mid_fan_out_gives_back_what_never_started(db, fakes):
+    add_accounts(db, CONFIG, fakes)
+    for n in range(20):
+        subscribe(db, "sms", f"+849123450{n:02d}", "00070")
+    alert_id = publish(db, channels=["sms"])
+    fakes.state.delays["esms"] = 0.2  # the gateway answers slowly: the fan-out takes 4 s
+    one_at_a_time = {**FAST, "sms": replace(FAST["sms"], concurrency=1)}
+    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=one_at_a_time)
+    stopped = []
+
+    def drain() -> None:
+        try:
+            engine.dispatch_due(db, budget=60)
+        except BaseException as error:  # the worker's tick sees its drain cancelled
+            stopped.append(type(error).__name__)
+
+    draining = threading.Thread(target=drain)
+    draining.start()
+    deadline = time.monotonic() + 10
+    while len(fakes.state.recorded("esms")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    engine.close()  # what a signal to the worker does
+    draining.join(10)
+    assert stopped == ["CancelledError"]
+    found = rows(db, alert_id)
+    by_status = {s: [r for r in found if r["status"] == s] for s in ("sent", "queued", "sending")}
+    assert by_status["sent"] and len(by_status["queued"]) >= 15
+    assert len(by_status["sending"]) <= 1  # at most the one being sent when it stopped
     assert all(r["attempts"] == 0 and not r["possible_duplicate"] for r in by_status["queued"])
 
 

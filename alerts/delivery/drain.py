@@ -108,6 +108,7 @@ class Drain:
         self.progress = asyncio.Event()
         self.claiming = True
         self.flushed_at = self.beat_at = time.monotonic()
+        self.task: asyncio.Task | None = None  # the task running ``run``
 
     async def store(self, function: Callable, *args):
         """Run ``function(*args)`` on the store thread (the loop keeps sending meanwhile)."""
@@ -116,6 +117,7 @@ class Drain:
         )
 
     async def run(self) -> Summary:
+        self.task = asyncio.current_task()
         try:
             await self.store(subscriptions.expire_pending, self.db, self.now or utcnow())
             await self._claim()
@@ -227,7 +229,7 @@ class Drain:
         return (
             not self.active
             or len(self.finished) >= RECORD_EVERY
-            or time.monotonic() - self.flushed_at >= FLUSH_SECONDS
+            or time.monotonic() >= self.flushed_at + FLUSH_SECONDS  # as _wait_for_progress
         )
 
     async def _flush(self) -> None:

@@ -87,6 +87,8 @@ log = logging.getLogger(__name__)
 BATCH = 500
 NOTICE_BATCH = 100
 LEASE_MARGIN = 30.0
+# How long ``close`` lets a cancelled drain record and give back what it held.
+CLOSE_SECONDS = 10.0
 # Ask a provider for a new token at most this often per account (seconds).
 REFRESH_SPACING = 60.0
 
@@ -122,6 +124,7 @@ class Dispatcher:
         self.pacer = Pacer()
         self.deadlines = Deadlines()
         self.refreshed: dict[int, tuple[float, str]] = {}  # account: (when, failure or "")
+        self.drain: Drain | None = None  # the one running, if any
         self.draining: Future | None = None
         self.loop = asyncio.new_event_loop()
         self.loop_thread = threading.Thread(
@@ -131,9 +134,13 @@ class Dispatcher:
         self.store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
 
     def close(self) -> None:
-        """Stop: cancel a drain still running (a signal stopped the worker mid-tick; what
-        it held comes back as possible duplicates), close the pool, end the threads."""
-        if self.draining is not None and not self.draining.done():
+        """Stop: cancel a drain still running (a signal stopped the worker mid-tick) and give
+        it up to CLOSE_SECONDS to record what finished and put back in the queue what never
+        started (what was being sent comes back as possible duplicates), then close the
+        pool and end the threads."""
+        if self.drain is not None and self.drain.task is not None:
+            self._run(_cancel(self.drain.task, CLOSE_SECONDS))
+        elif self.draining is not None:
             self.draining.cancel()
         try:
             self._run(self.http.aclose())
@@ -158,9 +165,12 @@ class Dispatcher:
         have not passed (the worker drains a big fan-out without waiting for ticks).
         ``heartbeat`` runs (on the store thread) after each recording: the worker renews
         its lease there, and an exception from it stops the drain."""
-        drain = Drain(self, db, now, budget, heartbeat)
-        self.draining = asyncio.run_coroutine_threadsafe(drain.run(), self.loop)
-        return self.draining.result()
+        self.drain = Drain(self, db, now, budget, heartbeat)
+        self.draining = asyncio.run_coroutine_threadsafe(self.drain.run(), self.loop)
+        try:
+            return self.draining.result()
+        finally:
+            self.drain = None
 
     def _rule(self, channel: str, settings: Mapping) -> policies.Policy:
         """Return a channel's policy with the account's own (lower) rate, if it set one."""
@@ -178,9 +188,10 @@ class Dispatcher:
         began = time.monotonic()
         try:
             rule = self._rule(work.channel, account.settings)
+            chat = None
             if rule.per_target_per_second and work.target != "broadcast":
-                await self.pacer.wait((account.id, work.target), rule.per_target_per_second)
-            await self.pacer.wait(account.id, rule.per_second)
+                chat = (account.id, work.target)
+            await self.pacer.wait(account.id, rule.per_second, chat, rule.per_target_per_second)
             began = time.monotonic()
             client = client_for(work.channel)
             outcome = await self.deadlines.within(
@@ -390,6 +401,12 @@ class Dispatcher:
         if delivery.subscription_id is None or not self.config.get("SECRET_KEY"):
             return ""
         return subscriptions.unsubscribe_url(self.config, delivery.subscription_id)
+
+
+async def _cancel(task: asyncio.Task, seconds: float) -> None:
+    """Cancel ``task`` and wait at most ``seconds`` for it to end."""
+    task.cancel()
+    await asyncio.wait([task], timeout=seconds)
 
 
 def _notice_rendering(notice: Notice) -> Rendering:
