@@ -11,6 +11,15 @@ import pytest
 from alerts.delivery.deadlines import Deadlines
 
 
+async def stubborn() -> str:
+    """An attempt that swallows its cancellation (a library cleaning up badly)."""
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        return "swallowed"
+    return "slept"
+
+
 async def test_an_attempt_in_time_returns_its_result_and_leaves_nothing_behind():
     deadlines = Deadlines(tick=0.01)
     assert await deadlines.within(1.0, asyncio.sleep(0.02, result="sent")) == "sent"
@@ -71,13 +80,6 @@ async def test_a_stop_at_the_moment_the_deadline_passes_is_still_a_stop():
 async def test_an_attempt_that_swallows_the_cancellation_leaves_the_task_clean():
     deadlines = Deadlines(tick=0.01)
 
-    async def stubborn() -> str:
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            return "swallowed"
-        return "slept"
-
     assert await deadlines.within(0.02, stubborn()) == "swallowed"
     assert not deadlines.expired and asyncio.current_task().cancelling() == 0
     assert await deadlines.within(1.0, asyncio.sleep(0.01, result="next")) == "next"
@@ -103,13 +105,6 @@ async def test_an_attempt_that_raises_something_else_when_cut_off_is_still_a_tim
 
 async def test_a_stop_swallowed_by_the_attempt_with_the_deadline_is_still_a_stop():
     deadlines = Deadlines(tick=60.0)
-
-    async def stubborn() -> str:
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            return "swallowed"
-        return "slept"
 
     sender = asyncio.create_task(deadlines.within(5.0, stubborn()))
     await asyncio.sleep(0)
