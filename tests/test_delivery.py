@@ -323,6 +323,30 @@ def test_zalo_token_about_to_expire_is_refreshed_before_sending(db, fakes, dispa
     assert renewed["refresh_token"] != secrets["refresh_token"] and renewed["expires_at"] > soon
 
 
+def test_a_hung_token_refresh_ends_at_the_deadline(db, fakes, dispatcher):
+    from alerts.security import vault
+    from alerts.store import accounts as account_store
+
+    ids = add_accounts(db, CONFIG, fakes)
+    stored = account_store.get_account(db, ids["zalo"])
+    secrets = vault.unseal(CONFIG, stored.secrets)
+    soon = (utcnow() + timedelta(minutes=10)).isoformat(timespec="seconds")
+    account_store.set_secrets(db, stored.id, vault.seal(CONFIG, {**secrets, "expires_at": soon}))
+    subscribe(db, "zalo", "4418000000000001", "00070")
+    alert_id = publish(db, channels=["zalo"])
+    fakes.state.delays["zalo"] = 10.0  # the token endpoint and the API both hang
+    began = time.monotonic()
+    dispatcher.dispatch_due(db)
+    assert time.monotonic() - began < 6.0  # the refresh's deadline, then the send's (1.5 s)
+    (failure,) = db.execute(
+        "SELECT json_extract(detail, '$.error') FROM audit_log"
+        " WHERE action = 'channel.refresh_failed'"
+    ).fetchone()
+    assert "TimeoutError" in failure
+    (row,) = rows(db, alert_id)
+    assert row["status"] == "queued" and row["possible_duplicate"] == 1
+
+
 def test_rotate_credentials_reencrypts_with_the_first_key(db, fakes, runner, app):
     from cryptography.fernet import Fernet
 

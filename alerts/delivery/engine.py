@@ -54,6 +54,7 @@ from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
 from alerts.channels import client_for
+from alerts.channels.http import describe
 from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write
@@ -215,10 +216,10 @@ class Dispatcher:
             return None, recent
         client = client_for(account.channel)
         try:
-            async with asyncio.timeout(self.rules[account.channel].deadline):
-                fresh = await client.refresh(self.http, account)
+            deadline = self.rules[account.channel].deadline
+            fresh = await self.deadlines.within(deadline, client.refresh(self.http, account))
         except Exception as error:
-            failure = f"token refresh failed: {error or type(error).__name__}"[:300]
+            failure = f"token refresh failed: {describe(error)}"[:300]
             self.refreshed[account.id] = (time.monotonic(), failure)
             return None, failure
         self.refreshed[account.id] = (time.monotonic(), "")
