@@ -399,6 +399,38 @@ def m008_outbox_claim_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m009_account_changes(db: sqlite_utils.Database) -> None:
+    """Who changed whose credentials or roles, and when (four eyes over staff accounts).
+
+    An admin who resets an officer's password could sign in as that officer, so approval
+    checks this table: nobody reviews what was written by an account they recently took
+    over. ``must_change_password`` makes the user replace a password someone else chose;
+    ``integrity_failure`` records why a revision's stored content no longer matches the
+    hash that was approved (it is then never sent).
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE account_changes (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            kind TEXT NOT NULL CHECK (kind IN ('created', 'password_reset', 'totp_reset',
+                'roles', 'unit')),
+            by_user_id INTEGER REFERENCES users(id),
+            at TEXT NOT NULL
+        );
+        CREATE INDEX account_changes_user ON account_changes(user_id, at);
+        CREATE TRIGGER account_changes_no_update BEFORE UPDATE ON account_changes
+        BEGIN SELECT RAISE(ABORT, 'account_changes is append-only'); END;
+        CREATE TRIGGER account_changes_no_delete BEFORE DELETE ON account_changes
+        BEGIN SELECT RAISE(ABORT, 'account_changes is append-only'); END;
+        ALTER TABLE warnings ADD COLUMN integrity_failure TEXT;
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

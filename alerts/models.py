@@ -54,7 +54,11 @@ class Unit:
 
 @dataclass(frozen=True)
 class User:
-    """A staff account; ``roles`` is a frozenset of Role."""
+    """A staff account; ``roles`` is a frozenset of Role.
+
+    ``must_change_password``: someone else chose the current password (an admin at creation
+    or reset), so the user must replace it before doing anything else.
+    """
 
     id: int
     username: str
@@ -64,6 +68,7 @@ class User:
     is_demo: bool
     totp_enabled: bool
     roles: frozenset[Role] = field(default_factory=frozenset)
+    must_change_password: bool = False
 
     def has(self, role: Role) -> bool:
         """Return whether the user holds the role."""
@@ -121,3 +126,5 @@ class Alert:
     cancelled_at: str | None
     cancel_reason: str | None
     superseded_by: int | None
+    # Why the stored content no longer matches what was approved (it is never sent).
+    integrity_failure: str | None = None

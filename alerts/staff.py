@@ -3,6 +3,12 @@
 Every change is checked against the admin's jurisdiction, written in one transaction with
 its audit entry, and ends the target's sessions when it weakens their access. Messages are
 English msgids; the web layer translates them.
+
+Four eyes over accounts (Hawaii 2018 lessons, ../shared/RELIABILITY.md part B): an admin
+who chooses someone's password could act as them, so a password an admin set must be
+replaced by its owner at the next sign-in, every credential or role change is recorded in
+``account_changes`` (approval reads it, see ``alerts.separation``), nobody changes their
+own roles or unit, and approving powers are granted only from a unit above.
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ from alerts.errors import NotFound
 from alerts.errors import Refused
 from alerts.jurisdiction import unit_covers
 from alerts.models import Acting
+from alerts.models import Level
 from alerts.models import Role
 from alerts.models import Unit
 from alerts.models import User
 from alerts.security import passwords
 from alerts.security import totp
+from alerts.store import account_changes
 from alerts.store import audit as audit_store
 from alerts.store import sessions as session_store
 from alerts.store import units as unit_store
@@ -31,6 +39,8 @@ from alerts.store import users as user_store
 from alerts.text import clean_line
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,39}")
+# Roles that let an account publish or hand out powers: granted only from a unit above.
+POWERS = frozenset({Role.APPROVER, Role.ADMIN})
 
 
 def can_manage(admin: Acting, unit: Unit) -> bool:
@@ -78,6 +88,26 @@ def _log(db: sqlite_utils.Database, admin: Acting, action: str, user: str, **det
     audit_store.append(db, audit.make_entry(admin.actor, action, f"user:{user}", detail))
 
 
+def _record(db: sqlite_utils.Database, admin: Acting, user_id: int, *kinds: str) -> None:
+    """Note who changed the account (the command line, user id 0, is recorded as None)."""
+    for kind in kinds:
+        account_changes.record(db, user_id, kind, admin.user.id or None, now_text())
+
+
+def _require_may_grant(admin: Acting, unit: Unit, granted: frozenset[Role]) -> None:
+    """Refuse to hand out approving or admin powers from the same unit: an admin could
+    otherwise make a second account for themselves and approve their own warnings. The
+    ministry has no unit above it, so its admins grant powers to ministry staff."""
+    if not granted & POWERS:
+        return
+    above = unit_covers(admin.unit, unit) and admin.unit.id != unit.id
+    ministry = admin.unit.level == Level.NATION and unit.level == Level.NATION
+    if not (above or ministry):
+        raise Refused(
+            "Only an admin of a unit above may grant the approver or admin role.", "roles"
+        )
+
+
 def create_user(
     db: sqlite_utils.Database,
     admin: Acting,
@@ -93,6 +123,7 @@ def create_user(
     if not USERNAME.fullmatch(username):
         raise Refused("Use 3 to 40 letters a-z, digits, dots, dashes or underscores.", "username")
     name, unit, role_set = _full_name(full_name), _target_unit(db, admin, unit_code), _roles(roles)
+    _require_may_grant(admin, unit, role_set)
     _check_password(password, username)
     hashed = passwords.hash_password(password)
     with write(db):
@@ -106,6 +137,8 @@ def create_user(
             password_hash=hashed,
             roles=role_set,
         )
+        user_store.update_user(db, user_id, must_change_password=1)
+        _record(db, admin, user_id, "created")
         _log(db, admin, "user.create", username, unit=unit.code, roles=sorted(role_set))
     return user_id
 
@@ -127,8 +160,14 @@ def update_user(
         _target_unit(db, admin, unit_code),
         _roles(roles),
     )
-    if user.id == admin.user.id and (not active or Role.ADMIN not in role_set):
-        raise Refused("You cannot disable yourself or remove your own admin role.", "roles")
+    if user.id == admin.user.id and (
+        not active or role_set != user.roles or new_unit.id != unit.id
+    ):
+        raise Refused(
+            "You cannot disable yourself or change your own roles or unit: ask another admin.",
+            "roles",
+        )
+    _require_may_grant(admin, new_unit, role_set - user.roles)
     changes = _changes(user, unit, name, new_unit, role_set, active)
     if not changes:
         return
@@ -137,6 +176,7 @@ def update_user(
         user_store.set_roles(db, user.id, role_set)
         if not active or new_unit.id != unit.id or role_set < user.roles:
             session_store.revoke_user_sessions(db, user.id, now_text())
+        _record(db, admin, user.id, *(k for k in ("roles", "unit") if k in changes))
         _log(db, admin, "user.update", user.username, **changes)
 
 
@@ -156,13 +196,17 @@ def _changes(
 
 
 def reset_password(db: sqlite_utils.Database, admin: Acting, user_id: int, password: str) -> None:
-    """Set a managed user's password and end their sessions."""
+    """Set a managed user's temporary password and end their sessions; they must choose
+    their own at the next sign-in, so the admin cannot keep using the account."""
     user, _unit = managed_user(db, admin, user_id)
+    if user.id == admin.user.id:
+        raise Refused("Change your own password on your account page.", "password")
     _check_password(password, user.username)
     hashed = passwords.hash_password(password)
     with write(db):
-        user_store.update_user(db, user.id, password_hash=hashed)
+        user_store.update_user(db, user.id, password_hash=hashed, must_change_password=1)
         session_store.revoke_user_sessions(db, user.id, now_text())
+        _record(db, admin, user.id, "password_reset")
         _log(db, admin, "user.password_reset", user.username)
 
 
@@ -172,6 +216,7 @@ def reset_totp(db: sqlite_utils.Database, admin: Acting, user_id: int) -> None:
     with write(db):
         user_store.update_user(db, user.id, totp_secret=None, totp_enabled=0)
         session_store.revoke_user_sessions(db, user.id, now_text())
+        _record(db, admin, user.id, "totp_reset")
         _log(db, admin, "user.totp_reset", user.username)
 
 
@@ -184,10 +229,12 @@ def change_own_password(
     """
     if not passwords.verify_password(user_store.password_hash(db, user.id), current):
         raise Refused("The current password is wrong.", "current_password")
+    if new == current:
+        raise Refused("Choose a password different from the current one.", "new_password")
     _check_password(new, user.username)
     hashed = passwords.hash_password(new)
     with write(db):
-        user_store.update_user(db, user.id, password_hash=hashed)
+        user_store.update_user(db, user.id, password_hash=hashed, must_change_password=0)
         session_store.revoke_user_sessions(db, user.id, now_text(), keep=keep)
         audit_store.append(
             db, audit.make_entry(actor, "account.password_change", f"user:{user.username}")

@@ -25,7 +25,9 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from alerts import audit
+from alerts import integrity
 from alerts import publication
+from alerts import separation
 from alerts import verification
 from alerts import warning_templates
 from alerts.clock import to_text
@@ -87,11 +89,20 @@ def audited(action: str) -> Callable[[F], F]:
                     detail["content_hash"] = alert.content_hash
                 with write(db):
                     _log(db, acting.actor, "alert.refused", alert_id, **detail)
+                    _log_security(db, acting, refusal, alert_id, action)
                 raise
 
         return run
 
     return decorate
+
+
+def _log_security(db, acting: Acting, refusal: Exception, alert_id: int | None, action: str):
+    """Record a refusal that points at an attack as a security event of its own."""
+    if isinstance(refusal, separation.TakeoverRisk):
+        _log(db, acting.actor, "security.review_refused", alert_id, attempted=action)
+    if isinstance(refusal, integrity.IntegrityRefusal):
+        integrity.mark_failure(db, refusal.alert, refusal.step, refusal.reason, acting.actor)
 
 
 # --- who may see and do what -------------------------------------------------------------
@@ -134,8 +145,11 @@ def _review_problem(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> 
     """Return why the actor may not approve or reject this revision, or None."""
     if not acting.user.has(Role.APPROVER):
         return Forbidden("Only approvers may do this.")
-    if acting.user.id in store.editors(db, alert.id) or acting.user.id == alert.created_by:
+    if acting.user.id in separation.writers(db, alert):
         return Forbidden("You drafted or edited this warning: another approver must review it.")
+    risk = separation.takeover_risk(db, acting.user.id, alert)
+    if risk:
+        return risk
     if not approving_units_rule(_unit(db, alert.unit_id), acting.unit):
         return Forbidden("This warning is reviewed by the unit above the one that issued it.")
     return None
@@ -341,6 +355,7 @@ def _under_review(
     _require_status(alert, (Status.SUBMITTED,), "Only a warning awaiting approval can be reviewed.")
     if seen_hash != alert.content_hash:
         raise Conflict("The warning changed since you opened it: review it again.")
+    integrity.require_intact(db, alert, "approval")
     return alert
 
 
@@ -538,16 +553,14 @@ def publish_due(
 
     Each publication gets its verification code and its Ed25519 signature in the same
     transaction; a revision that cannot be signed stays approved (never published
-    unsigned) and the refusal is audited. A revision whose content differs from what was
-    approved goes back for review. An Update supersedes the earlier published revisions.
+    unsigned) and the refusal is audited. A revision whose stored content is not what was
+    approved is marked as an integrity failure and never published (``alerts.integrity``).
+    An Update supersedes the earlier published revisions.
     """
     now = now or utcnow()
     published = []
     for alert in store.due(db, Status.APPROVED, "publish_at", to_text(now)):
-        if alert.approved_hash != alert.content_hash:
-            with write(db):
-                store.set_fields(db, alert.id, status=Status.SUBMITTED.value, approved_hash=None)
-                _log(db, audit.SYSTEM, "alert.publish_refused", alert.id, reason="not approved")
+        if alert.integrity_failure:
             continue
         try:
             with write(db):
@@ -556,11 +569,17 @@ def publish_due(
             with write(db):
                 _log(db, audit.SYSTEM, "alert.publish_refused", alert.id, reason=str(error)[:200])
             continue
+        except integrity.IntegrityRefusal as refusal:
+            with write(db):
+                integrity.mark_failure(db, alert, "publication", refusal.reason, audit.SYSTEM)
+                _log(db, audit.SYSTEM, "alert.publish_refused", alert.id, reason=refusal.reason)
+            continue
         published.append(alert.id)
     return published
 
 
 def _publish(db: sqlite_utils.Database, alert: Alert, config: Mapping, now: datetime) -> None:
+    integrity.require_intact(db, store.get_alert(db, alert.id), "publication")
     code = verification.new_code(lambda c: store.code_taken(db, c))
     store.set_fields(
         db, alert.id, status=Status.PUBLISHED.value, published_at=to_text(now), code=code

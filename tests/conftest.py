@@ -22,6 +22,8 @@ from alerts.store import units as unit_store
 from alerts.store import users as user_store
 
 DEMO_PASSWORD = seed.DEMO_PASSWORD
+# What a user chooses at their first sign-in after an admin set their password.
+OWN_PASSWORD = "my own long passphrase 2026"
 pytest_plugins = ["tests.browser_fixtures"]
 _CSRF = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
@@ -93,6 +95,15 @@ def sign_in(client, username: str, password: str = DEMO_PASSWORD, **extra):
     token = csrf_token(client, "/auth/login")
     data = {"csrf_token": token, "username": username, "password": password, **extra}
     return client.post("/auth/login", data=data)
+
+
+def sign_in_first_time(client, username: str, given: str, own: str = OWN_PASSWORD):
+    """Sign in with a password an admin chose, then choose one's own as the app demands."""
+    assert sign_in(client, username, given).status_code == 302
+    data = {"current_password": given, "new_password": own}
+    response = post_form(client, "/account/", data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
 
 
 def post_form(client, url: str, data: dict, form_page: str | None = None):

@@ -26,6 +26,7 @@ from tests.conftest import acting_as
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
+from tests.test_integrity import tamper
 from tests.test_workflow import CONFIG
 from tests.test_workflow import approve
 from tests.test_workflow import submitted
@@ -283,6 +284,20 @@ def test_content_changed_behind_the_approval_is_never_sent(db, fakes, dispatcher
     dispatcher.dispatch_due(db)
     assert rows(db, alert_id)[0]["status"] == "dead"
     assert fakes.state.recorded("telegram") == []
+
+
+def test_content_edited_in_the_database_after_publication_is_never_sent(db, fakes, dispatcher):
+    """Both hash columns untouched: only recomputing the hash from the content catches it."""
+    add_accounts(db, CONFIG, fakes)
+    alert_id = publish(db, channels=["telegram", "sms"])
+    tamper(db, alert_id, headline="Chuyển tiền vào tài khoản 0123456789 để được bảo vệ")
+    dispatcher.dispatch_due(db)
+    assert {r["status"] for r in rows(db, alert_id)} == {"dead"}
+    assert fakes.state.recorded("telegram") == [] and fakes.state.recorded("esms") == []
+    alert = store.get_alert(db, alert_id)
+    assert alert.integrity_failure.startswith("sending:")
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log")]
+    assert actions.count("security.integrity_failure") == 1
 
 
 def test_a_second_worker_is_refused_while_the_first_holds_the_lease(db):

@@ -6,6 +6,7 @@ from alerts.store import audit as audit_store
 from alerts.store import users as user_store
 from tests.conftest import post_form
 from tests.conftest import sign_in
+from tests.conftest import sign_in_first_time
 
 NEW_PASSWORD = "a long enough passphrase"
 
@@ -59,7 +60,7 @@ def test_ministry_admin_creates_a_commune_officer(client, db):
 def test_provincial_admin_is_kept_inside_the_province(runner, app, db):
     _make_admin(runner, "hanoi.admin", "ca-01")
     client = app.test_client()
-    sign_in(client, "hanoi.admin", NEW_PASSWORD)
+    sign_in_first_time(client, "hanoi.admin", NEW_PASSWORD)
     assert _create(client, "hk.two", "ca-00070").status_code == 302
     refused = _create(client, "dn.two", "ca-48")
     assert refused.status_code == 400
@@ -76,7 +77,7 @@ def test_provincial_admin_is_kept_inside_the_province(runner, app, db):
 def test_commune_admin_manages_only_their_commune(runner, app):
     _make_admin(runner, "hk.admin", "ca-00070")
     client = app.test_client()
-    sign_in(client, "hk.admin", NEW_PASSWORD)
+    sign_in_first_time(client, "hk.admin", NEW_PASSWORD)
     assert _create(client, "hk.three", "ca-00070").status_code == 302
     assert _create(client, "hn.three", "ca-01").status_code == 400
     assert "hanoi.canbo" not in client.get("/admin/users").get_data(as_text=True)

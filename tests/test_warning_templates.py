@@ -25,6 +25,7 @@ from alerts.store import units as unit_store
 from tests.conftest import acting_as
 from tests.conftest import post_form
 from tests.conftest import sign_in
+from tests.conftest import sign_in_first_time
 
 NEW_PASSWORD = "a long enough passphrase"
 SHIPPED = {
@@ -182,7 +183,7 @@ def test_the_domain_checks_role_and_cleans_text(db):
 def test_an_admin_creates_edits_and_withdraws_a_template_in_the_ui(app, db):
     _make_admin(db, "hanoi.admin", "ca-01")
     client = app.test_client()
-    sign_in(client, "hanoi.admin", NEW_PASSWORD)
+    sign_in_first_time(client, "hanoi.admin", NEW_PASSWORD)
     data = {"name": "Giả danh điện lực", "unit": "ca-00070", **FIELDS}
     assert post_form(client, "/admin/templates/new", data).status_code == 302
     [template] = wt.managed(db, acting_as(db, "hanoi.admin"))
@@ -236,7 +237,7 @@ def test_an_admin_of_another_province_gets_404(app, db):
     template_id = _create(db, "ca-01", "Mẫu Hà Nội")
     _make_admin(db, "danang.admin", "ca-48")
     client = app.test_client()
-    sign_in(client, "danang.admin", NEW_PASSWORD)
+    sign_in_first_time(client, "danang.admin", NEW_PASSWORD)
     url = f"/admin/templates/{template_id}"
     data = {"name": "Đổi tên", "unit": "ca-48", **FIELDS}
     assert client.get(url).status_code == 404

@@ -170,14 +170,6 @@ def test_scheduled_warning_publishes_when_due_and_expires(db):
     assert store.get_alert(db, alert_id).status == Status.EXPIRED
 
 
-def test_publish_refuses_content_that_differs_from_the_approved(db):
-    alert_id = submitted(db, publish_at=(utcnow() + timedelta(hours=1)).isoformat())
-    approve(db, "hanoi.duyet", alert_id)
-    db.execute("UPDATE warnings SET content_hash = 'forged' WHERE id = ?", [alert_id])
-    assert workflow.publish_due(db, CONFIG, utcnow() + timedelta(hours=2)) == []
-    assert store.get_alert(db, alert_id).status == Status.SUBMITTED
-
-
 def test_reject_then_edit_and_resubmit(db):
     alert_id = submitted(db)
     alert = store.get_alert(db, alert_id)

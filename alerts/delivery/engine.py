@@ -47,6 +47,8 @@ from datetime import timedelta
 import httpx
 import sqlite_utils
 
+from alerts import audit
+from alerts import integrity
 from alerts import publication
 from alerts import subscriptions
 from alerts.channels import Account
@@ -380,8 +382,11 @@ class Dispatcher:
     def _render(self, db, delivery: Delivery) -> Rendering | Outcome:
         """Render the message as signed; refuse content that is not the approved one."""
         alert = warning_store.get_alert(db, delivery.warning_id)
-        if alert.approved_hash != alert.content_hash:
-            return Outcome(Reaction.GIVE_UP, "content differs from the approved content")
+        reason = integrity.problem(db, alert)
+        if reason:
+            with write(db):
+                integrity.mark_failure(db, alert, "sending", reason, audit.SYSTEM)
+            return Outcome(Reaction.GIVE_UP, f"integrity failure: {reason}")
         if signature_store.get_signature(db, alert.id, delivery.msg_type) is None:
             return Outcome(Reaction.GIVE_UP, "the message is not signed")
         message = publication.message_for(

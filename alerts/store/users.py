@@ -11,7 +11,7 @@ from alerts.models import Role
 from alerts.models import User
 from alerts.store import like_pattern
 
-_COLUMNS = "id, username, full_name, unit_id, active, is_demo, totp_enabled"
+_COLUMNS = "id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change_password"
 
 
 def _roles(db: sqlite_utils.Database, user_id: int) -> frozenset[Role]:
@@ -22,7 +22,7 @@ def _roles(db: sqlite_utils.Database, user_id: int) -> frozenset[Role]:
 def _user(db: sqlite_utils.Database, row: tuple | None) -> User | None:
     if row is None:
         return None
-    user_id, username, full_name, unit_id, active, is_demo, totp_enabled = row
+    user_id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change = row
     return User(
         user_id,
         username,
@@ -32,6 +32,7 @@ def _user(db: sqlite_utils.Database, row: tuple | None) -> User | None:
         bool(is_demo),
         bool(totp_enabled),
         _roles(db, user_id),
+        bool(must_change),
     )
 
 
@@ -66,8 +67,16 @@ def set_roles(db: sqlite_utils.Database, user_id: int, roles: Iterable[Role]) ->
 
 
 def update_user(db: sqlite_utils.Database, user_id: int, **fields: object) -> None:
-    """Update plain columns of a user (full_name, unit_id, active, password_hash, totp_*)."""
-    allowed = {"full_name", "unit_id", "active", "password_hash", "totp_secret", "totp_enabled"}
+    """Update plain columns of a user (name, unit, active, password, totp_*, must_change_*)."""
+    allowed = {
+        "full_name",
+        "unit_id",
+        "active",
+        "password_hash",
+        "totp_secret",
+        "totp_enabled",
+        "must_change_password",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")

@@ -17,7 +17,7 @@ _COLUMNS = (
     "id, series_id, revision, msg_type, references_id, unit_id, status, content,"
     " content_hash, created_by, created_at, updated_by, updated_at, submitted_at, approved_by,"
     " approved_at, approved_hash, reviewed_hash, reject_reason, published_at, code,"
-    " cancelled_by, cancelled_at, cancel_reason, superseded_by"
+    " cancelled_by, cancelled_at, cancel_reason, superseded_by, integrity_failure"
 )
 _KINDS = {"phones": "phone", "accounts": "account", "links": "link"}
 
@@ -112,6 +112,24 @@ def _save_targets(db: sqlite_utils.Database, alert_id: int, content: Content) ->
     db.conn.executemany(
         "INSERT INTO warning_indicators (warning_id, kind, value, key) VALUES (?, ?, ?, ?)", rows
     )
+
+
+def stored_targets(db: sqlite_utils.Database, alert_id: int) -> tuple[set, set]:
+    """Return the revision's region codes and (kind, value) indicators as stored for
+    queries, to compare them with its content."""
+    regions = db.execute(
+        "SELECT region_code FROM warning_regions WHERE warning_id = ?", [alert_id]
+    ).fetchall()
+    indicators = db.execute(
+        "SELECT kind, value FROM warning_indicators WHERE warning_id = ?", [alert_id]
+    ).fetchall()
+    return {r[0] for r in regions}, {(k, v) for k, v in indicators}
+
+
+def content_targets(content: Content) -> tuple[set, set]:
+    """Return what ``stored_targets`` holds for this content."""
+    indicators = {(_KINDS[k], v) for k in _KINDS for v in getattr(content.indicators, k)}
+    return set(content.regions), indicators
 
 
 def set_fields(db: sqlite_utils.Database, alert_id: int, **values: object) -> None:
@@ -221,3 +239,9 @@ def listing_indicator(
         " AND w.superseded_by IS NULL ORDER BY w.published_at DESC, w.id DESC LIMIT ?",
         [kind, key, limit],
     ).fetchall()
+
+
+def integrity_failures(db: sqlite_utils.Database) -> list[int]:
+    """Return the ids of revisions whose stored content failed its integrity check."""
+    rows = db.execute("SELECT id FROM warnings WHERE integrity_failure IS NOT NULL ORDER BY id")
+    return [r[0] for r in rows]

@@ -49,6 +49,8 @@ from alerts.web.warning_forms import LABELS
 PUBLIC_BLUEPRINTS = {"api", "portal", "verify", "subscribe"}
 # Endpoints a user who must still enrol a second factor may open.
 TOTP_ENROLMENT_ENDPOINTS = {"account.enrol_totp", "auth.logout", "site.set_language", "static"}
+# Endpoints a user whose password an admin chose may open before choosing their own.
+PASSWORD_CHANGE_ENDPOINTS = {"account.profile", "auth.logout", "site.set_language", "static"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self';"
     " script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -114,6 +116,19 @@ def _require_schema():
     return None
 
 
+def _require_own_password():
+    """Send a user whose password an admin set (creation or reset) to choose their own
+    before anything else: otherwise the admin could go on acting as them."""
+    if request.blueprint in PUBLIC_BLUEPRINTS or not current_user.is_authenticated:
+        return None
+    if not current_user.user.must_change_password:
+        return None
+    if request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
+        return None
+    flash(_("An admin set your password. Choose your own password to continue."), "error")
+    return redirect(url_for("account.profile"))
+
+
 def _require_totp_enrolment():
     """Send approvers who must have a second factor to enrolment before anything else."""
     if not current_app.config["REQUIRE_TOTP"] or request.blueprint in PUBLIC_BLUEPRINTS:
@@ -161,6 +176,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _on_http_error)
     app.register_error_handler(Exception, _on_unexpected_error)
     app.before_request(_require_schema)
+    app.before_request(_require_own_password)
     app.before_request(_require_totp_enrolment)
     app.after_request(_security_headers)
     app.jinja_env.filters.update(localtime=_localtime, role_names=role_names)

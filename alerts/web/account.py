@@ -17,6 +17,7 @@ from alerts import signin
 from alerts import staff
 from alerts.db import get_db
 from alerts.security import totp
+from alerts.store import account_changes
 from alerts.web.context import actor
 from alerts.web.context import my_unit
 from alerts.web.forms import PasswordChangeForm
@@ -50,7 +51,11 @@ def profile():
             return redirect(url_for("account.profile"))
     required = signin.totp_required(current_user.user, my_unit().level, current_app.config)
     return render_template(
-        "account/profile.html", form=form, unit=my_unit(), totp_required=required
+        "account/profile.html",
+        form=form,
+        unit=my_unit(),
+        totp_required=required,
+        changes=account_changes.of_user(get_db(), current_user.user.id),
     ), 400 if form.errors else 200
 
 

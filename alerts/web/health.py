@@ -1,5 +1,9 @@
-"""GET /healthz: database reachable, schema version, journal mode, map version, and the
-delivery worker's last heartbeat (null when no worker runs)."""
+"""GET /healthz: database reachable, schema version, journal mode, map version, the
+delivery worker's last heartbeat (null when no worker runs), and the revisions whose stored
+content failed its integrity check (``alerts.integrity``).
+
+An integrity failure reports status "integrity failure" with 200, not 503: the portal and
+the cancel button must stay reachable while a security officer looks at it."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from flask import Blueprint
 from flask import jsonify
 
 from alerts import __version__
+from alerts import integrity
 from alerts import migrations
 from alerts.db import get_db
 from alerts.seed import MAP_VERSION_KEY
@@ -26,8 +31,9 @@ def healthz():
     try:
         db = get_db()
         pending = migrations.pending(db)
+        failures = [] if pending else integrity.failures(db)
         body = {
-            "status": "ok" if not pending else "migrations pending",
+            "status": _status(pending, failures),
             "version": __version__,
             "database": "ok",
             "schema_version": migrations.schema_version(db),
@@ -35,7 +41,14 @@ def healthz():
             "journal_mode": db.execute("PRAGMA journal_mode").fetchone()[0],
             "map_version": None if pending else region_store.get_meta(db, MAP_VERSION_KEY),
             "worker": None if pending else get_lease(db),
+            "integrity_failures": failures,
         }
     except sqlite3.Error as exc:
         return jsonify(status="error", database=f"unavailable: {exc.__class__.__name__}"), 503
     return jsonify(body), 200 if not pending else 503
+
+
+def _status(pending: list[str], failures: list[int]) -> str:
+    if pending:
+        return "migrations pending"
+    return "integrity failure" if failures else "ok"

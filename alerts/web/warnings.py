@@ -26,6 +26,7 @@ from alerts import diff
 from alerts import errors
 from alerts import images
 from alerts import publication
+from alerts import separation
 from alerts import warning_templates
 from alerts import workflow
 from alerts.clock import from_text
@@ -258,12 +259,17 @@ def show(alert_id: int):
 def _page(alert: Alert, status: int = 200, **forms):
     db = get_db()
     revisions = store.series(db, alert.series_id)
-    users = {uid: user_store.get_user(db, uid) for uid in _people(alert)}
+    writers = sorted(separation.writers(db, alert))
+    changes = separation.recent_changes(db, set(writers))
+    people = _people(alert) | set(writers) | {c.user_id for c in changes}
+    users = {uid: user_store.get_user(db, uid) for uid in people}
     return render_template(
         "warnings/show.html",
         alert=alert,
         unit=unit_store.get_unit(db, alert.unit_id),
         users=users,
+        writers=writers,
+        account_changes=changes,
         regions=_selected_regions(alert.content.regions),
         actions=workflow.allowed_actions(db, acting(), alert),
         review=_review(alert),
