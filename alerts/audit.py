@@ -55,16 +55,22 @@ def mask_phone(text: str) -> str:
 
 
 def redact(detail: Mapping[str, object]) -> dict[str, object]:
-    """Return the detail with secret-looking keys masked and phone numbers shortened."""
-    clean: dict[str, object] = {}
-    for key, value in detail.items():
-        if _SECRET_KEYS.search(key):
-            clean[key] = "[redacted]"
-        elif isinstance(value, str):
-            clean[key] = mask_phone(value)
-        else:
-            clean[key] = value
-    return clean
+    """Return the detail with secret-looking keys masked and phone numbers shortened, at any
+    depth (a refusal's values, e.g. the phone number refused, sit in nested objects)."""
+    return {
+        key: "[redacted]" if _SECRET_KEYS.search(str(key)) else _redact_value(value)
+        for key, value in detail.items()
+    }
+
+
+def _redact_value(value: object) -> object:
+    if isinstance(value, str):
+        return mask_phone(value)
+    if isinstance(value, Mapping):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return [_redact_value(v) for v in value]
+    return value
 
 
 def make_entry(

@@ -27,6 +27,22 @@ class Refused(Exception):
         self.field = field
         self.params = params
 
+    @property
+    def text(self) -> str:
+        """Return the English message with its values filled in."""
+        return self.message % self.params if self.params else self.message
+
+    def audit_detail(self) -> dict[str, object]:
+        """Return what an audit entry keeps of this refusal: the message with its values
+        (the msgid alone once stored "Region %(code)s is outside your jurisdiction."),
+        plus the field and the values themselves, so entries can be searched by them."""
+        detail: dict[str, object] = {"reason": self.text}
+        if self.field:
+            detail["field"] = self.field
+        if self.params:
+            detail["values"] = {k: _plain(v) for k, v in self.params.items()}
+        return detail
+
 
 class Forbidden(Refused):
     """The actor may see the object but lacks the right to do this (403)."""
@@ -47,6 +63,20 @@ class Invalid(Refused):
         first = problems[0]
         super().__init__(first.message, first.field, **first.params)
         self.problems = problems
+
+    def audit_detail(self) -> dict[str, object]:
+        """Return every problem's detail (one problem: its own, as for a single refusal)."""
+        if len(self.problems) == 1:
+            return self.problems[0].audit_detail()
+        return {
+            "reason": " ".join(p.text for p in self.problems),
+            "problems": [p.audit_detail() for p in self.problems],
+        }
+
+
+def _plain(value: object) -> object:
+    """Return a value as JSON can hold it (numbers and text as they are, others as text)."""
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
 class NotFound(Exception):

@@ -80,11 +80,11 @@ def audited(action: str) -> Callable[[F], F]:
                 return func(db, acting, *args, **kwargs)
             except (Refused, NotFound) as refusal:
                 alert_id = args[0] if args and isinstance(args[0], int) else None
-                reason = refusal.message if isinstance(refusal, Refused) else "not found"
+                found = refusal.audit_detail() if isinstance(refusal, Refused) else None
                 # A NotFound must not tell the actor's unit anything about the object.
                 visible_id = alert_id if isinstance(refusal, Refused) else None
                 alert = store.get_alert(db, visible_id) if visible_id is not None else None
-                detail = {"attempted": action, "reason": reason}
+                detail = {"attempted": action, **(found or {"reason": "not found"})}
                 if alert is not None:
                     detail["content_hash"] = alert.content_hash
                 with write(db):

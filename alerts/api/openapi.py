@@ -28,7 +28,7 @@ _ERRORS = {
     "404": "No such warning, or outside your jurisdiction.",
     "409": "Not possible in the warning's current state.",
     "413": "The body is larger than 3 MB.",
-    "422": "Invalid fields: `errors` lists them.",
+    "422": "Invalid or unknown fields: `errors` lists them.",
 }
 
 
@@ -53,7 +53,7 @@ _ID = [{"name": "alert_id", "in": "path", "required": True, "schema": {"type": "
 
 
 def _transition(summary: str, body: str | None = None, errors: str = "403 404 409 422") -> dict:
-    extra = _body(body) if body else {}
+    extra = _body(body) if body else _body("Empty", required=False)
     return {
         "post": _op(summary, "200", schemas.ref("Alert"), f"400 {errors}", parameters=_ID, **extra)
     }
@@ -104,7 +104,7 @@ def _alert_paths() -> dict:
             ),
         },
         "/alerts/{alert_id}/submit": _transition("Submit for approval"),
-        "/alerts/{alert_id}/approve": _transition("Approve the version reviewed", "Review"),
+        "/alerts/{alert_id}/approve": _transition("Approve the version reviewed", "Approval"),
         "/alerts/{alert_id}/reject": _transition("Reject with a reason", "Review"),
         "/alerts/{alert_id}/withdraw": _transition("Withdraw before approval"),
         "/alerts/{alert_id}/cancel": _transition("Cancel at once", "Reason"),

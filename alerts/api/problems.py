@@ -17,7 +17,6 @@ from flask import Flask
 from flask import Response
 from flask import current_app
 from flask import request
-from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
@@ -25,7 +24,9 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from alerts import errors
 from alerts.api import bp
+from alerts.api.inputs import UnknownField
 from alerts.indicators import PARSERS
+from alerts.web.urls import external_url
 
 MEDIA_TYPE = "application/problem+json"
 LANGUAGES = ("en", "vi")
@@ -65,7 +66,7 @@ def type_uri(kind: str | None) -> str:
     """Return the URI naming a problem type (our own types resolve to a short description)."""
     if kind is None:
         return "about:blank"
-    return url_for("api.problem_type", kind=kind, _external=True)
+    return external_url("api.problem_type", kind=kind)
 
 
 def problem(
@@ -83,14 +84,17 @@ def problem(
     return Response(text, status, headers=dict(headers or {}), mimetype=MEDIA_TYPE)
 
 
-def _field(name: str | None) -> str | None:
-    return _NESTED.get(name, name) if name else name
+def _field(problem: errors.Refused) -> str | None:
+    """Return the field as the caller sent it (the domain names indicators without a parent)."""
+    if isinstance(problem, UnknownField) or not problem.field:
+        return problem.field
+    return _NESTED.get(problem.field, problem.field)
 
 
 def _field_errors(refusal: errors.Refused) -> list[dict]:
     """Return every problem of a refusal as ``{"field", "message"}`` (Invalid has several)."""
     problems = refusal.problems if isinstance(refusal, errors.Invalid) else [refusal]
-    return [{"field": _field(p.field), "message": translate(p.message, p.params)} for p in problems]
+    return [{"field": _field(p), "message": translate(p.message, p.params)} for p in problems]
 
 
 @bp.errorhandler(errors.Refused)

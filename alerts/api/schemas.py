@@ -32,6 +32,11 @@ def _text(max_length: int | None = None, **extra) -> dict:
     return {"type": "string", **({"maxLength": max_length} if max_length else {}), **extra}
 
 
+def _closed(properties: dict, **extra) -> dict:
+    """Return an object schema that allows no member beyond ``properties``."""
+    return {"type": "object", "properties": properties, "additionalProperties": False, **extra}
+
+
 def _content_properties() -> dict:
     """Return the fields a caller sends and reads back (names as in ``alerts.content``)."""
     time = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset."}
@@ -135,17 +140,15 @@ def components() -> dict:
     }
     return {
         "Alert": _alert_schema(),
-        "AlertInput": {"type": "object", "properties": _content_properties()},
-        "Indicators": {
-            "type": "object",
-            "properties": {"phones": strings, "accounts": strings, "links": strings},
-        },
-        "Review": {
-            "type": "object",
-            "properties": {"content_hash": _text(), "reason": _text(1000)},
-            "required": ["content_hash"],
-        },
-        "Reason": {"type": "object", "properties": {"reason": _text(1000)}, "required": ["reason"]},
+        # Request bodies take no other member: an unknown one is a 422 naming it.
+        "AlertInput": _closed(_content_properties()),
+        "Indicators": _closed({"phones": strings, "accounts": strings, "links": strings}),
+        "Approval": _closed({"content_hash": _text()}, required=["content_hash"]),
+        "Review": _closed(
+            {"content_hash": _text(), "reason": _text(1000)}, required=["content_hash", "reason"]
+        ),
+        "Reason": _closed({"reason": _text(1000)}, required=["reason"]),
+        "Empty": _closed({}),
         "Problem": problem,
         "Region": {
             "type": "object",

@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import Response
 from flask import current_app
 from flask import request
-from flask import url_for
 
 from alerts import publication
 from alerts import workflow
@@ -26,10 +25,15 @@ from alerts.models import Alert
 from alerts.models import Status
 from alerts.store import units as unit_store
 from alerts.store import warnings as store
+from alerts.web.urls import external_url
 
 LIST_LIMIT = 200
 # SQLite integers are 64-bit; a larger id cannot exist and must not reach SQL (a 500).
 MAX_ID = 2**63 - 1
+# What each transition's body may hold (submit and withdraw take none); see schemas.py.
+APPROVAL = ("content_hash",)
+REJECTION = ("content_hash", "reason")
+CANCELLATION = ("reason",)
 
 
 @bp.url_value_preprocessor
@@ -44,7 +48,7 @@ def _show(alert: Alert, status: int = 200) -> Response:
     body = serialize.alert_json(get_db(), acting(), alert)
     headers = {}
     if status == 201:
-        headers["Location"] = url_for("api.get_alert", alert_id=alert.id, _external=True)
+        headers["Location"] = external_url("api.get_alert", alert_id=alert.id)
     return serialize.json_response(body, status, headers)
 
 
@@ -82,7 +86,7 @@ def list_alerts():
 def create_alert():
     """Draft a new warning issued by the caller's unit (201, with Location)."""
     db = get_db()
-    raw = inputs.content(db, inputs.json_body())
+    raw = inputs.content(db, inputs.json_body(inputs.CONTENT_FIELDS))
     alert_id = workflow.create(db, acting(), raw, config=current_app.config, naive_zone=None)
     return _show(store.get_alert(db, alert_id), 201)
 
@@ -100,7 +104,7 @@ def edit_alert(alert_id: int):
     """Change some fields; the others keep their value. An approved warning goes back to
     "submitted", because its approval covered the old text."""
     db = get_db()
-    raw = inputs.content(db, inputs.json_body())
+    raw = inputs.content(db, inputs.json_body(inputs.CONTENT_FIELDS))
     config = current_app.config
     return _show(workflow.edit(db, acting(), alert_id, raw, config=config, naive_zone=None))
 
@@ -131,7 +135,7 @@ def _review(body: dict, *, with_reason: bool) -> tuple[str, str]:
 @token_required
 def approve_alert(alert_id: int):
     """Approve exactly the version reviewed (``content_hash``); published at once if due."""
-    seen, _ = _review(inputs.json_body(), with_reason=False)
+    seen, _ = _review(inputs.json_body(APPROVAL), with_reason=False)
     config = current_app.config
     return _show(workflow.approve(get_db(), acting(), alert_id, seen_hash=seen, config=config))
 
@@ -140,7 +144,7 @@ def approve_alert(alert_id: int):
 @token_required
 def reject_alert(alert_id: int):
     """Send the reviewed version back to its author with a ``reason``."""
-    seen, reason = _review(inputs.json_body(), with_reason=True)
+    seen, reason = _review(inputs.json_body(REJECTION), with_reason=True)
     workflow.reject(get_db(), acting(), alert_id, reason=reason, seen_hash=seen)
     return _show(_current(alert_id))
 
@@ -159,7 +163,7 @@ def withdraw_alert(alert_id: int):
 def cancel_alert(alert_id: int):
     """Stop an approved or published warning in one step, with a ``reason``."""
     problems: list[Refused] = []
-    reason = inputs.text(inputs.json_body(), "reason", problems)
+    reason = inputs.text(inputs.json_body(CANCELLATION), "reason", problems)
     inputs.check(problems)
     workflow.cancel(get_db(), acting(), alert_id, reason=reason, config=current_app.config)
     return _show(_current(alert_id))
@@ -171,7 +175,7 @@ def update_alert(alert_id: int):
     """Start the next revision of a published warning (CAP Update) with the fields to
     change; it needs its own approval (201, with Location)."""
     db = get_db()
-    raw = inputs.content(db, inputs.json_body(required=False))
+    raw = inputs.content(db, inputs.json_body(inputs.CONTENT_FIELDS, required=False))
     config = current_app.config
     new_id = workflow.start_update(db, acting(), alert_id, raw, config=config, naive_zone=None)
     return _show(store.get_alert(db, new_id), 201)

@@ -58,6 +58,9 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+# Production is served over HTTPS only: browsers must never fall back to plain HTTP
+# (RFC 6797). Development and tests run plain HTTP on loopback, where it would stick.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def _audit_refusal(action: str, **detail) -> None:
@@ -146,6 +149,8 @@ def _require_totp_enrolment():
 
 def _security_headers(response):
     response.headers.update(SECURITY_HEADERS)
+    if current_app.config["ENV"] == "production":
+        response.headers["Strict-Transport-Security"] = HSTS
     if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
     return response
