@@ -55,10 +55,17 @@ class CapSigningError(ValueError):
 
 
 def _pem(value: str, setting: str) -> bytes:
-    """Return the PEM bytes of a setting holding PEM text or the path of a PEM file."""
+    """Return the PEM bytes of a setting holding PEM text or the path of a PEM file.
+
+    PEM text may come on one line with ``\\n`` for its line breaks (as some deployment
+    tools pass multi-line values). Only a value that looks like a path is ever quoted in an
+    error: anything else may be key material.
+    """
     text = value.strip()
     if text.startswith(_PEM_BEGIN):
-        return text.encode("ascii", "replace")
+        return text.replace("\\n", "\n").encode("ascii", "replace")
+    if "-----" in text or "\n" in text or len(text) > 1024:
+        raise CapSigningError(f"{setting} is neither PEM text nor the path of a PEM file")
     try:
         return Path(text).read_bytes()
     except OSError as error:

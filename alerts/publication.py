@@ -9,6 +9,7 @@ message, and free of the spaces, commas, ``<`` and ``&`` that CAP forbids.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -144,8 +145,8 @@ def sign(db: sqlite_utils.Database, alert: Alert, config: Mapping, msg_type: str
     message = message_for(db, alert, public_url=config["PUBLIC_URL"], msg_type=msg_type)
     try:
         signature = signer(config).sign_message(message)
-        cap_xml = cap.render(message, render_settings(config)).parts["xml"]
-        cap_signing.signer_for(config).sign(cap_xml)
+        sign_cap = cap_signing.signer_for(config).sign
+        cap.render(message, replace(render_settings(config), sign_cap=sign_cap))
     except (ValueError, OSError) as error:
         raise Unsigned(str(error)) from error
     signature_store.save_signature(

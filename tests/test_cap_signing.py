@@ -26,6 +26,7 @@ from alerts import workflow
 from alerts.models import Status
 from alerts.render import RenderSettings
 from alerts.render import cap
+from alerts.render import webhook
 from alerts.store import signatures as signature_store
 from alerts.store import warnings as store
 from tests.conftest import acting_as
@@ -138,6 +139,22 @@ def test_served_cap_verifies_against_the_configured_certificate(db, db_path, sch
     assert "".join(certificate.text.split()) in "".join(CERT.read_text().split())
 
 
+def test_a_channel_carrying_the_cap_carries_it_signed_when_given_the_signer():
+    signer = cap_signing.CapSigner.from_pem(KEY.read_bytes(), CERT.read_bytes())
+    settings = RenderSettings(sign_cap=signer.sign)
+    body = json.loads(webhook.render(sample_message(), settings).parts["json"])
+    verify(body["cap"].encode("utf-8"), CERT.read_bytes())
+    assert cap.render(sample_message(), settings).parts["xml"] == body["cap"]
+
+
+def test_pem_text_may_come_on_one_line():
+    one_line = KEY.read_text().strip().replace("\n", "\\n")
+    signer = cap_signing.signer_from_settings(
+        {"ENV": "production", "CAP_SIGNING_KEY": one_line, "CAP_SIGNING_CERT": str(CERT)}, Path()
+    )
+    verify(_signed_sample(signer).encode("utf-8"), CERT.read_bytes())
+
+
 def test_development_signs_with_a_pair_made_once_beside_the_database(tmp_path):
     first = cap_signing.signer_from_settings({"ENV": "development"}, tmp_path)
     again = cap_signing.signer_from_settings({"ENV": "testing"}, tmp_path)
@@ -165,6 +182,10 @@ BROKEN = {
     "missing in production": (lambda: ("", ""), "are not set"),
     "certificate missing": (lambda: (str(KEY), ""), "ALERTS_CAP_SIGNING_CERT is not set"),
     "key not PEM": (lambda: ("-----BEGIN PRIVATE KEY-----\nabc", str(CERT)), "not an unencrypted"),
+    "key text with junk before it": (
+        lambda: ("x" + KEY.read_text(), str(CERT)),
+        "neither PEM text nor the path",
+    ),
     "key file absent": (lambda: ("/nonexistent/cap-key.pem", str(CERT)), "cannot read"),
     "certificate not PEM": (lambda: (str(KEY), str(KEY)), "not a PEM X.509 certificate"),
     "key of another certificate": (_mismatched, "does not match"),

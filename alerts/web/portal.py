@@ -13,6 +13,7 @@ The documents (CAP, signatures, feeds, key) are public data: any site may fetch 
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint
@@ -259,9 +260,10 @@ def warning_cap(code: str):
     db = get_db()
     config = current_app.config
     message = portal.message(db, _published(code), config)
-    xml = cap.render(message, publication.render_settings(config)).parts["xml"]
     try:
-        signed = cap_signing.signer_for(config).sign(xml)
+        sign_cap = cap_signing.signer_for(config).sign
+        settings = replace(publication.render_settings(config), sign_cap=sign_cap)
+        signed = cap.render(message, settings).parts["xml"]
     except (cap_signing.CapSigningError, OSError) as error:
         current_app.logger.error("CAP document %s not served: %s", message.identifier, error)
         return Response(
