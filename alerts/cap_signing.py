@@ -3,7 +3,8 @@
 CAP 1.2 section 3.3.2 lets an ``<alert>`` carry an enveloped XML signature as its last
 child (the OASIS schema, ``tests/data/CAP-v1.2.xsd``, allows any element of the xmldsig
 namespace there), and CAP consumers check it against the sender's X.509 certificate.
-Every CAP document that leaves us is signed here: ``Reference URI=""`` with the
+CAP documents are signed here (the CAP renderer applies ``CapSigner.sign`` when
+given it as ``RenderSettings.sign_cap``): ``Reference URI=""`` with the
 enveloped-signature transform and exclusive c14n, RSA-SHA256 or ECDSA-SHA256 after the
 key, and the certificate in ``KeyInfo/X509Data``. The signature covers the document
 exactly as it is returned, so what is signed is what is served.
