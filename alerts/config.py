@@ -152,6 +152,18 @@ SETTINGS = (
         "",
         "Ed25519 private key (base64 of the 32-byte seed) that signs published warnings.",
     ),
+    Setting(
+        "CAP_SIGNING_KEY",
+        _text,
+        "",
+        "RSA or ECDSA private key (PEM text or a PEM file's path) signing CAP documents.",
+    ),
+    Setting(
+        "CAP_SIGNING_CERT",
+        _text,
+        "",
+        "X.509 certificate of the CAP signing key (PEM text or a PEM file's path).",
+    ),
 )
 
 

@@ -9,12 +9,14 @@ message, and free of the spaces, commas, ``<`` and ``&`` that CAP forbids.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from alerts import cap_signing
 from alerts import signing
 from alerts.clock import from_text
 from alerts.clock import utcnow
@@ -23,6 +25,7 @@ from alerts.models import Status
 from alerts.render import Message
 from alerts.render import Reference
 from alerts.render import RenderSettings
+from alerts.render import cap
 from alerts.render import registry
 from alerts.seed import MAP_VERSION_KEY
 from alerts.store import regions as region_store
@@ -135,11 +138,15 @@ def signer(config: Mapping) -> signing.Signer:
 def sign(db: sqlite_utils.Database, alert: Alert, config: Mapping, msg_type: str) -> str:
     """Sign one message of a revision and store the signature; return the key id.
 
-    Raises ``Unsigned`` when the key is missing or unusable: the caller must not publish.
+    Its CAP document is signed too (XML-DSig, ``alerts/cap_signing.py``), as the portal
+    will sign it when serving it. Raises ``Unsigned`` when either key is missing or
+    unusable, or the CAP certificate does not fit its key: the caller must not publish.
     """
     message = message_for(db, alert, public_url=config["PUBLIC_URL"], msg_type=msg_type)
     try:
         signature = signer(config).sign_message(message)
+        sign_cap = cap_signing.signer_for(config).sign
+        cap.render(message, replace(render_settings(config), sign_cap=sign_cap))
     except (ValueError, OSError) as error:
         raise Unsigned(str(error)) from error
     signature_store.save_signature(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,9 @@ CONFIG = {
     "DATABASE": "",
     # A fixed test key for channel credentials (Fernet): never used outside the tests.
     "DATA_KEY": "4LDbnH3HjbPA7q5MN9-drDRB3Q10vuXuByqsf8E6tKg=",
+    # A fixed test RSA key and self-signed certificate for CAP documents (tests/data).
+    "CAP_SIGNING_KEY": str(Path(__file__).parent / "data" / "cap-signing-test-key.pem"),
+    "CAP_SIGNING_CERT": str(Path(__file__).parent / "data" / "cap-signing-test-cert.pem"),
 }
 
 

@@ -14,6 +14,7 @@ the limit, and the draft is refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -76,10 +77,16 @@ class Message:
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """Deployment choices that change renderings (from the app's settings)."""
+    """Deployment choices that change renderings (from the app's settings).
+
+    ``sign_cap``, when given, returns the CAP document with its XML signature
+    (``alerts.cap_signing.CapSigner.sign``): a function, so no renderer holds a key, and
+    every channel that carries the CAP (the webhook) carries it signed.
+    """
 
     sms_max_segments: int = 2
     unsubscribe_url: str = ""
+    sign_cap: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)

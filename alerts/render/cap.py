@@ -190,11 +190,16 @@ def context(message: Message, notes: list) -> dict:
 
 
 def render(message: Message, settings: RenderSettings) -> Rendering:
-    """Render the CAP 1.2 document; raise ValueError if the result is not sound XML."""
+    """Render the CAP 1.2 document; raise ValueError if the result is not sound XML.
+
+    With ``settings.sign_cap`` the document is returned signed, exactly as signed.
+    """
     notes: list = []
     values = context(message, notes)
     xml = template("cap.xml").render(**values)
     parse_checked(xml, f"{{{NAMESPACE}}}alert")
+    if settings.sign_cap:
+        xml = settings.sign_cap(xml)
     return Rendering(
         channel=CHANNEL,
         media_type=MEDIA_TYPE,

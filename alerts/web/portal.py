@@ -13,6 +13,7 @@ The documents (CAP, signatures, feeds, key) are public data: any site may fetch 
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint
@@ -29,6 +30,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from alerts import cap_signing
 from alerts import portal
 from alerts import publication
 from alerts import signing
@@ -249,12 +251,27 @@ def warning(code: str):
 @bp.route("/a/<code>.cap")
 @public
 def warning_cap(code: str):
-    """The warning's CAP 1.2 document (its Cancel message once cancelled)."""
+    """The warning's CAP 1.2 document (its Cancel message once cancelled), signed.
+
+    The enveloped XML signature (``alerts/cap_signing.py``) covers the exact bytes sent;
+    publication already proved the document signable, so a refusal here means the key or
+    certificate was changed since: nothing unsigned is served (503, the cause logged).
+    """
     db = get_db()
     config = current_app.config
     message = portal.message(db, _published(code), config)
-    xml = cap.render(message, publication.render_settings(config)).parts["xml"]
-    return _xml(xml, cap.MEDIA_TYPE)
+    try:
+        sign_cap = cap_signing.signer_for(config).sign
+        settings = replace(publication.render_settings(config), sign_cap=sign_cap)
+        signed = cap.render(message, settings).parts["xml"]
+    except (cap_signing.CapSigningError, OSError) as error:
+        current_app.logger.error("CAP document %s not served: %s", message.identifier, error)
+        return Response(
+            _("This CAP document cannot be signed right now. Try again later."),
+            status=503,
+            mimetype="text/plain",
+        )
+    return _xml(signed, cap.MEDIA_TYPE)
 
 
 @bp.route("/a/<code>.sig")
