@@ -18,12 +18,15 @@ import sqlite_utils
 
 from alerts import cap_signing
 from alerts import signing
+from alerts import subscription_tokens
 from alerts.clock import from_text
 from alerts.clock import utcnow
+from alerts.errors import N_
 from alerts.models import Alert
 from alerts.models import Status
 from alerts.render import Message
 from alerts.render import Reference
+from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render import cap
 from alerts.render import registry
@@ -36,6 +39,11 @@ from alerts.store import warnings as store
 
 # Shown in previews before a code exists: same length, so every count is exact.
 PREVIEW_CODE = "XXXXXXXX"
+# Shown in previews (and checked at approval) in place of a resident's own token: same
+# length, so the stop link, every count and the SMS budget are those of each resident's copy.
+PREVIEW_TOKEN = "X" * subscription_tokens.TOKEN_LENGTH
+# ``render_settings`` for any resident, their token shown as PREVIEW_TOKEN.
+ANY_RESIDENT = "any resident"
 
 
 def _host(public_url: str) -> str:
@@ -117,14 +125,31 @@ def message_for(
     )
 
 
-def render_settings(config: Mapping) -> RenderSettings:
-    """Return the rendering choices of a deployment."""
-    return RenderSettings(sms_max_segments=config["SMS_MAX_SEGMENTS"])
+def render_settings(config: Mapping, recipient: int | str | None = ANY_RESIDENT) -> RenderSettings:
+    """Return the rendering choices of a deployment for one recipient: the only place they
+    are built, so the preview, the check at approval, the verification page and the worker
+    cannot drift apart.
+
+    ``recipient`` is a resident's subscription id (their own stop link), ANY_RESIDENT (the
+    preview's: the same link with PREVIEW_TOKEN, of the real length) or None (a unit's own
+    channel: no per-resident part). Without a SECRET_KEY no token can be derived, so no
+    copy carries a stop link.
+    """
+    link = ""
+    if recipient is not None and config.get("SECRET_KEY"):
+        token = (
+            PREVIEW_TOKEN
+            if recipient == ANY_RESIDENT
+            else subscription_tokens.token_for(config, recipient)
+        )
+        link = subscription_tokens.unsubscribe_link(config, token)
+    return RenderSettings(sms_max_segments=config["SMS_MAX_SEGMENTS"], unsubscribe_url=link)
 
 
 def check_renderable(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> None:
     """Refuse (TooLong, naming the channel and its limit) a warning some channel cannot
-    carry: the approver must never approve what cannot go out."""
+    carry: the approver must never approve what cannot go out. Checked on a resident's
+    copy (their stop link included), the longest one, as the worker renders it."""
     message = message_for(db, alert, public_url=config["PUBLIC_URL"])
     registry.render_all(message, render_settings(config))
 
@@ -163,7 +188,19 @@ def preview(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> dict:
     """Return every channel's rendering of a revision (or that channel's refusal), exactly
     as it would go out now; a published revision shows its real code and times."""
     message = message_for(db, alert, public_url=config["PUBLIC_URL"])
-    return registry.preview(message, render_settings(config))
+    found = registry.preview(message, render_settings(config))
+    return {channel: _placeholder_noted(r) for channel, r in found.items()}
+
+
+def _placeholder_noted(rendering):
+    """Return a rendering with a note saying what the preview's token stands for, if it
+    carries one (a refusal is returned as it is)."""
+    if not isinstance(rendering, Rendering) or not any(
+        PREVIEW_TOKEN in part for part in rendering.parts.values()
+    ):
+        return rendering
+    note = (N_("The Xs in the stop link stand for each resident's own code (same length)."), {})
+    return replace(rendering, notes=(*rendering.notes, note))
 
 
 def signature_checks(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> list[dict]:

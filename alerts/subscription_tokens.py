@@ -28,6 +28,10 @@ import sqlite_utils
 
 from alerts.store import subscriptions as store
 
+# Every token is the unpadded URL-safe base64 of a SHA-256 digest: always 43 characters, so
+# a placeholder of that length gives a preview every count of the real message.
+TOKEN_LENGTH = 43
+
 
 def _key(config: Mapping, purpose: str) -> bytes:
     secret = str(config["SECRET_KEY"]).encode("utf-8")
@@ -52,7 +56,12 @@ def token_for(config: Mapping, subscription_id: int) -> str:
 
 def unsubscribe_url(config: Mapping, subscription_id: int) -> str:
     """Return the one-click unsubscribe address of a subscription."""
-    return f"{config['PUBLIC_URL']}/unsubscribe/{token_for(config, subscription_id)}"
+    return unsubscribe_link(config, token_for(config, subscription_id))
+
+
+def unsubscribe_link(config: Mapping, token: str) -> str:
+    """Return the one-click unsubscribe address of a token (a preview's placeholder too)."""
+    return f"{config['PUBLIC_URL']}/unsubscribe/{token}"
 
 
 def manage_url(config: Mapping, subscription_id: int) -> str:

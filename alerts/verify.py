@@ -30,7 +30,6 @@ from alerts.errors import N_
 from alerts.errors import Refused
 from alerts.models import Alert
 from alerts.models import Status
-from alerts.render import RenderSettings
 from alerts.render import registry
 from alerts.render.common import defang
 from alerts.store import portal as portal_store
@@ -198,10 +197,9 @@ def renderings(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> list
     """Return (channel, plain text) for every readable part every channel sent for a
     revision: its Alert or Update, and its Cancel once cancelled."""
     public_url = config["PUBLIC_URL"].rstrip("/")
-    settings = RenderSettings(
-        sms_max_segments=publication.render_settings(config).sms_max_segments,
-        unsubscribe_url=f"{public_url}/",
-    )
+    # A resident's copy, as sent but for their token (links to this site other than
+    # /a/<code> compare equal: alerts.verify_text).
+    settings = publication.render_settings(config)
     kinds = [alert.msg_type] + (["Cancel"] if alert.status == Status.CANCELLED else [])
     found = []
     for msg_type in kinds:

@@ -3,6 +3,7 @@ headline, key instruction, code and link kept within the segment budget."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,12 +13,18 @@ from alerts.render import RenderSettings
 from alerts.render import TooLong
 from alerts.render import gsm
 from alerts.render import sms
+from alerts.warning_templates import builtin_definitions
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_content
 from tests.render_samples import sample_message
 from tests.render_samples import sample_update
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
+STOP_LINK = "https://canhbao.bocongan.gov.vn/unsubscribe/" + "T" * 43
+NO_ADVICE = (
+    "The SMS carries no advice: the instruction has nothing after its introduction."
+    " Write what residents should do."
+)
 VIETNAMESE = (
     "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
     "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ"
@@ -184,3 +191,59 @@ def test_a_residents_sms_carries_their_stop_link_within_the_budget():
     assert "K7M4-XQ2P" in mine.parts["text"] and sample_message().url in mine.parts["text"]
     assert mine.counts["segments"] <= 2 and gsm.is_gsm7(mine.parts["text"])
     assert "Ngung nhan tin" not in sms.render(sample_message(), RenderSettings()).parts["text"]
+
+
+def _filled(text: str) -> str:
+    """Return a template's text with its placeholders filled in, as an officer would."""
+    return re.sub(r"\[[^\[\]]+\]", "phường Hoàn Kiếm", text)
+
+
+@pytest.mark.parametrize("slug", [slug for slug, _name, _fields in builtin_definitions()])
+@pytest.mark.parametrize(
+    "settings",
+    [RenderSettings(), RenderSettings(unsubscribe_url=STOP_LINK)]
+    + [RenderSettings(sms_max_segments=n, unsubscribe_url=STOP_LINK) for n in (3, 4)],
+)
+def test_every_builtin_templates_sms_carries_real_advice(slug, settings):
+    fields = next(f for s, _name, f in builtin_definitions() if s == slug)
+    message = _message(
+        headline=_filled(fields["headline"]), instruction=_filled(fields["instruction"])
+    )
+    rendering = sms.render(message, settings)
+    advice = rendering.parts["text"].split("\n")[1]
+    assert len(re.findall(r"[A-Za-z]{2,}", advice)) >= 5, advice
+    assert "khuyen cao nguoi dan" not in advice.lower()
+    assert advice.removesuffix("...") in gsm.to_gsm7(fields["instruction"], extension=False)
+    assert NO_ADVICE not in [text for text, _params in rendering.notes]
+
+
+def test_the_advice_is_past_the_lead_in_without_its_list_mark():
+    lead_in = "Công an phường Hoàn Kiếm khuyến cáo người dân:\n"
+    assert sms.first_advice(lead_in + "- Không chuyển tiền. Gọi 113.") == "Không chuyển tiền."
+    assert sms.first_advice(lead_in + "\n  •  \n1. Gọi 113 ngay khi bị lừa.") == (
+        "Gọi 113 ngay khi bị lừa."
+    )
+    assert sms.first_advice("a) Báo công an phường ngay.") == "Báo công an phường ngay."
+    assert sms.first_advice("1.000.000 đồng là mức phạt.") == "1.000.000 đồng là mức phạt."
+    assert sms.first_advice("Khuyến cáo: không chuyển tiền.") == "Khuyến cáo: không chuyển tiền."
+    assert sms.first_advice(lead_in + " - \n ... \n") == ""
+
+
+def test_an_sms_without_advice_is_pointed_out():
+    message = _message(instruction="Công an phường Hoàn Kiếm khuyến cáo người dân:\n-")
+    rendering = sms.render(message, RenderSettings())
+    assert rendering.parts["text"].split("\n")[1].startswith("Ma xac thuc: ")
+    assert (NO_ADVICE, {}) in rendering.notes
+    assert NO_ADVICE not in [t for t, _p in sms.render(sample_cancel(), RenderSettings()).notes]
+
+
+def test_a_long_headline_gives_way_so_the_advice_is_not_a_stub():
+    message = _message(
+        headline="Cảnh báo thủ đoạn giả danh nhân viên giao hàng, bưu điện yêu cầu chuyển khoản",
+        instruction="Kiểm tra đơn hàng trên ứng dụng chính thức của sàn thương mại điện tử; "
+        "không chuyển khoản cho người tự xưng là nhân viên giao hàng.",
+    )
+    rendering = sms.render(message, RenderSettings(unsubscribe_url=STOP_LINK))
+    headline, advice = rendering.parts["text"].split("\n")[:2]
+    assert len(advice) >= sms.KEY_ROOM - 3 and len(headline) >= sms.MIN_HEADLINE
+    assert rendering.counts["segments"] == 2

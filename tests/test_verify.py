@@ -7,11 +7,11 @@ import html
 import pytest
 
 from alerts import publication
+from alerts import subscription_tokens
 from alerts import verify
 from alerts import workflow
 from alerts.errors import Refused
 from alerts.i18n import LANG_COOKIE
-from alerts.render import RenderSettings
 from alerts.render import registry
 from alerts.store import warnings as store
 from alerts.verification import display
@@ -34,13 +34,12 @@ def published(db, **changes):
     return approve(db, "hanoi.duyet", submitted(db, **changes))
 
 
-def rendered(db, alert, channel: str, config=CONFIG, msg_type=None, **settings) -> str:
-    """Return what a channel sent, as the resident reads it (Telegram's HTML stripped)."""
+def rendered(db, alert, channel: str, config=CONFIG, msg_type=None, recipient=None) -> str:
+    """Return what a channel sent (to a unit's channel, or to the resident ``recipient``), as
+    the resident reads it (Telegram's HTML stripped)."""
     message = publication.message_for(db, alert, public_url=config["PUBLIC_URL"], msg_type=msg_type)
-    base = publication.render_settings(config)
-    rendering = registry.RENDERERS[channel](
-        message, RenderSettings(base.sms_max_segments, **settings)
-    )
+    settings = publication.render_settings(config, recipient)
+    rendering = registry.RENDERERS[channel](message, settings)
     part = {"facebook": "message"}.get(channel, "text")
     text = rendering.parts[part]
     return verify.plain(text) if channel == "telegram" else text
@@ -104,9 +103,10 @@ def test_the_exact_text_of_each_channel_is_genuine(db):
 
 def test_an_email_with_its_personal_unsubscribe_link_is_genuine(db):
     alert = published(db)
-    unsubscribe = "https://canhbao.bocongan.gov.vn/huy-dang-ky/a1b2c3-token"
-    text = rendered(db, alert, "email", unsubscribe_url=unsubscribe)
-    assert unsubscribe in text and check(db, text).verdict == verify.GENUINE
+    keyed = {**CONFIG, "SECRET_KEY": "test-secret"}
+    text = rendered(db, alert, "email", config=keyed, recipient=7)
+    unsubscribe = subscription_tokens.unsubscribe_url(keyed, 7)
+    assert unsubscribe in text and verify.check(db, text, keyed).verdict == verify.GENUINE
 
 
 def test_shortened_or_cut_off_text_is_still_genuine(db):

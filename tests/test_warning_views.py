@@ -272,3 +272,14 @@ def test_list_filters_by_status_and_scope(client, db):
     assert f"/admin/warnings/{alert_id}" not in client.get("/admin/warnings/?show=all").get_data(
         as_text=True
     )
+
+
+def test_the_approver_is_warned_when_the_sms_would_carry_no_advice(client, db):
+    alert_id = submitted(client, instruction="Công an phường Hoàn Kiếm khuyến cáo người dân:")
+    switch(client, "hanoi.duyet")
+    page = client.get(f"/admin/warnings/{alert_id}").get_data(as_text=True)
+    preview = page[page.index('class="preview preview-sms"') :]
+    preview = preview[: preview.index("</article>")]
+    assert "⚠ The SMS carries no advice: the instruction has nothing after its introduction." in (
+        preview
+    )

@@ -351,18 +351,20 @@ class Dispatcher:
         """Render each message once (as signed: refused if the content is not the approved
         one) and pair every delivery and notice with its account and item, or with the
         outcome that stops it. A resident's copy carries their own stop link: it is
-        rendered with the first recipient's link, and the others get theirs swapped in
-        (every link has the same length, so every count still holds)."""
+        rendered with the first recipient's link, and the others get theirs swapped in.
+        Every link has the length of the preview's (``publication.PREVIEW_TOKEN``), so each
+        copy is the text the approver saw but for the token, and every count and the SMS
+        budget hold; a link of another length is rendered afresh, never swapped."""
         renderings: dict[tuple, tuple[Rendering | Outcome, str]] = {}
         jobs: list[tuple[Delivery | Notice, Job]] = []
         for delivery in batch:
             account = accounts[delivery.account_id]
-            key = (delivery.warning_id, delivery.msg_type, delivery.channel)
-            key += (delivery.subscription_id is not None,)
+            settings = publication.render_settings(self.config, delivery.subscription_id)
+            own_link = settings.unsubscribe_url
+            key = (delivery.warning_id, delivery.msg_type, delivery.channel, len(own_link))
             if key not in renderings:
-                renderings[key] = (self._render(db, delivery), self._unsubscribe_url(delivery))
+                renderings[key] = (self._render(db, delivery, settings), own_link)
             rendering, rendered_link = renderings[key]
-            own_link = self._unsubscribe_url(delivery)
             if not isinstance(rendering, Outcome) and own_link != rendered_link:
                 rendering = _with_link(rendering, rendered_link, own_link)
             if isinstance(account, Outcome) or isinstance(rendering, Outcome):
@@ -379,7 +381,7 @@ class Dispatcher:
             jobs.append((notice, (account, item)))
         return jobs
 
-    def _render(self, db, delivery: Delivery) -> Rendering | Outcome:
+    def _render(self, db, delivery: Delivery, settings: RenderSettings) -> Rendering | Outcome:
         """Render the message as signed; refuse content that is not the approved one."""
         alert = warning_store.get_alert(db, delivery.warning_id)
         reason = integrity.problem(db, alert)
@@ -392,21 +394,10 @@ class Dispatcher:
         message = publication.message_for(
             db, alert, public_url=self.config["PUBLIC_URL"], msg_type=delivery.msg_type
         )
-        settings = RenderSettings(
-            sms_max_segments=self.config["SMS_MAX_SEGMENTS"],
-            unsubscribe_url=self._unsubscribe_url(delivery),
-        )
         try:
             return registry.RENDERERS[delivery.channel](message, settings)
         except Exception as error:  # TooLong or a renderer bug: nothing can go out
             return Outcome(Reaction.GIVE_UP, f"cannot render: {error}")
-
-    def _unsubscribe_url(self, delivery: Delivery) -> str:
-        """Return the resident's one-click unsubscribe link ("" for a unit's own channels,
-        and without a SECRET_KEY to derive the token from)."""
-        if delivery.subscription_id is None or not self.config.get("SECRET_KEY"):
-            return ""
-        return subscriptions.unsubscribe_url(self.config, delivery.subscription_id)
 
 
 async def _cancel(task: asyncio.Task, seconds: float) -> None:

@@ -2,10 +2,12 @@
 
 Vietnamese brandname SMS goes without diacritics: one accented letter forces UCS-2 (70
 characters a segment instead of 160) and carriers restrict Unicode. The text keeps, in this
-order, the marks and the headline, the key instruction (its first sentence), the verification
-code and the short link, within ``RenderSettings.sms_max_segments``. The headline and the
-instruction are shortened between words with "..."; the code and the link never are. Words
-that turn ambiguous once folded ("ma": mã, mà, ma, má) are pointed out to the approver.
+order, the marks and the headline, the key instruction (the first sentence of the first actual
+advice, past a lead-in such as "... khuyến cáo người dân:"), the verification code, the short
+link and, in a resident's copy, their stop link, within ``RenderSettings.sms_max_segments``.
+The headline and the instruction are shortened between words with "..."; the code and the
+links never are. Words that turn ambiguous once folded ("ma": mã, mà, ma, má) are pointed out
+to the approver, and so is an SMS that would carry no advice.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ TEMPLATE = "sms.txt"
 MIN_HEADLINE = 30
 # An instruction cut shorter than this is left out rather than sent as a stub.
 MIN_KEY = 20
+# Room the instruction keeps when the text must be shortened: the headline gives way down to
+# MIN_HEADLINE first, so a long headline does not leave the advice a stub ("Kiem tra...").
+KEY_ROOM = 60
 # Folded words that read differently in a warning depending on the lost diacritics.
 AMBIGUOUS = {
     "ma": ("mã", "mà", "má", "ma", "mạ"),
@@ -57,6 +62,8 @@ AMBIGUOUS = {
 }
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 _WORD = re.compile(r"[a-z]+")
+# A list item's mark: "-", "•", "+", "*", "1.", "2)", "a)".
+_BULLET = re.compile(r"^(?:[-–—•·*+]+\s*|\(?(?:\d{1,2}|[a-zđ])[.)]\s+)")
 
 
 def first_sentence(text: str) -> str:
@@ -67,6 +74,21 @@ def first_sentence(text: str) -> str:
         if end.start() >= 15:
             return line[: end.end()]
     return line
+
+
+def first_advice(instruction: str) -> str:
+    """Return the first sentence of the first actual advice, or "" if there is none.
+
+    Instructions usually open with a lead-in ("Công an phường khuyến cáo người dân:") and
+    give the advice as a list below it; the lead-in alone tells a resident nothing, so a
+    line ending with a colon is passed over, and a list item is taken without its mark.
+    """
+    for line in instruction.split("\n"):
+        line = _BULLET.sub("", line.strip()).strip()
+        if line.endswith(":") or not any(ch.isalnum() for ch in line):
+            continue
+        return first_sentence(line)
+    return ""
 
 
 def ambiguous_notes(text: str) -> list[tuple[str, dict]]:
@@ -100,8 +122,9 @@ def _fit(values: dict, segments: int, notes: list) -> dict:
     headline, key = values["headline"], values["key"]
     if room < min(len(headline), MIN_HEADLINE):
         raise _too_long(segments)
-    if len(headline) > room:
-        headline = shorten(headline, room)
+    headline_room = max(MIN_HEADLINE, room - key_cost - min(len(key), KEY_ROOM)) if key else room
+    if len(headline) > min(room, headline_room):
+        headline = shorten(headline, min(room, headline_room))
         notes.append((N_("The headline was shortened to fit %(channel)s."), {"channel": "SMS"}))
     left = room - len(headline) - key_cost
     if key and len(key) > left:
@@ -120,7 +143,7 @@ def _fit(values: dict, segments: int, notes: list) -> dict:
 def render(message: Message, settings: RenderSettings) -> Rendering:
     """Render the SMS text; raise TooLong if even a minimal one exceeds the segment budget."""
     cancel = message.msg_type == "Cancel"
-    key = message.cancel_reason if cancel else first_sentence(message.content.instruction)
+    key = message.cancel_reason if cancel else first_advice(message.content.instruction)
     marks = gsm.to_gsm7(title_prefix(message), extension=False)
     values = {
         "marks": f"{marks} " if marks else "",
@@ -134,6 +157,16 @@ def render(message: Message, settings: RenderSettings) -> Rendering:
     }
     segments = max(settings.sms_max_segments, 1)
     notes: list = []
+    if not cancel and not key:
+        notes.append(
+            (
+                N_(
+                    "The SMS carries no advice: the instruction has nothing after its"
+                    " introduction. Write what residents should do."
+                ),
+                {},
+            )
+        )
     text = _text(values)
     if gsm.count(text).segments > segments:
         values = _fit(values, segments, notes)
