@@ -25,6 +25,7 @@ import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -47,20 +48,58 @@ _OURS = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-versi
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
 _ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SETUP = ("connect", "hello", "starttls", "login", "mail")
+_LINE = 78  # RFC 5322 2.1.1: header lines SHOULD be no longer than this
+_WORDS = (
+    76  # the lines email.header.Header writes: " " and an encoded-word of at most 75 (RFC 2047)
+)
 
 
 class _Policy(EmailPolicy):
-    """SMTP line ends, 7-bit bodies, and the RFC 8058 headers never folded nor encoded."""
+    """SMTP line ends, 7-bit bodies, the RFC 8058 headers never folded nor encoded, and a
+    Vietnamese Subject or sender name encoded so that it decodes back exactly.
+
+    Python 3.11's folder puts the space between two non-ASCII words outside the encoded-words
+    when a fold falls there, and RFC 2047 (6.2) tells readers to drop the white space between
+    encoded-words, so "tiền ảo" arrived as "tiềnảo" (CPython gh-92081, "BytesGenerator breaks
+    UTF8 string"; its fix, gh-92281, is in 3.12.5 and 3.13 only, and was itself amended by
+    gh-144156). email.header.Header encodes the whole text, spaces included, and only splits
+    between encoded-words, so nothing a standard reader drops was ever text.
+    """
 
     def fold(self, name, value):
-        if name.lower() in _ONE_LINE and str(value).isascii():
-            return f"{name}: {value}{self.linesep}"
-        return super().fold(name, value)
+        return self._fixed(name, value) or super().fold(name, value)
 
     def fold_binary(self, name, value):
-        if name.lower() in _ONE_LINE and str(value).isascii():
-            return f"{name}: {value}{self.linesep}".encode("ascii")
-        return super().fold_binary(name, value)
+        fixed = self._fixed(name, value)
+        return fixed.encode("ascii") if fixed else super().fold_binary(name, value)
+
+    def _fixed(self, name: str, value) -> str:
+        """Return the whole header as this channel writes it, or "" to leave it to the policy."""
+        key = name.lower()
+        if key in _ONE_LINE and str(value).isascii():
+            return f"{name}: {value}{self.linesep}"
+        if key == "subject" and not str(value).isascii():
+            words = Header(str(value), "utf-8", _WORDS, header_name=name)
+            return f"{name}: {words.encode(linesep=self.linesep)}{self.linesep}"
+        addresses = getattr(value, "addresses", ())
+        if key == "from" and len(addresses) == 1:
+            return self._sender(name, addresses[0])
+        return ""
+
+    def _sender(self, name: str, address: Address) -> str:
+        """Return 'From:' with a non-ASCII display name as encoded-words, each on a line of its
+        own so the first is as long as the others: one word holds a name of about 30 letters.
+
+        A longer name needs several, and Python 3.11's own parser (policy.default) then reads
+        a space between them (CPython gh-128110; RFC 2047 6.2 says to ignore it, as the
+        decoder in email.header does): that is the reader's bug, not a lost space.
+        """
+        if address.display_name.isascii():
+            return ""
+        words = Header(address.display_name, "utf-8", _WORDS - 1).encode(linesep=self.linesep)
+        last = words.rsplit(self.linesep, 1)[-1]
+        gap = " " if len(last) + len(address.addr_spec) + 4 <= _LINE else self.linesep + " "
+        return f"{name}:{self.linesep} {words}{gap}<{address.addr_spec}>{self.linesep}"
 
 
 POLICY = _Policy(linesep="\r\n", cte_type="7bit")
