@@ -146,6 +146,13 @@ def render_settings(config: Mapping, recipient: int | str | None = ANY_RESIDENT)
     return RenderSettings(sms_max_segments=config["SMS_MAX_SEGMENTS"], unsubscribe_url=link)
 
 
+def with_cap_signature(settings: RenderSettings, config: Mapping) -> RenderSettings:
+    """Return the settings with this deployment's CAP signer, so any CAP a channel carries
+    (the newsroom webhook) is the signed document the portal serves. Raises
+    ``cap_signing.CapSigningError`` when there is no usable key and certificate."""
+    return replace(settings, sign_cap=cap_signing.signer_for(config).sign)
+
+
 def check_renderable(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> None:
     """Refuse (TooLong, naming the channel and its limit) a warning some channel cannot
     carry: the approver must never approve what cannot go out. Checked on a resident's
@@ -170,8 +177,7 @@ def sign(db: sqlite_utils.Database, alert: Alert, config: Mapping, msg_type: str
     message = message_for(db, alert, public_url=config["PUBLIC_URL"], msg_type=msg_type)
     try:
         signature = signer(config).sign_message(message)
-        sign_cap = cap_signing.signer_for(config).sign
-        cap.render(message, replace(render_settings(config), sign_cap=sign_cap))
+        cap.render(message, with_cap_signature(render_settings(config), config))
     except (ValueError, OSError) as error:
         raise Unsigned(str(error)) from error
     signature_store.save_signature(
@@ -188,7 +194,12 @@ def preview(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> dict:
     """Return every channel's rendering of a revision (or that channel's refusal), exactly
     as it would go out now; a published revision shows its real code and times."""
     message = message_for(db, alert, public_url=config["PUBLIC_URL"])
-    found = registry.preview(message, render_settings(config))
+    settings = render_settings(config)
+    try:
+        settings = with_cap_signature(settings, config)
+    except (ValueError, OSError):
+        pass  # shown unsigned; publication refuses until the key is fixed
+    found = registry.preview(message, settings)
     return {channel: _placeholder_noted(r) for channel, r in found.items()}
 
 

@@ -226,3 +226,20 @@ def test_a_cap_that_cannot_be_signed_is_not_served(db, db_path):
     app = make_app(db_path, CAP_SIGNING_KEY=str(KEY), CAP_SIGNING_CERT=_mismatched()[1])
     response = app.test_client().get(f"/a/{alert.code}.cap")
     assert response.status_code == 503 and b"<alert" not in response.data
+
+
+def test_the_newsroom_webhook_the_worker_sends_carries_the_signed_cap(db):
+    """End to end: approval, the worker, the fake newsroom; xmlsec checks what it got."""
+    from alerts.delivery.engine import Dispatcher
+    from tests.delivery_setup import running_fakes
+
+    with running_fakes() as fakes:
+        add_accounts(db, CONFIG, fakes)
+        approve(db, "hanoi.duyet", submitted(db, channels=["webhook"]))
+        engine = Dispatcher(CONFIG)
+        try:
+            engine.dispatch_due(db)
+        finally:
+            engine.close()
+        [received] = fakes.state.recorded("hooks")
+    verify(received.json["cap"].encode("utf-8"), CERT.read_bytes())

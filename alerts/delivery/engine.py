@@ -395,8 +395,10 @@ class Dispatcher:
             db, alert, public_url=self.config["PUBLIC_URL"], msg_type=delivery.msg_type
         )
         try:
+            if delivery.channel == "webhook":  # carries the CAP document: signed, as served
+                settings = publication.with_cap_signature(settings, self.config)
             return registry.RENDERERS[delivery.channel](message, settings)
-        except Exception as error:  # TooLong or a renderer bug: nothing can go out
+        except Exception as error:  # TooLong, no CAP key or a renderer bug: nothing goes out
             return Outcome(Reaction.GIVE_UP, f"cannot render: {error}")
 
 

@@ -13,7 +13,6 @@ The documents (CAP, signatures, feeds, key) are public data: any site may fetch 
 from __future__ import annotations
 
 import inspect
-from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint
@@ -261,8 +260,7 @@ def warning_cap(code: str):
     config = current_app.config
     message = portal.message(db, _published(code), config)
     try:
-        sign_cap = cap_signing.signer_for(config).sign
-        settings = replace(publication.render_settings(config), sign_cap=sign_cap)
+        settings = publication.with_cap_signature(publication.render_settings(config), config)
         signed = cap.render(message, settings).parts["xml"]
     except (cap_signing.CapSigningError, OSError) as error:
         current_app.logger.error("CAP document %s not served: %s", message.identifier, error)
