@@ -117,6 +117,12 @@ SETTINGS = (
         "SIGNIN_IP_MAX_FAILURES", _positive_int, 20, "Failed sign-ins per address before delays."
     ),
     Setting("SIGNIN_WINDOW_MINUTES", _positive_int, 15, "Window in which failures are counted."),
+    Setting(
+        "CONFIRMATIONS_PER_DESTINATION",
+        _positive_int,
+        3,
+        "Subscribe or manage messages one phone or mailbox gets per 24 hours.",
+    ),
     Setting("DEFAULT_LOCALE", _locale, "vi", "Language of the UI when the user chose none."),
     Setting("DISPLAY_TIMEZONE", _timezone, "Asia/Ho_Chi_Minh", "Time zone dates are shown in."),
     Setting("TOTP_ISSUER", _text, "Canh bao Bo Cong an", "Issuer name shown in TOTP apps."),
