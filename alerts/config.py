@@ -112,7 +112,9 @@ SETTINGS = (
     Setting("BUSY_TIMEOUT_MS", _positive_int, 5000, "How long a writer waits for the lock."),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30, "Sign-out after this long idle."),
     Setting("SESSION_MAX_HOURS", _positive_int, 12, "Absolute lifetime of a session."),
-    Setting("SIGNIN_MAX_FAILURES", _positive_int, 5, "Failed sign-ins per account before delays."),
+    Setting(
+        "SIGNIN_MAX_FAILURES", _positive_int, 5, "Failed sign-ins per account from one address."
+    ),
     Setting(
         "SIGNIN_IP_MAX_FAILURES", _positive_int, 20, "Failed sign-ins per address before delays."
     ),
