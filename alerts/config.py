@@ -112,11 +112,19 @@ SETTINGS = (
     Setting("BUSY_TIMEOUT_MS", _positive_int, 5000, "How long a writer waits for the lock."),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30, "Sign-out after this long idle."),
     Setting("SESSION_MAX_HOURS", _positive_int, 12, "Absolute lifetime of a session."),
-    Setting("SIGNIN_MAX_FAILURES", _positive_int, 5, "Failed sign-ins per account before delays."),
+    Setting(
+        "SIGNIN_MAX_FAILURES", _positive_int, 5, "Failed sign-ins per account from one address."
+    ),
     Setting(
         "SIGNIN_IP_MAX_FAILURES", _positive_int, 20, "Failed sign-ins per address before delays."
     ),
     Setting("SIGNIN_WINDOW_MINUTES", _positive_int, 15, "Window in which failures are counted."),
+    Setting(
+        "CONFIRMATIONS_PER_DESTINATION",
+        _positive_int,
+        3,
+        "Subscribe or manage messages one phone or mailbox gets per 24 hours.",
+    ),
     Setting("DEFAULT_LOCALE", _locale, "vi", "Language of the UI when the user chose none."),
     Setting("DISPLAY_TIMEZONE", _timezone, "Asia/Ho_Chi_Minh", "Time zone dates are shown in."),
     Setting("TOTP_ISSUER", _text, "Canh bao Bo Cong an", "Issuer name shown in TOTP apps."),

@@ -67,16 +67,31 @@ def _log(
 
 
 def check_password(
-    db: sqlite_utils.Database, username: str, password: str, ip: str | None, settings: dict
+    db: sqlite_utils.Database,
+    username: str,
+    password: str,
+    ip: str | None,
+    settings: dict,
+    code: str | None = None,
 ) -> Outcome:
-    """Check a username and password under the throttling rules; audit the outcome."""
+    """Check a username and password under the throttling rules; audit the outcome.
+
+    Delays are keyed on the pair (account, address) and on the address alone, never on the
+    account alone: an account-wide counter let five wrong passwords from anywhere make the
+    owner wait, and ten requests per window kept any officer out for good (ASVS 5, 6.3.1).
+    An address guessing one account hits the pair limit; an address spraying many accounts
+    hits the address limit. A throttled attempt is let through only with the right password
+    *and* a valid second-factor ``code`` (see ``_past_throttle``).
+    """
     username = username.strip().lower()[:64]
     keys = _keys(username, ip)
-    limits = {"user": settings["SIGNIN_MAX_FAILURES"], "ip": settings["SIGNIN_IP_MAX_FAILURES"]}
-    window = timedelta(minutes=settings["SIGNIN_WINDOW_MINUTES"])
     anonymous = audit.Actor("anonymous", None, ip)
-    wait = wait_seconds(db, username, ip)
-    if wait:
+    if wait := wait_seconds(db, username, ip):
+        user = _past_throttle(db, username, password, code, ip, settings)
+        if user is not None:
+            with write(db):
+                throttle_store.clear_counter(db, keys["pair"])
+            return Outcome(user=user)
         with write(db):
             _log(db, anonymous, "signin.throttled", f"user:{username}")
         return Outcome(error="throttled", wait_seconds=wait)
@@ -86,22 +101,76 @@ def check_password(
     refused = _refusal(user, matches, settings)
     with write(db):
         if refused:
-            for name, key in keys.items():
-                _record_failure(db, key, limits[name], window)
+            _record_failures(db, keys, settings)
             _log(db, anonymous, "signin.failed", f"user:{username}", reason=refused)
             return Outcome(error="invalid")
-        throttle_store.clear_counter(db, keys["user"])
+        throttle_store.clear_counter(db, keys["pair"])
         if passwords.needs_rehash(stored):
             user_store.update_user(db, user.id, password_hash=passwords.hash_password(password))
     return Outcome(user=user, needs_totp=user.totp_enabled)
 
 
+def _past_throttle(
+    db: sqlite_utils.Database,
+    username: str,
+    password: str,
+    code: str | None,
+    ip: str | None,
+    settings: dict,
+) -> User | None:
+    """Return the user when a throttled attempt still proves both factors, else None.
+
+    Only accounts with a second factor get past a delay: a wrong guess there must be right
+    twice, so the delay buys the attacker nothing, while the owner (say an approver who must
+    cancel a false alert from the same office network an attacker uses) is not held up.
+    Accounts without a second factor keep the pair delay even for the right password:
+    letting it through would turn the delay into a free password oracle. Nothing is said
+    about which factor was wrong, and no password is checked without a code (no hashing
+    work for plain throttled requests). Wrong codes on this path are also counted per
+    account (``totp:`` key), so a throttled address that holds the password cannot try codes
+    at full speed; only someone who already has the password can move that counter.
+    """
+    if not code:
+        return None
+    user = user_store.get_user_by_username(db, username)
+    if user is None or not user.totp_enabled:
+        return None
+    if throttle.blocked_for(_counter(db, _totp_key(username)), utcnow()):
+        return None
+    stored = user_store.password_hash(db, user.id)
+    if _refusal(user, passwords.verify_password(stored, password), settings):
+        return None
+    if check_totp(db, user, code, ip, settings):
+        return user
+    with write(db):
+        _record_failure(
+            db,
+            _totp_key(username),
+            settings["SIGNIN_MAX_FAILURES"],
+            timedelta(minutes=settings["SIGNIN_WINDOW_MINUTES"]),
+        )
+    return None
+
+
+def _totp_key(username: str) -> str:
+    return f"totp:{username}"
+
+
 def _keys(username: str, ip: str | None) -> dict[str, str]:
-    return {"user": f"user:{username}", "ip": f"ip:{ip or '-'}"}
+    address = ip or "-"
+    return {"pair": f"pair:{username}|{address}", "ip": f"ip:{address}"}
+
+
+def _record_failures(db: sqlite_utils.Database, keys: dict[str, str], settings: dict) -> None:
+    """Count one failure against the pair and the address (inside the caller's write)."""
+    window = timedelta(minutes=settings["SIGNIN_WINDOW_MINUTES"])
+    limits = {"pair": settings["SIGNIN_MAX_FAILURES"], "ip": settings["SIGNIN_IP_MAX_FAILURES"]}
+    for name, key in keys.items():
+        _record_failure(db, key, limits[name], window)
 
 
 def wait_seconds(db: sqlite_utils.Database, username: str, ip: str | None) -> int:
-    """Return how many seconds this account or address must wait before trying (0: none)."""
+    """Return how many seconds this account from this address must wait (0: none)."""
     now = utcnow()
     waits = [throttle.blocked_for(_counter(db, k), now) for k in _keys(username, ip).values()]
     longest = max((w for w in waits if w), default=None)
@@ -132,12 +201,7 @@ def check_totp(
             return True
         unit = unit_store.get_unit(db, user.unit_id)
         actor = audit.Actor(user.username, unit.code if unit else None, ip)
-        _record_failure(
-            db,
-            f"user:{user.username}",
-            settings["SIGNIN_MAX_FAILURES"],
-            timedelta(minutes=settings["SIGNIN_WINDOW_MINUTES"]),
-        )
+        _record_failures(db, _keys(user.username, ip), settings)
         _log(db, actor, "signin.totp_failed", f"user:{user.username}")
     return False
 

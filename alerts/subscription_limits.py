@@ -1,65 +1,47 @@
-"""Anti-abuse for the subscribe forms: rate limits and a small challenge.
+"""Anti-abuse for the subscribe forms: caps per destination and per network, no puzzle.
 
 Kept apart from the flows (``alerts.subscriptions``) so the limits can be read and tuned in
-one place. Requests are counted per client address and per destination (an HMAC of channel
-and address, see ``alerts.subscription_tokens``) in the shared ``signin_throttle`` table;
-past a lower threshold a simple sum must be solved (a stateless signed challenge, single
-use), past a higher one the request is refused.
+one place. Requests are counted in the shared ``signin_throttle`` table, per destination (an
+HMAC of channel and address, see ``alerts.subscription_tokens``) and per client address.
+
+The harm a stranger can do with these forms is to make someone else's phone or mailbox
+receive messages (and us pay for the SMS). That is capped where it lands: a destination gets
+at most ``CONFIRMATIONS_PER_DESTINATION`` confirmation or manage messages per 24 hours,
+whatever addresses the requests come from, and one network can ask for at most
+``IP_LIMIT`` per hour. There used to be a sum ("how much is 3 + 4?") past a lower
+threshold; it was printed in the page, so any script read and solved it while residents
+(and screen readers) paid the friction. A challenge a script cannot read needs a third-party
+CAPTCHA (a foreign service seeing residents of a police site) or a JavaScript proof-of-work
+(shuts out old phones, slows a botnet little): neither beats caps that hold whatever the
+client does, so the caps are the defence and the puzzle is gone. The 24-hour window starts
+at the destination's first message, so over any 24 hours at most twice the cap can land
+around a window's end.
 """
 
 from __future__ import annotations
 
-import hmac
-import re
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
 import sqlite_utils
-from itsdangerous import BadData
-from itsdangerous import URLSafeTimedSerializer
 
 from alerts.clock import from_text
 from alerts.clock import to_text
-from alerts.clock import utcnow
 from alerts.errors import N_
 from alerts.errors import Refused
 from alerts.store import throttle as throttle_store
 from alerts.subscription_tokens import destination_key
-from alerts.subscription_tokens import mac
 
-WINDOW = timedelta(hours=1)
-DEST_LIMIT, IP_LIMIT = 5, 20  # requests per WINDOW
-DEST_CHALLENGE, IP_CHALLENGE = 2, 3  # requests per WINDOW after which the sum is asked
-CHALLENGE_SECONDS = 15 * 60
+WINDOW = timedelta(hours=1)  # for the per-network limit
+IP_LIMIT = 20  # requests per WINDOW from one network
+DEST_WINDOW = timedelta(hours=24)  # for the per-destination cap (a setting)
 
 
 class TooMany(Refused):
     """Too many requests from this network or for this address (429)."""
 
     status = 429
-
-
-class ChallengeRequired(Refused):
-    """The sum must be solved before this request is taken."""
-
-
-class WrongAnswer(ChallengeRequired):
-    """The sum was answered wrongly (the question is used up: ask a new one)."""
-
-    def __init__(self, nonce: str):
-        super().__init__(N_("Wrong answer. Try the new question."), "answer")
-        self.nonce = nonce
-
-
-@dataclass(frozen=True)
-class Challenge:
-    """A sum to show ("3 + 4") and the signed token the form sends back with the answer."""
-
-    question: str
-    token: str
 
 
 # --- counters --------------------------------------------------------------------------------
@@ -86,57 +68,21 @@ def _ip_key(ip: str | None) -> str:
     return f"sub:ip:{(ip or '-')[:64]}"
 
 
-# --- the challenge -------------------------------------------------------------------------
-
-
-def _serializer(config: Mapping) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(str(config["SECRET_KEY"]), salt="alerts.subscribe.challenge")
-
-
-def new_challenge(config: Mapping) -> Challenge:
-    """Return a fresh sum; its token holds a keyed digest of the answer, not the answer."""
-    a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
-    nonce = secrets.token_urlsafe(12)
-    token = _serializer(config).dumps({"n": nonce, "h": mac(config, "sum", f"{nonce}:{a + b}")})
-    return Challenge(f"{a} + {b}", token)
-
-
-def needs_challenge(db: sqlite_utils.Database, ip: str | None) -> bool:
-    """Return whether requests from this address must solve the sum already."""
-    return count(db, _ip_key(ip), utcnow(), WINDOW) >= IP_CHALLENGE
-
-
-def _check_challenge(db, config, challenge: tuple[str, str] | None, now: datetime) -> None:
-    """Refuse unless the sum was solved; each question can be answered only once."""
-    token, answer = challenge or ("", "")
-    if not token or not answer.strip():
-        raise ChallengeRequired(N_("Answer the question below to continue."), "answer")
-    try:
-        data = _serializer(config).loads(token, max_age=CHALLENGE_SECONDS)
-        nonce, expected = str(data["n"])[:32], str(data["h"])
-    except (BadData, KeyError, TypeError):
-        raise WrongAnswer("") from None
-    given = answer.strip()
-    used = throttle_store.get_counter(db, f"sub:nonce:{nonce}") is not None
-    if used or not re.fullmatch(r"[0-9]{1,3}", given):
-        raise WrongAnswer(nonce)
-    if not hmac.compare_digest(mac(config, "sum", f"{nonce}:{int(given)}"), expected):
-        raise WrongAnswer(nonce)
-    throttle_store.put_counter(db, f"sub:nonce:{nonce}", 1, to_text(now), None)
-
-
 # --- the limits ----------------------------------------------------------------------------
 
 
-def guard(db, config, channel: str, address: str, ip, challenge, now: datetime) -> None:
-    """Apply the rate limits and ask for the sum past the lower threshold."""
+def guard(db, config: Mapping, channel: str, address: str, ip, now: datetime) -> None:
+    """Refuse once the destination had its messages for the day; else count the request
+    (inside the caller's write, so concurrent requests cannot both take the last one)."""
     dest = destination_key(config, "dest", channel, address)
-    dest_count = count(db, dest, now, WINDOW)
-    if dest_count >= DEST_LIMIT:
-        raise TooMany(N_("Too many requests for this address. Try again in an hour."))
-    if count(db, _ip_key(ip), now, WINDOW) >= IP_CHALLENGE or dest_count >= DEST_CHALLENGE:
-        _check_challenge(db, config, challenge, now)
-    bump(db, dest, now, WINDOW)
+    if count(db, dest, now, DEST_WINDOW) >= config["CONFIRMATIONS_PER_DESTINATION"]:
+        raise TooMany(
+            N_(
+                "This address has already received as many messages from us as we send"
+                " in a day. Please try again tomorrow; your other addresses are not affected."
+            )
+        )
+    bump(db, dest, now, DEST_WINDOW)
     bump(db, _ip_key(ip), now, WINDOW)
 
 
@@ -147,9 +93,6 @@ def check_ip_limit(db, ip, now: datetime) -> None:
 
 
 def count_refusal(db, ip: str | None, refusal: Refused, now: datetime) -> None:
-    """Use up a wrongly answered question; a bad form or a wrong answer also counts against
-    the network (the caller holds the write)."""
-    if isinstance(refusal, WrongAnswer) and refusal.nonce:
-        throttle_store.put_counter(db, f"sub:nonce:{refusal.nonce}", 1, to_text(now), None)
-    if not isinstance(refusal, TooMany) and type(refusal) is not ChallengeRequired:
+    """Count a bad form against the network (the caller holds the write)."""
+    if not isinstance(refusal, TooMany):
         bump(db, _ip_key(ip), now, WINDOW)

@@ -9,7 +9,7 @@ confirmation and refusal is audited with the address masked.
 
 This module holds the flows; beside it are what input is accepted
 (``alerts.subscription_addresses``), the secrets and their digests
-(``alerts.subscription_tokens``), the rate limits and the challenge
+(``alerts.subscription_tokens``), the rate limits
 (``alerts.subscription_limits``) and the notices' wording (``alerts.subscription_notices``).
 """
 
@@ -45,23 +45,15 @@ from alerts.subscription_addresses import check_channel
 from alerts.subscription_addresses import chosen_regions
 from alerts.subscription_addresses import mask
 from alerts.subscription_addresses import normalise_address
-from alerts.subscription_limits import CHALLENGE_SECONDS
-from alerts.subscription_limits import DEST_CHALLENGE as DEST_CHALLENGE
-from alerts.subscription_limits import DEST_LIMIT as DEST_LIMIT
-from alerts.subscription_limits import IP_CHALLENGE as IP_CHALLENGE
+from alerts.subscription_limits import DEST_WINDOW
 from alerts.subscription_limits import IP_LIMIT as IP_LIMIT
 from alerts.subscription_limits import WINDOW
-from alerts.subscription_limits import Challenge as Challenge
-from alerts.subscription_limits import ChallengeRequired as ChallengeRequired
 from alerts.subscription_limits import TooMany as TooMany
-from alerts.subscription_limits import WrongAnswer as WrongAnswer
 from alerts.subscription_limits import bump
 from alerts.subscription_limits import check_ip_limit
 from alerts.subscription_limits import count
 from alerts.subscription_limits import count_refusal
 from alerts.subscription_limits import guard
-from alerts.subscription_limits import needs_challenge as needs_challenge
-from alerts.subscription_limits import new_challenge as new_challenge
 from alerts.subscription_notices import notice_account
 from alerts.subscription_notices import notice_texts
 from alerts.subscription_notices import queue_notice
@@ -140,10 +132,9 @@ def request(
     address: str,
     regions: Iterable[str],
     ip: str | None,
-    challenge: tuple[str, str] | None = None,
 ) -> Pending:
     """Take a subscription request: pending rows and one confirmation notice, or Refused
-    (TooMany past the limits, ChallengeRequired when the sum must be solved)."""
+    (TooMany past the limits of ``alerts.subscription_limits``)."""
     now, actor = utcnow(), audit.Actor("anonymous", None, ip)
     try:
         check_ip_limit(db, ip, now)
@@ -156,7 +147,7 @@ def request(
                 N_("This channel does not reach your area yet: choose another."), "channel"
             )
         with write(db):
-            guard(db, config, channel, address, ip, challenge, now)
+            guard(db, config, channel, address, ip, now)
             return _open(db, config, actor, channel, address, found, account_id, now)
     except Refused as refusal:
         _refused(db, actor, "request", refusal, now)
@@ -313,7 +304,6 @@ def send_manage_link(
     address: str,
     *,
     ip: str | None = None,
-    challenge: tuple[str, str] | None = None,
 ) -> None:
     """Queue a "manage your subscriptions" link to an address that has subscriptions.
 
@@ -326,7 +316,7 @@ def send_manage_link(
         channel = check_channel(channel)
         address = normalise_address(channel, address)
         with write(db):
-            guard(db, config, channel, address, ip, challenge, now)
+            guard(db, config, channel, address, ip, now)
             known = [s for s in store.of_address(db, channel, address) if s.status != "pending"]
             account_id = notice_account(db, channel, known[0].region_code) if known else None
             notice_id = None
@@ -389,9 +379,8 @@ def expire_pending(db: sqlite_utils.Database, now: datetime | None = None) -> in
         expired = store.expire_pending(db, to_text(now))
         for prefix, age in (
             ("sub:ip:", WINDOW),
-            ("sub:dest:", WINDOW),
+            ("sub:dest:", DEST_WINDOW),
             ("sub:code:", CONFIRM_TTL),
-            ("sub:nonce:", timedelta(seconds=CHALLENGE_SECONDS)),
         ):
             store.drop_counters(db, prefix, to_text(now - age))
     return expired

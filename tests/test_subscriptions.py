@@ -1,6 +1,6 @@
 """Residents' subscriptions end to end: opt-in on each channel through the fake servers (the
 confirmation notice really goes out), warnings only after confirmation, expiry, one-click
-unsubscribe, the SMS stop keyword, the manage link, rate limits and the challenge, bad input,
+unsubscribe, the SMS stop keyword, the manage link, the caps per destination and network, bad input,
 and audit entries that never hold a full address."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tests.test_workflow import approve
 from tests.test_workflow import submitted
 
 SECRET = "test-secret"
-CONF = {**CONFIG, "SECRET_KEY": SECRET}
+CONF = {**CONFIG, "SECRET_KEY": SECRET, "CONFIRMATIONS_PER_DESTINATION": 3}
 FAST = {c: replace(p, deadline=1.5) for c, p in policy.POLICIES.items()}
 INBOUND = "inbound-s3cret-for-tests"
 PHONE, PHONE_E164 = "0912 345 678", "+84912345678"
@@ -80,13 +80,6 @@ def ask(db, channel="sms", address=PHONE, regions=("00070",), ip="203.0.113.5", 
     return subscriptions.request(
         db, CONF, channel=channel, address=address, regions=regions, ip=ip, **kw
     )
-
-
-def solved() -> tuple[str, str]:
-    """A challenge and its right answer (what a person reads on the page)."""
-    challenge = subscriptions.new_challenge(CONF)
-    a, b = (int(n) for n in challenge.question.split(" + "))
-    return challenge.token, str(a + b)
 
 
 def states(db, channel: str, address: str) -> list[str]:
@@ -193,7 +186,7 @@ def test_wrong_codes_are_refused_then_stop_working(db, accounts):
     with pytest.raises(Refused, match="Too many wrong codes"):
         subscriptions.confirm(db, CONF, "000000", channel="sms", address=PHONE)
     assert db.execute("SELECT confirm_hash FROM subscriptions").fetchall() == [(None,)]
-    ask(db, challenge=solved())  # a new code works again
+    ask(db)  # a new code works again
     text = db.execute("SELECT text FROM notices ORDER BY id DESC").fetchone()[0]
     code = re.search(r"\d{6}", text).group()
     subscriptions.confirm(db, CONF, code, channel="sms", address=PHONE)
@@ -322,58 +315,77 @@ def test_deleting_needs_the_owners_token(db, accounts):
         subscriptions.manage(db, "x" * 43)
 
 
-def test_rate_limit_per_destination(db, accounts):
-    for n in range(subscriptions.DEST_LIMIT):
-        challenge = solved() if n >= subscriptions.DEST_CHALLENGE else None
-        ask(db, ip=f"198.51.100.{n}", challenge=challenge)
-    with pytest.raises(subscriptions.TooMany, match="this address"):
-        ask(db, ip="198.51.100.99", challenge=solved())
-    assert count(db, "notices") == subscriptions.DEST_LIMIT
+def _from(app, address: str):
+    browser = app.test_client()
+    browser.set_cookie("lang", "en")
+    browser.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
+@pytest.mark.parametrize(
+    ("channel", "typed", "target"),
+    [("sms", PHONE, PHONE_E164), ("email", "Dan.Nguyen@Example.vn", "dan.nguyen@example.vn")],
+)
+def test_a_destination_gets_three_messages_a_day_whatever_the_client_addresses(
+    app, db, accounts, dispatcher, fakes, channel, typed, target
+):
+    for n in range(3):
+        sent = subscribe_form(_from(app, f"198.51.100.{n}"), channel=channel, address=typed)
+        assert sent.status_code in (200, 302)  # 200: the "check your mail" page
+    fourth = subscribe_form(_from(app, "198.51.100.99"), channel=channel, address=typed)
+    assert fourth.status_code == 429
+    page = fourth.get_data(as_text=True)
+    assert "as many messages from us as we send in a day" in page
+    assert 'name="address"' in page  # the form again, not an error page
+    dispatcher.dispatch_due(db)
+    assert len(received(fakes, channel, target)) == 3
+    # The resident's other destinations are not affected, and nothing asked is lost.
+    other = subscribe_form(_from(app, "198.51.100.99"), channel="sms", address="0987 654 321")
+    assert other.status_code == 302
+    dispatcher.dispatch_due(db)
+    assert len(received(fakes, "sms", "+84987654321")) == 1
+    assert states(db, channel, target) == ["pending"]  # the refusal removed nothing
+
+
+def test_manage_links_count_against_the_same_daily_cap(db, accounts):
+    for n in range(3):
+        subscriptions.send_manage_link(db, CONF, "sms", PHONE, ip=f"198.51.100.{n}")
+    with pytest.raises(subscriptions.TooMany, match="in a day"):
+        ask(db, ip="198.51.100.99")
+
+
+def test_the_daily_cap_is_a_setting(db, accounts):
+    conf = {**CONF, "CONFIRMATIONS_PER_DESTINATION": 1}
+    subscriptions.request(db, conf, channel="sms", address=PHONE, regions=["00070"], ip="a")
+    with pytest.raises(subscriptions.TooMany):
+        subscriptions.request(db, conf, channel="sms", address=PHONE, regions=["00070"], ip="b")
+    # A day later the destination may be asked again.
+    db.execute("UPDATE signin_throttle SET window_started_at = '2000-01-01T00:00:00Z'")
+    subscriptions.request(db, conf, channel="sms", address=PHONE, regions=["00070"], ip="c")
 
 
 def test_rate_limit_per_network(db, accounts):
     for n in range(subscriptions.IP_LIMIT):
-        challenge = solved() if n >= subscriptions.IP_CHALLENGE else None
-        ask(db, address=f"09123450{n:02d}", challenge=challenge)
+        ask(db, address=f"09123450{n:02d}")
     with pytest.raises(subscriptions.TooMany, match="your network"):
-        ask(db, address="0912345999", challenge=solved())
+        ask(db, address="0912345999")
     assert count(db, "notices") == subscriptions.IP_LIMIT
 
 
-def test_the_challenge_is_asked_checked_and_used_once(db, accounts):
-    for n in range(subscriptions.IP_CHALLENGE):
-        ask(db, address=f"09123450{n:02d}")
-    with pytest.raises(subscriptions.ChallengeRequired):
-        ask(db, address="0912345100")
-    token, answer = solved()
-    with pytest.raises(subscriptions.WrongAnswer):
-        ask(db, address="0912345100", challenge=(token, str(int(answer) + 1)))
-    with pytest.raises(subscriptions.WrongAnswer):  # a question is answered once
-        ask(db, address="0912345100", challenge=(token, answer))
-    with pytest.raises(subscriptions.WrongAnswer):
-        ask(db, address="0912345100", challenge=("forged", "3"))
-    ask(db, address="0912345100", challenge=solved())
-    assert states(db, "sms", "+84912345100") == ["pending"]
-
-
-def test_the_challenge_appears_on_the_page_after_repeated_attempts(client, db, accounts):
-    for n in range(subscriptions.IP_CHALLENGE):
+def test_a_script_reading_the_form_finds_no_challenge_to_solve(client, db, accounts):
+    """The old sum ("how much is 3 + 4?") was printed in the page; nothing like it is left:
+    the form carries only the CSRF token and the resident's own fields, and what stops a
+    script is the caps above, which no parsing of the page gets round."""
+    for n in range(4):
         assert subscribe_form(client, address=f"09123450{n:02d}").status_code == 302
-    page = client.get("/subscribe").get_data(as_text=True)
-    assert 'data-testid="challenge"' in page
-    wrong = subscribe_form(
-        client, address="0912345100", challenge=_token(page), answer="999"
-    ).get_data(as_text=True)
-    assert "Wrong answer" in wrong and 'data-testid="challenge"' in wrong
-    assert states(db, "sms", "+84912345100") == []
-    question = re.search(r"how much is (\d) \+ (\d)\?", wrong)
-    answer = str(int(question.group(1)) + int(question.group(2)))
-    right = subscribe_form(client, address="0912345100", challenge=_token(wrong), answer=answer)
-    assert right.status_code == 302 and states(db, "sms", "+84912345100") == ["pending"]
-
-
-def _token(page: str) -> str:
-    return re.search(r'name="challenge" type="hidden" value="([^"]+)"', page).group(1)
+    for url in ("/subscribe", "/subscriptions"):
+        page = client.get(url).get_data(as_text=True)
+        assert 'data-testid="challenge"' not in page
+        assert not re.search(r"\d+\s*[+*x-]\s*\d+\s*\?", page)
+        hidden = re.findall(
+            r'type="hidden"[^>]*name="([^"]+)"|name="([^"]+)"[^>]*type="hidden"', page
+        )
+        assert {a or b for a, b in hidden} <= {"csrf_token", "next"}  # next: language switch
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 A hard lockout lets anyone lock an officer out by typing wrong passwords (ASVS 6.1.1), so
 after ``limit`` failures in the window each further failure doubles a short wait, capped at
-15 minutes. Counters live in the database so every process enforces the same limits.
+15 minutes. Keys are never an account alone (see ``alerts.signin.check_password``).
+Counters live in the database so every process enforces the same limits.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ MAX_DELAY = timedelta(minutes=15)
 
 @dataclass(frozen=True)
 class Counter:
-    """Failures of one key (an account or an address) in the current window."""
+    """Failures of one key (an account from an address, or an address) in the window."""
 
     failures: int
     window_started_at: datetime

@@ -91,11 +91,16 @@ def login():
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if form.errors else 200
     outcome = signin.check_password(
-        get_db(), form.username.data, form.password.data, client_ip(), current_app.config
+        get_db(),
+        form.username.data,
+        form.password.data,
+        client_ip(),
+        current_app.config,
+        code=form.code.data,
     )
     if outcome.error == "throttled":
         _flash_wait(outcome.wait_seconds)
-        return render_template("auth/login.html", form=form), 429
+        return render_template("auth/login.html", form=form, throttled=True), 429
     if outcome.error:
         flash(_("Wrong username or password."), "error")
         return render_template("auth/login.html", form=form), 401

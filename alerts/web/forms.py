@@ -70,6 +70,8 @@ class CheckboxesField(SelectMultipleField):
 class SignInForm(FlaskForm):
     username = StringField(_l("Username"), [_required(), _max(64)])
     password = PasswordField(_l("Password"), [_required(), _max(MAX_LENGTH)])
+    # Shown only once this address is throttled: a valid code still lets the owner in.
+    code = StringField(_l("6-digit code"), [Optional(), _max(10)])
 
 
 class TotpForm(FlaskForm):

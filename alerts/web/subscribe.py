@@ -30,7 +30,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from flask_wtf.csrf import validate_csrf
-from wtforms import HiddenField
 from wtforms import RadioField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
@@ -80,8 +79,6 @@ class SubscribeForm(FlaskForm):
     address = StringField(_l("Phone number, email address or id"))
     province = SelectField(_l("Province or city"), validate_choice=False)
     regions = SelectMultipleField(_l("Communes, or the whole province"), validate_choice=False)
-    answer = StringField(_l("Answer"))
-    challenge = HiddenField()
 
 
 class ConfirmForm(FlaskForm):
@@ -93,8 +90,6 @@ class ConfirmForm(FlaskForm):
 class ManageRequestForm(FlaskForm):
     channel = RadioField(_l("Channel"), validate_choice=False, default="sms")
     address = StringField(_l("Phone number, email address or id"))
-    answer = StringField(_l("Answer"))
-    challenge = HiddenField()
 
 
 class ActionForm(FlaskForm):
@@ -140,22 +135,6 @@ def _fill_regions(form: SubscribeForm) -> None:
         ]
 
 
-def _challenge(form, needed: bool) -> subscriptions.Challenge | None:
-    """Return a fresh question when one is needed (its token goes in the form)."""
-    if not needed:
-        return None
-    challenge = subscriptions.new_challenge(current_app.config)
-    form.challenge.data = challenge.token
-    form.answer.data = ""
-    return challenge
-
-
-def _refusal(error: Refused, form) -> tuple[int, bool]:
-    """Show a refusal next to its field; return the status and whether to ask the sum."""
-    show_refusal(error, form)
-    return error.status, isinstance(error, subscriptions.ChallengeRequired)
-
-
 @bp.route("/subscribe", methods=["GET", "POST"])
 @public
 def start():
@@ -163,7 +142,7 @@ def start():
     form = SubscribeForm()
     form.channel.choices = _channel_choices()
     _fill_regions(form)
-    status, ask = 200, subscriptions.needs_challenge(get_db(), client_ip())
+    status = 200
     if request.form.get("action") == "subscribe" and form.validate_on_submit():
         try:
             pending = subscriptions.request(
@@ -173,11 +152,10 @@ def start():
                 address=form.address.data,
                 regions=form.regions.data or [],
                 ip=client_ip(),
-                challenge=(form.challenge.data or "", form.answer.data or ""),
             )
         except Refused as error:
-            status, asked = _refusal(error, form)
-            ask = ask or asked
+            show_refusal(error, form)
+            status = error.status
         else:
             if pending.by_link:
                 return render_template("subscribe/sent.html", pending=pending)
@@ -187,8 +165,7 @@ def start():
                 "masked": pending.masked,
             }
             return redirect(url_for("subscribe.confirm"))
-    challenge = _challenge(form, ask)
-    return render_template("subscribe/start.html", form=form, challenge=challenge), status
+    return render_template("subscribe/start.html", form=form), status
 
 
 @bp.route("/subscribe/confirm", methods=["GET", "POST"])
@@ -210,7 +187,8 @@ def confirm():
                 ip=client_ip(),
             )
         except Refused as error:
-            status = _refusal(error, form)[0]
+            show_refusal(error, form)
+            status = error.status
         else:
             session.pop(PENDING, None)
             return render_template("subscribe/confirmed.html", listing=listing)
@@ -285,7 +263,7 @@ def request_manage():
     address is subscribed."""
     form = ManageRequestForm()
     form.channel.choices = _channel_choices()
-    status, ask = 200, subscriptions.needs_challenge(get_db(), client_ip())
+    status = 200
     if form.validate_on_submit():
         try:
             subscriptions.send_manage_link(
@@ -294,11 +272,10 @@ def request_manage():
                 form.channel.data,
                 form.address.data or "",
                 ip=client_ip(),
-                challenge=(form.challenge.data or "", form.answer.data or ""),
             )
         except Refused as error:
-            status, asked = _refusal(error, form)
-            ask = ask or asked
+            show_refusal(error, form)
+            status = error.status
         else:
             flash(
                 _(
@@ -308,8 +285,7 @@ def request_manage():
                 "ok",
             )
             return redirect(url_for("subscribe.request_manage"))
-    challenge = _challenge(form, ask)
-    return render_template("subscribe/manage_request.html", form=form, challenge=challenge), status
+    return render_template("subscribe/manage_request.html", form=form), status
 
 
 @bp.route("/hooks/sms-inbound", methods=["POST"])
