@@ -14,6 +14,7 @@ import sqlite_utils
 
 from alerts import audit
 from alerts.content import content_hash
+from alerts.errors import N_
 from alerts.errors import Conflict
 from alerts.models import Alert
 from alerts.store import audit as audit_store
@@ -62,8 +63,10 @@ class IntegrityRefusal(Conflict):
 
     def __init__(self, alert: Alert, step: str, reason: str):
         super().__init__(
-            "The stored text of this warning was changed outside the application, so nothing"
-            " of it will be sent. Report this to your security officer."
+            N_(
+                "The stored text of this warning was changed outside the application, so"
+                " nothing of it will be sent. Report this to your security officer."
+            )
         )
         self.alert, self.step, self.reason = alert, step, reason
 

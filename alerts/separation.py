@@ -16,6 +16,7 @@ import sqlite_utils
 
 from alerts.clock import to_text
 from alerts.clock import utcnow
+from alerts.errors import N_
 from alerts.errors import Forbidden
 from alerts.models import Alert
 from alerts.store import account_changes
@@ -45,12 +46,16 @@ def takeover_risk(db: sqlite_utils.Database, reviewer_id: int, alert: Alert) -> 
     changes = recent_changes(db, authors | {reviewer_id})
     if any(c.user_id in authors and c.by_user_id == reviewer_id for c in changes):
         return TakeoverRisk(
-            "You created, or changed the password, second factor or roles of, an account"
-            " that wrote this warning in the last 30 days: another approver must review it."
+            N_(
+                "You created, or changed the password, second factor or roles of, an account"
+                " that wrote this warning in the last 30 days: another approver must review it."
+            )
         )
     if any(c.user_id == reviewer_id and c.by_user_id in authors for c in changes):
         return TakeoverRisk(
-            "Someone who wrote this warning changed your account in the last 30 days:"
-            " another approver must review it."
+            N_(
+                "Someone who wrote this warning changed your account in the last 30 days:"
+                " another approver must review it."
+            )
         )
     return None

@@ -113,7 +113,7 @@ def _refused(db, actor: audit.Actor, attempted: str, refusal: Refused, now: date
     """Audit a refusal, and count it against the network (``subscription_limits``)."""
     with write(db):
         count_refusal(db, actor.ip, refusal, now)
-        detail = {"attempted": attempted, "reason": refusal.message, "field": refusal.field or ""}
+        detail = {"attempted": attempted, **refusal.audit_detail()}
         _log(db, actor, "subscription.refused", None, **detail)
 
 

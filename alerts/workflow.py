@@ -275,7 +275,7 @@ def edit(
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.OFFICER)
         _require_status(alert, EDITABLE, "Only a warning that is not yet published can be edited.")
-        merged = {**_raw(alert.content), **raw}
+        merged = _merged(alert.content, raw)
         content = _parse(db, _unit(db, alert.unit_id), merged, config, now, naive_zone)
         if alert.msg_type == "Update" and content.mode != alert.content.mode:
             raise Refused("An update keeps the mode of the warning it updates.", "mode")
@@ -342,6 +342,31 @@ def _require_no_placeholders(content: Content) -> None:
 def _raw(content: Content) -> dict:
     """Return stored content as a submission, to re-check it (times may have passed)."""
     return content.as_dict()
+
+
+INDICATOR_KINDS = ("phones", "accounts", "links")
+
+
+def _merged(content: Content, raw: Mapping) -> dict:
+    """Return the stored content with a submission's fields laid over it.
+
+    Indicators come nested (the API: ``indicators.phones``) or as top-level fields (the
+    form: ``phones``). The stored content is always nested, and the domain reads the nested
+    form when present, so a form's new phone number once said "saved" and kept the old
+    list: each kind the submission sends, whichever way, replaces the stored one.
+    """
+    merged = {**_raw(content), **raw}
+    indicators = dict(_raw(content)["indicators"])
+    if "indicators" in raw and raw["indicators"] is None:
+        indicators = {}  # an explicit null clears them, as before
+    nested = raw.get("indicators")
+    if isinstance(nested, Mapping):
+        indicators.update(nested)
+    indicators.update({kind: raw[kind] for kind in INDICATOR_KINDS if kind in raw})
+    merged["indicators"] = indicators
+    for kind in INDICATOR_KINDS:
+        merged.pop(kind, None)
+    return merged
 
 
 def _under_review(
@@ -471,7 +496,7 @@ def start_update(
                 "Revision %(revision)s of this warning is already in progress.",
                 revision=pending.revision,
             )
-        merged = {**_raw(alert.content), "publish_at": None, **(raw or {})}
+        merged = _merged(alert.content, {"publish_at": None, **(raw or {})})
         content = _parse(db, _unit(db, alert.unit_id), merged, config, now, naive_zone)
         if content.mode != alert.content.mode:
             raise Refused("An update keeps the mode of the warning it updates.", "mode")

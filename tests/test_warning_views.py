@@ -280,6 +280,32 @@ def test_the_approver_is_warned_when_the_sms_would_carry_no_advice(client, db):
     page = client.get(f"/admin/warnings/{alert_id}").get_data(as_text=True)
     preview = page[page.index('class="preview preview-sms"') :]
     preview = preview[: preview.index("</article>")]
-    assert "⚠ The SMS carries no advice: the instruction has nothing after its introduction." in (
-        preview
+    assert "⚠ Tin SMS không có lời khuyến cáo" in preview
+
+
+def test_a_phone_added_in_an_update_is_saved_shown_in_the_diff_and_looked_up(client, db):
+    """Seen: "Thêm số điện thoại ..." said "saved" and kept the old numbers."""
+    alert_id = submitted(client)
+    switch(client, "hanoi.duyet")
+    approve(client, db, alert_id)
+    assert store.get_alert(db, alert_id).status == Status.PUBLISHED
+    switch(client, "hoankiem.canbo")
+    started = act(client, alert_id, "update")
+    new_id = int(started.headers["Location"].rstrip("/").split("/")[-2])
+    phones = "0912 345 678\n+84 91 234 5678\n0987 654 321"
+    edited = post_form(client, f"/admin/warnings/{new_id}/edit", form(phones=phones, links=""))
+    assert edited.status_code == 302
+    content = store.get_alert(db, new_id).content
+    assert "+84987654321" in content.indicators.phones and content.indicators.links == ()
+    act(client, new_id, "submit")
+    switch(client, "hanoi.duyet")
+    page = client.get(f"/admin/warnings/{new_id}").get_data(as_text=True)
+    diff = page[page.index('class="diff"') :]
+    assert "+84987654321</ins>" in diff and "vneid-capnhat.com/login</del>" in diff
+    approve(client, db, new_id)
+    assert store.get_alert(db, new_id).status == Status.PUBLISHED
+    found = client.post(
+        "/verify/lookup",
+        data={"csrf_token": csrf_token(client, "/verify/lookup"), "value": "0987654321"},
     )
+    assert store.get_alert(db, new_id).code[:4] in found.get_data(as_text=True)
