@@ -9,23 +9,23 @@ from flask import Flask
 from flask import current_app
 from flask.cli import with_appcontext
 
-from alerts import accounts
 from alerts import audit
-from alerts import demo_channels
-from alerts import demo_warnings
 from alerts import errors
 from alerts import migrations
 from alerts import seed
-from alerts import staff
-from alerts import tokens
 from alerts.db import get_db
+from alerts.delivery import channel_accounts as accounts
 from alerts.delivery import worker
 from alerts.delivery.engine import Dispatcher
-from alerts.jurisdiction import MINISTRY_CODE
+from alerts.demo import channels as demo_channels
+from alerts.demo import warnings as demo_warnings
 from alerts.models import Acting
 from alerts.models import Role
 from alerts.models import User
+from alerts.regions.jurisdiction import MINISTRY_CODE
 from alerts.security import vault
+from alerts.staff import api_tokens as tokens
+from alerts.staff import users as staff
 from alerts.store import audit as audit_store
 from alerts.store import units as unit_store
 

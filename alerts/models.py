@@ -1,16 +1,13 @@
-"""Domain records and enums: plain data, no SQL and no Flask."""
+"""Kernel records and enums: the map, units, staff and who is acting. Plain data, no SQL
+and no Flask; a warning's own records live in ``alerts.warnings.models``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from alerts.audit import Actor
-
-if TYPE_CHECKING:
-    from alerts.content import Content
 
 
 class Level(StrEnum):
@@ -82,49 +79,3 @@ class Acting:
     user: User
     unit: Unit
     actor: Actor
-
-
-class Status(StrEnum):
-    """Where a warning revision stands in its lifecycle."""
-
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    PUBLISHED = "published"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One revision of a warning: one CAP alert message, with its workflow record."""
-
-    id: int
-    series_id: int
-    revision: int
-    msg_type: str
-    references_id: int | None
-    unit_id: int
-    status: Status
-    content: Content
-    content_hash: str
-    created_by: int
-    created_at: str
-    updated_by: int
-    updated_at: str
-    submitted_at: str | None
-    approved_by: int | None
-    approved_at: str | None
-    approved_hash: str | None
-    reviewed_hash: str | None
-    reject_reason: str | None
-    published_at: str | None
-    code: str | None
-    cancelled_by: int | None
-    cancelled_at: str | None
-    cancel_reason: str | None
-    superseded_by: int | None
-    # Why the stored content no longer matches what was approved (it is never sent).
-    integrity_failure: str | None = None

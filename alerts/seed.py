@@ -6,18 +6,18 @@ import sqlite_utils
 
 from alerts import audit
 from alerts import regions
-from alerts import warning_templates
 from alerts.db import write
-from alerts.jurisdiction import unit_code
-from alerts.jurisdiction import unit_name
 from alerts.models import Role
+from alerts.regions import MAP_VERSION_KEY
+from alerts.regions.jurisdiction import unit_code
+from alerts.regions.jurisdiction import unit_name
 from alerts.security import passwords
 from alerts.store import audit as audit_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
+from alerts.warnings import warning_templates
 
-MAP_VERSION_KEY = "map_version"
 DEMO_PASSWORD = "demo-canhbao-2026"
 DEMO_USERS = (
     ("bo.admin", "Quản trị Bộ Công an (demo)", "vn", (Role.ADMIN, Role.APPROVER)),

@@ -294,8 +294,8 @@ def acting_as(db, username: str):
 
 def submitted(db, config, username: str, regions: list[str], channels: list[str]) -> int:
     """A submitted warning (the tests' draft: a fake-police OTP call)."""
-    from alerts import workflow
     from alerts.clock import utcnow
+    from alerts.warnings import workflow
 
     draft = {
         "headline": "Cảnh báo cuộc gọi giả danh công an yêu cầu cung cấp mã OTP",
@@ -317,16 +317,16 @@ def submitted(db, config, username: str, regions: list[str], channels: list[str]
 
 
 def approve(db, config, username: str, alert_id: int):
-    from alerts import workflow
     from alerts.store import warnings as store
+    from alerts.warnings import workflow
 
     seen = store.get_alert(db, alert_id).content_hash
     return workflow.approve(db, acting_as(db, username), alert_id, seen_hash=seen, config=config)
 
 
 def add_account(db, config, channel: str, base_url: str, settings: dict, secrets: dict) -> int:
-    from alerts import accounts
     from alerts.audit import Actor
+    from alerts.delivery import channel_accounts as accounts
 
     return accounts.create_account(
         db,
@@ -444,9 +444,9 @@ def fan_out(
 
 def sms_text(db, config: dict, alert) -> str:
     """The SMS text the engine sends for ``alert`` (the bare loop posts the same body)."""
-    from alerts import publication
     from alerts.render import RenderSettings
     from alerts.render import registry
+    from alerts.warnings import publication
 
     message = publication.message_for(db, alert, public_url=config["PUBLIC_URL"])
     return registry.RENDERERS["sms"](message, RenderSettings(sms_max_segments=2)).parts["text"]

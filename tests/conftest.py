@@ -14,10 +14,10 @@ import pytest
 from alerts import create_app
 from alerts import migrations
 from alerts import seed
-from alerts import tokens
 from alerts.audit import Actor
 from alerts.db import open_db
 from alerts.models import Acting
+from alerts.staff import api_tokens as tokens
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 

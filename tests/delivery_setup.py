@@ -5,9 +5,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from alerts import accounts
 from alerts.audit import Actor
 from alerts.db import write
+from alerts.delivery import channel_accounts as accounts
 from alerts.store import subscriptions as subscription_store
 from tests.fakes import esms
 from tests.fakes import graph

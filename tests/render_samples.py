@@ -6,12 +6,12 @@ from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 
-from alerts.content import Content
-from alerts.content import Indicators
 from alerts.models import Level
 from alerts.models import Region
 from alerts.render import Message
 from alerts.render import Reference
+from alerts.warnings.content import Content
+from alerts.warnings.content import Indicators
 
 HANOI = Region("01", Level.PROVINCE, "Thành phố Hà Nội", "Thành phố Trung ương", "vn")
 HOAN_KIEM = Region("00070", Level.COMMUNE, "Phường Hoàn Kiếm", "Phường", "01")

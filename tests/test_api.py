@@ -14,12 +14,12 @@ from datetime import timedelta
 
 import pytest
 
-from alerts import signing
-from alerts import tokens
 from alerts.api import inputs
 from alerts.api import views
 from alerts.audit import Actor
 from alerts.clock import utcnow
+from alerts.staff import api_tokens as tokens
+from alerts.warnings import signatures as signing
 from tests.conftest import make_app
 from tests.conftest import sign_in
 from tests.test_workflow import draft

@@ -21,14 +21,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from alerts import cap_signing
-from alerts import workflow
-from alerts.models import Status
 from alerts.render import RenderSettings
 from alerts.render import cap
 from alerts.render import webhook
 from alerts.store import signatures as signature_store
 from alerts.store import warnings as store
+from alerts.warnings import cap_signatures as cap_signing
+from alerts.warnings import workflow
+from alerts.warnings.models import Status
 from tests.conftest import acting_as
 from tests.conftest import make_app
 from tests.delivery_setup import Fakes

@@ -15,11 +15,11 @@ from alerts.channels import Item
 from alerts.channels import Reaction
 from alerts.channels import webhook
 from alerts.channels.http import retry_after_seconds
+from alerts.channels.webhook_signing import new_secret
+from alerts.channels.webhook_signing import sign_headers
+from alerts.channels.webhook_signing import verify
 from alerts.render import RenderSettings
 from alerts.render.webhook import render
-from alerts.webhook_signing import new_secret
-from alerts.webhook_signing import sign_headers
-from alerts.webhook_signing import verify
 from tests.channel_helpers import closed_server
 from tests.channel_helpers import http_client
 from tests.fakes import hooks

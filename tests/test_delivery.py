@@ -14,7 +14,6 @@ from datetime import timedelta
 
 import pytest
 
-from alerts import workflow
 from alerts.clock import utcnow
 from alerts.delivery import policy
 from alerts.delivery import progress
@@ -22,6 +21,7 @@ from alerts.delivery import worker
 from alerts.delivery.engine import Dispatcher
 from alerts.store import deliveries as delivery_store
 from alerts.store import warnings as store
+from alerts.warnings import workflow
 from tests.conftest import acting_as
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import running_fakes
@@ -398,7 +398,7 @@ def test_each_resident_gets_their_own_stop_link_and_the_unit_channel_none(db, fa
     finally:
         engine.close()
     texts = {str(r.json["chat_id"]): r.json["text"] for r in fakes.state.recorded("telegram")}
-    from alerts import subscriptions
+    from alerts.residents import subscriptions
 
     assert subscriptions.unsubscribe_url(config, first) in texts["100001"]
     assert subscriptions.unsubscribe_url(config, second) in texts["100002"]

@@ -4,8 +4,8 @@ phone" page shows what each one received."""
 
 from __future__ import annotations
 
-from alerts import demo_channels
 from alerts.delivery.engine import Dispatcher
+from alerts.demo import channels as demo_channels
 from tests.conftest import sign_in
 from tests.delivery_setup import WEBHOOK_SECRET
 from tests.delivery_setup import running_fakes
@@ -56,7 +56,7 @@ def test_a_warning_reaches_every_demo_resident_and_shows_on_their_phone(client, 
 
 
 def test_demo_warnings_cover_every_state_once(db):
-    from alerts import demo_warnings
+    from alerts.demo import warnings as demo_warnings
 
     assert demo_warnings.seed(db, CONFIG) == 6
     assert demo_warnings.seed(db, CONFIG) == 0

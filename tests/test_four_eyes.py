@@ -9,18 +9,18 @@ from datetime import timedelta
 
 import pytest
 
-from alerts import staff
-from alerts import workflow
 from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.errors import Forbidden
 from alerts.errors import Refused
 from alerts.models import Role
-from alerts.models import Status
+from alerts.staff import users as staff
 from alerts.store import account_changes
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.store import warnings as store
+from alerts.warnings import workflow
+from alerts.warnings.models import Status
 from tests.conftest import acting_as
 from tests.conftest import post_form
 from tests.conftest import sign_in

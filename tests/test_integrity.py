@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from alerts import workflow
 from alerts.clock import utcnow
 from alerts.errors import Conflict
-from alerts.models import Status
 from alerts.store import warnings as store
+from alerts.warnings import workflow
+from alerts.warnings.models import Status
 from tests.conftest import acting_as
 from tests.conftest import sign_in
 from tests.test_workflow import CONFIG

@@ -12,11 +12,11 @@ import feedparser
 import pytest
 import xmlschema
 
-from alerts import signing
-from alerts import workflow
 from alerts.clock import utcnow
-from alerts.models import Alert
 from alerts.store import warnings as store
+from alerts.warnings import signatures as signing
+from alerts.warnings import workflow
+from alerts.warnings.models import Alert
 from tests.conftest import acting_as
 from tests.conftest import make_app
 from tests.conftest import post_form

@@ -13,15 +13,15 @@ from dataclasses import replace
 
 import pytest
 
-from alerts import publication
-from alerts import subscription_tokens
-from alerts import verify
-from alerts import workflow
 from alerts.delivery import policy
 from alerts.delivery.engine import Dispatcher
 from alerts.errors import Refused
-from alerts.models import Status
+from alerts.residents import links as subscription_tokens
+from alerts.residents import verify
 from alerts.store import warnings as store
+from alerts.warnings import publication
+from alerts.warnings import workflow
+from alerts.warnings.models import Status
 from tests.conftest import acting_as
 from tests.conftest import make_app
 from tests.delivery_setup import add_accounts

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from alerts import signing
-from alerts import workflow
 from alerts.clock import utcnow
 from alerts.errors import Refused
-from alerts.models import Status
 from alerts.store import signatures as signature_store
 from alerts.store import warnings as store
+from alerts.warnings import signatures as signing
+from alerts.warnings import workflow
+from alerts.warnings.models import Status
 from tests.conftest import acting_as
 from tests.conftest import sign_in
 from tests.test_warning_views import approve as approve_in_ui

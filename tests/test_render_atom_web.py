@@ -11,11 +11,11 @@ from html.parser import HTMLParser
 import feedparser
 import pytest
 
-from alerts.content import Indicators
 from alerts.render import RenderSettings
 from alerts.render import atom
 from alerts.render import common
 from alerts.render import web
+from alerts.warnings.content import Indicators
 from tests.render_samples import SENT
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_content

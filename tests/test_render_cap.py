@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from alerts.content import WARNING_TYPES
 from alerts.models import Level
 from alerts.models import Region
 from alerts.render import RenderSettings
 from alerts.render import cap
 from alerts.render import common
 from alerts.render.common import event_name
+from alerts.warnings.content import WARNING_TYPES
 from tests.render_samples import HANOI
 from tests.render_samples import HOAN_KIEM
 from tests.render_samples import sample_cancel

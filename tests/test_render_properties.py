@@ -19,13 +19,13 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from alerts.content import LIMITS
 from alerts.render import RenderSettings
 from alerts.render import TooLong
 from alerts.render import gsm
 from alerts.render import registry
 from alerts.text import clean_line
 from alerts.text import clean_text
+from alerts.warnings.content import LIMITS
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_content
 from tests.render_samples import sample_message

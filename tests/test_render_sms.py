@@ -13,7 +13,7 @@ from alerts.render import RenderSettings
 from alerts.render import TooLong
 from alerts.render import gsm
 from alerts.render import sms
-from alerts.warning_templates import builtin_definitions
+from alerts.warnings.warning_templates import builtin_definitions
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_content
 from tests.render_samples import sample_message

@@ -16,7 +16,7 @@ import pytest
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from alerts import signing
+from alerts.warnings import signatures as signing
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_content
 from tests.render_samples import sample_message

@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from alerts import subscriptions
 from alerts.clock import utcnow
 from alerts.delivery import policy
 from alerts.delivery.engine import Dispatcher
 from alerts.errors import NotFound
 from alerts.errors import Refused
 from alerts.render import gsm
+from alerts.residents import subscriptions
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import warnings as warning_store

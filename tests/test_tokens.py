@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from alerts import tokens
 from alerts.audit import Actor
 from alerts.errors import Refused
+from alerts.staff import api_tokens as tokens
 from alerts.store import tokens as token_store
 
 CLI = Actor("cli", "bca")

@@ -6,15 +6,15 @@ import html
 
 import pytest
 
-from alerts import publication
-from alerts import subscription_tokens
-from alerts import verify
-from alerts import workflow
 from alerts.errors import Refused
 from alerts.i18n import LANG_COOKIE
 from alerts.render import registry
+from alerts.residents import links as subscription_tokens
+from alerts.residents import verify
 from alerts.store import warnings as store
-from alerts.verification import display
+from alerts.warnings import publication
+from alerts.warnings import workflow
+from alerts.warnings.codes import display
 from tests.conftest import acting_as
 from tests.conftest import make_app
 from tests.conftest import post_form

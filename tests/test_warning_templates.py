@@ -11,17 +11,17 @@ from datetime import timedelta
 
 import pytest
 
-from alerts import content
 from alerts import seed
-from alerts import staff
-from alerts import warning_templates as wt
 from alerts.clock import utcnow
 from alerts.errors import Forbidden
 from alerts.errors import Invalid
 from alerts.errors import NotFound
+from alerts.staff import users as staff
 from alerts.store import audit as audit_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
+from alerts.warnings import content
+from alerts.warnings import warning_templates as wt
 from tests.conftest import acting_as
 from tests.conftest import post_form
 from tests.conftest import sign_in

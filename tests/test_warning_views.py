@@ -8,8 +8,8 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from alerts.models import Status
 from alerts.store import warnings as store
+from alerts.warnings.models import Status
 from tests.conftest import csrf_token
 from tests.conftest import post_form
 from tests.conftest import sign_in

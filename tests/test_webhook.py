@@ -1,7 +1,7 @@
 """The webhook channel: Standard Webhooks signatures and the JSON body for partners.
 
 Signatures are checked by an implementation of the algorithm written here from the spec
-text (channels.md 5b), not by calling ``alerts.webhook_signing``, and against the spec's
+text (channels.md 5b), not by calling ``alerts.channels.webhook_signing``, and against the spec's
 published test vector.
 """
 
@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from alerts import webhook_signing
+from alerts.channels import webhook_signing
 from alerts.render import RenderSettings
 from alerts.render import webhook
 from tests.render_samples import sample_cancel

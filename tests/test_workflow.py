@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from alerts import workflow
 from alerts.clock import utcnow
 from alerts.errors import Conflict
 from alerts.errors import Forbidden
 from alerts.errors import Invalid
 from alerts.errors import NotFound
 from alerts.errors import Refused
-from alerts.models import Status
 from alerts.store import warnings as store
+from alerts.warnings import workflow
+from alerts.warnings.models import Status
 from tests.conftest import acting_as
 
 CONFIG = {

@@ -20,12 +20,12 @@ from flask import request
 from werkzeug.exceptions import BadRequest
 
 from alerts.api import bp
-from alerts.content import Content
-from alerts.content import Indicators
 from alerts.errors import N_
 from alerts.errors import Invalid
 from alerts.errors import Refused
-from alerts.images import store_image
+from alerts.warnings.content import Content
+from alerts.warnings.content import Indicators
+from alerts.warnings.images import store_image
 
 # An image may be 2 MB, which base64 turns into 2.7 MB; the rest of a warning is small.
 MAX_BODY = 3 * 1024 * 1024

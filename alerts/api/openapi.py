@@ -14,7 +14,7 @@ from alerts.api import bp
 from alerts.api import problems
 from alerts.api import schemas
 from alerts.api import serialize
-from alerts.web.guards import public
+from alerts.api.auth import public
 
 _PROBLEM_TEXT = {
     "forbidden": "You may see this warning but your role or unit may not do this.",

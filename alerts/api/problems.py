@@ -25,8 +25,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 from alerts import errors
 from alerts.api import bp
 from alerts.api.inputs import UnknownField
-from alerts.indicators import PARSERS
-from alerts.web.urls import external_url
+from alerts.api.urls import external_url
+from alerts.warnings.indicators import PARSERS
 
 MEDIA_TYPE = "application/problem+json"
 LANGUAGES = ("en", "vi")

@@ -11,20 +11,20 @@ from __future__ import annotations
 from flask import current_app
 from flask import request
 
-from alerts import publication
-from alerts import workflow
 from alerts.api import bp
 from alerts.api import inputs
 from alerts.api import serialize
 from alerts.api.auth import acting
+from alerts.api.auth import public
 from alerts.api.auth import token_required
 from alerts.db import get_db
 from alerts.errors import Refused
-from alerts.jurisdiction import unit_covers_region
 from alerts.models import Level
+from alerts.regions.jurisdiction import unit_covers_region
 from alerts.store import audit as audit_store
 from alerts.store import regions as region_store
-from alerts.web.guards import public
+from alerts.warnings import publication
+from alerts.warnings import workflow
 
 QUERY_MAX = 100
 REGIONS_LIMIT = 20

@@ -6,15 +6,15 @@ so the document lists exactly what the workflow accepts.
 
 from __future__ import annotations
 
-from alerts.content import CATEGORIES
-from alerts.content import CERTAINTIES
-from alerts.content import CHANNELS
-from alerts.content import LIMITS
-from alerts.content import MODES
-from alerts.content import SEVERITIES
-from alerts.content import URGENCIES
-from alerts.content import WARNING_TYPES
-from alerts.models import Status
+from alerts.warnings.content import CATEGORIES
+from alerts.warnings.content import CERTAINTIES
+from alerts.warnings.content import CHANNELS
+from alerts.warnings.content import LIMITS
+from alerts.warnings.content import MODES
+from alerts.warnings.content import SEVERITIES
+from alerts.warnings.content import URGENCIES
+from alerts.warnings.content import WARNING_TYPES
+from alerts.warnings.models import Status
 
 ACTIONS = ("approve", "cancel", "edit", "reject", "submit", "update", "withdraw")
 
@@ -38,7 +38,7 @@ def _closed(properties: dict, **extra) -> dict:
 
 
 def _content_properties() -> dict:
-    """Return the fields a caller sends and reads back (names as in ``alerts.content``)."""
+    """Return the fields a caller sends and reads back (names as in ``alerts.warnings.content``)."""
     time = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset."}
     strings = {"type": "array", "items": {"type": "string"}}
     return {

@@ -1,6 +1,6 @@
 """How warnings, regions and audit entries look in the API.
 
-Field names are the content's own (``alerts.content``), so what a script reads it can send
+Field names are the content's own (``alerts.warnings.content``), so what a script reads it can send
 back. Times are stored in UTC and shown in the display time zone (Asia/Ho_Chi_Minh, +07:00)
 with their offset, which is what the API also requires on input.
 """
@@ -17,11 +17,9 @@ from flask import Response
 from flask import current_app
 from flask import g
 
-from alerts import workflow
 from alerts.api import problems
 from alerts.clock import from_text
 from alerts.models import Acting
-from alerts.models import Alert
 from alerts.models import Region
 from alerts.render import Rendering
 from alerts.render import TooLong
@@ -29,6 +27,8 @@ from alerts.store import signatures as signature_store
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.store.signatures import StoredSignature
+from alerts.warnings import workflow
+from alerts.warnings.models import Alert
 
 
 def json_response(body: object, status: int = 200, headers: Mapping | None = None) -> Response:

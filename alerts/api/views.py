@@ -11,21 +11,21 @@ from flask import Response
 from flask import current_app
 from flask import request
 
-from alerts import publication
-from alerts import workflow
 from alerts.api import bp
 from alerts.api import inputs
 from alerts.api import serialize
 from alerts.api.auth import acting
 from alerts.api.auth import token_required
+from alerts.api.urls import external_url
 from alerts.db import get_db
 from alerts.errors import NotFound
 from alerts.errors import Refused
-from alerts.models import Alert
-from alerts.models import Status
 from alerts.store import units as unit_store
 from alerts.store import warnings as store
-from alerts.web.urls import external_url
+from alerts.warnings import publication
+from alerts.warnings import workflow
+from alerts.warnings.models import Alert
+from alerts.warnings.models import Status
 
 LIST_LIMIT = 200
 # SQLite integers are 64-bit; a larger id cannot exist and must not reach SQL (a 500).

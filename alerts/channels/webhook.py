@@ -26,8 +26,8 @@ from alerts.channels.http import SEND_ERRORS
 from alerts.channels.http import post
 from alerts.channels.http import retry_after_seconds
 from alerts.channels.http import transport_outcome
-from alerts.webhook_signing import secret_key
-from alerts.webhook_signing import sign_headers
+from alerts.channels.webhook_signing import secret_key
+from alerts.channels.webhook_signing import sign_headers
 
 CHANNEL = "webhook"
 _RETRYABLE = {408, 425, 429}

@@ -22,18 +22,18 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from alerts import subscriptions
 from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
 from alerts.channels import client_for
 from alerts.clock import utcnow
-from alerts.delivery.outbox import PRIORITY
 from alerts.delivery.recording import Result
+from alerts.residents import subscriptions
 from alerts.security import vault
 from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
+from alerts.warnings.outbox import PRIORITY
 
 if TYPE_CHECKING:
     from alerts.delivery.engine import Dispatcher

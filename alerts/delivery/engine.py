@@ -25,7 +25,7 @@ message must be signed, or nothing is sent.
 The same path sends the due ``notices`` (residents' confirmation codes and links: messages
 that are not warnings), with the same reactions, and drops the subscription requests nobody
 confirmed. A resident's copy carries their own one-click unsubscribe link
-(``alerts.subscriptions.token_for``: derived from the id and SECRET_KEY, its digest stored
+(``alerts.residents.subscriptions.token_for``: derived from the id and SECRET_KEY, its digest stored
 as the batch is claimed, so the link finds the subscription).
 """
 
@@ -48,9 +48,6 @@ import httpx
 import sqlite_utils
 
 from alerts import audit
-from alerts import integrity
-from alerts import publication
-from alerts import subscriptions
 from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
@@ -75,6 +72,7 @@ from alerts.delivery.transport import CookielessClient
 from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render import registry
+from alerts.residents import subscriptions
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import deliveries as store
@@ -84,6 +82,8 @@ from alerts.store import signatures as signature_store
 from alerts.store import warnings as warning_store
 from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
+from alerts.warnings import integrity
+from alerts.warnings import publication
 
 log = logging.getLogger(__name__)
 

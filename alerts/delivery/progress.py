@@ -6,17 +6,17 @@ from __future__ import annotations
 import sqlite_utils
 
 from alerts import audit
-from alerts import workflow
 from alerts.clock import now_text
 from alerts.db import write
 from alerts.errors import Conflict
 from alerts.errors import Forbidden
 from alerts.errors import NotFound
 from alerts.models import Acting
-from alerts.models import Alert
 from alerts.models import Role
 from alerts.store import audit as audit_store
 from alerts.store import deliveries as store
+from alerts.warnings import workflow
+from alerts.warnings.models import Alert
 
 STATES = ("queued", "sending", "sent", "failed", "dead", "cancelled")
 

@@ -23,7 +23,6 @@ from datetime import timedelta
 import sqlite_utils
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from alerts import workflow
 from alerts.clock import from_text
 from alerts.clock import to_text
 from alerts.clock import utcnow
@@ -32,6 +31,7 @@ from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
 from alerts.store import deliveries as store
 from alerts.store.lease import LEASE_NAME
+from alerts.warnings import workflow
 
 INTERVAL = 2.0
 # A tick keeps sending while work is due for up to this long (the lease is renewed after).

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 
-from alerts.content import Content
 from alerts.errors import N_
 from alerts.errors import Refused
 from alerts.models import Region
+from alerts.warnings.content import Content
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class RenderSettings:
     """Deployment choices that change renderings (from the app's settings).
 
     ``sign_cap``, when given, returns the CAP document with its XML signature
-    (``alerts.cap_signing.CapSigner.sign``): a function, so no renderer holds a key, and
+    (``alerts.warnings.cap_signatures.CapSigner.sign``): a function, so no renderer holds a key, and
     every channel that carries the CAP (the webhook) carries it signed.
     """
 

@@ -10,7 +10,7 @@ that is safe to paste into HTML or JavaScript.
 The Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature) are not
 part of the rendering: they depend on each endpoint's secret and on the moment of each
 attempt, so the delivery engine adds them at send time with
-``alerts.webhook_signing.sign_headers(secret, msg_id, timestamp, body_bytes)`` over the
+``alerts.channels.webhook_signing.sign_headers(secret, msg_id, timestamp, body_bytes)`` over the
 exact bytes of ``parts["json"]`` encoded as UTF-8.
 """
 

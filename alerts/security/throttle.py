@@ -2,7 +2,7 @@
 
 A hard lockout lets anyone lock an officer out by typing wrong passwords (ASVS 6.1.1), so
 after ``limit`` failures in the window each further failure doubles a short wait, capped at
-15 minutes. Keys are never an account alone (see ``alerts.signin.check_password``).
+15 minutes. Keys are never an account alone (see ``alerts.staff.signin.check_password``).
 Counters live in the database so every process enforces the same limits.
 """
 

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
-from alerts.models import Alert
 from alerts.store import warnings as warning_store
+from alerts.warnings.models import Alert
 
 _LIVE = "w.code IS NOT NULL AND w.published_at IS NOT NULL AND w.mode = 'Actual'"
 _HEAD = f"{_LIVE} AND w.superseded_by IS NULL"

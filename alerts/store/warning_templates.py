@@ -1,6 +1,6 @@
 """Warning templates: built-ins (``unit_id`` NULL, keyed by slug) and units' own templates.
 
-Rows come back as dicts with ``fields`` decoded from JSON; ``alerts.warning_templates``
+Rows come back as dicts with ``fields`` decoded from JSON; ``alerts.warnings.warning_templates``
 turns them into ``Template`` records and owns every rule.
 """
 

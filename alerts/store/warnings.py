@@ -7,11 +7,11 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-from alerts.content import Content
-from alerts.content import content_from_dict
-from alerts.indicators import PARSERS
-from alerts.models import Alert
-from alerts.models import Status
+from alerts.warnings.content import Content
+from alerts.warnings.content import content_from_dict
+from alerts.warnings.indicators import PARSERS
+from alerts.warnings.models import Alert
+from alerts.warnings.models import Status
 
 _COLUMNS = (
     "id, series_id, revision, msg_type, references_id, unit_id, status, content,"

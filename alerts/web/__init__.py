@@ -21,11 +21,11 @@ from alerts import __version__
 from alerts import audit
 from alerts import errors
 from alerts import migrations
-from alerts import signin
 from alerts.clock import from_text
 from alerts.db import get_db
 from alerts.db import write
 from alerts.errors import N_
+from alerts.staff import signin
 from alerts.store import audit as audit_store
 from alerts.web import account
 from alerts.web import admin

@@ -13,10 +13,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from alerts import errors
-from alerts import signin
-from alerts import staff
 from alerts.db import get_db
 from alerts.security import totp
+from alerts.staff import signin
+from alerts.staff import users as staff
 from alerts.store import account_changes
 from alerts.web.context import actor
 from alerts.web.context import my_unit

@@ -13,13 +13,13 @@ from flask import request
 from flask_babel import gettext as _
 
 from alerts.db import get_db
-from alerts.jurisdiction import unit_covers
-from alerts.jurisdiction import unit_covers_region
 from alerts.models import Level
 from alerts.models import Region
 from alerts.models import Role
 from alerts.models import Unit
-from alerts.seed import MAP_VERSION_KEY
+from alerts.regions import MAP_VERSION_KEY
+from alerts.regions.jurisdiction import unit_covers
+from alerts.regions.jurisdiction import unit_covers_region
 from alerts.store import audit as audit_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store

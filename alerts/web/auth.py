@@ -1,7 +1,7 @@
 """Sign-in, second factor and sign-out views, and the Flask-Login wiring.
 
 Flask-Login keeps only our session token in the signed cookie; the session itself is a
-database row (``alerts.signin``), so a new token is issued at every sign-in and the row is
+database row (``alerts.staff.signin``), so a new token is issued at every sign-in and the row is
 revoked at sign-out.
 """
 
@@ -26,9 +26,9 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 
-from alerts import signin
 from alerts.db import get_db
 from alerts.models import User
+from alerts.staff import signin
 from alerts.store import users as user_store
 from alerts.web.context import actor
 from alerts.web.context import actor_of

@@ -1,7 +1,7 @@
 """Channel accounts for unit admins (routes on the admin blueprint): each account of their
 unit and the units below, secrets shown masked, one-field rotation, enable and disable.
 
-The rules (jurisdiction, sealing, audit) live in ``alerts.accounts``.
+The rules (jurisdiction, sealing, audit) live in ``alerts.delivery.channel_accounts``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from wtforms import PasswordField
 from wtforms import StringField
 from wtforms.validators import Length
 
-from alerts import accounts
 from alerts import errors
 from alerts.db import get_db
+from alerts.delivery import channel_accounts as accounts
 from alerts.models import Role
 from alerts.web.admin import bp
 from alerts.web.context import acting

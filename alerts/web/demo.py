@@ -9,10 +9,10 @@ from flask import abort
 from flask import current_app
 from flask import render_template
 
-from alerts import publication
 from alerts.db import get_db
 from alerts.render import registry
 from alerts.store import warnings as warning_store
+from alerts.warnings import publication
 from alerts.web.guards import signed_in
 
 bp = Blueprint("demo", __name__, url_prefix="/admin/demo")

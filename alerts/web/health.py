@@ -1,6 +1,6 @@
 """GET /healthz: database reachable, schema version, journal mode, map version, the
 delivery worker's last heartbeat (null when no worker runs), and the revisions whose stored
-content failed its integrity check (``alerts.integrity``).
+content failed its integrity check (``alerts.warnings.integrity``).
 
 An integrity failure reports status "integrity failure" with 200, not 503: the portal and
 the cancel button must stay reachable while a security officer looks at it."""
@@ -13,12 +13,12 @@ from flask import Blueprint
 from flask import jsonify
 
 from alerts import __version__
-from alerts import integrity
 from alerts import migrations
 from alerts.db import get_db
-from alerts.seed import MAP_VERSION_KEY
+from alerts.regions import MAP_VERSION_KEY
 from alerts.store import regions as region_store
 from alerts.store.lease import get_lease
+from alerts.warnings import integrity
 from alerts.web.guards import public
 
 bp = Blueprint("health", __name__)

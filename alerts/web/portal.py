@@ -29,21 +29,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from alerts import cap_signing
-from alerts import portal
-from alerts import publication
-from alerts import signing
 from alerts.api import serialize
 from alerts.clock import utcnow
 from alerts.db import get_db
-from alerts.models import Alert
 from alerts.models import Level
 from alerts.models import Region
 from alerts.render import Message
 from alerts.render import atom
 from alerts.render import cap
 from alerts.render import web
+from alerts.residents import portal
 from alerts.store import signatures as signature_store
+from alerts.warnings import cap_signatures as cap_signing
+from alerts.warnings import publication
+from alerts.warnings import signatures as signing
+from alerts.warnings.models import Alert
 from alerts.web.guards import public
 
 bp = Blueprint("portal", __name__)
@@ -252,7 +252,7 @@ def warning(code: str):
 def warning_cap(code: str):
     """The warning's CAP 1.2 document (its Cancel message once cancelled), signed.
 
-    The enveloped XML signature (``alerts/cap_signing.py``) covers the exact bytes sent;
+    The enveloped XML signature (``alerts/warnings/cap_signatures.py``) covers the exact bytes sent;
     publication already proved the document signable, so a refusal here means the key or
     certificate was changed since: nothing unsigned is served (503, the cause logged).
     """

@@ -1,6 +1,6 @@
 """The residents' subscribe pages: subscribe, confirm, unsubscribe, manage, and the SMS
 gateway's inbound hook for the stop keyword. No sign-in; every rule is in
-``alerts.subscriptions``.
+``alerts.residents.subscriptions``.
 
 Two views are exempt from CSRF, and only these: ``/unsubscribe/<token>``, because a mail
 client's RFC 8058 one-click POST carries no cookie and no form token (the token in the URL is
@@ -37,11 +37,11 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from alerts import audit
-from alerts import subscriptions
 from alerts.db import get_db
 from alerts.db import write
 from alerts.errors import Refused
 from alerts.models import Level
+from alerts.residents import subscriptions
 from alerts.store import audit as audit_store
 from alerts.store import regions as region_store
 from alerts.web.context import client_ip

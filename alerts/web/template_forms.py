@@ -1,6 +1,6 @@
 """Forms for unit admins' warning templates (Flask-WTF: CSRF plus coarse size limits).
 
-The real checks (name, unit, vocabularies, lengths) live in ``alerts.warning_templates``;
+The real checks (name, unit, vocabularies, lengths) live in ``alerts.warnings.warning_templates``;
 field names are the warning form's, so a domain refusal lands next to the right field and a
 template's fields fill the drafting form as they are. Labels are shared with that form.
 """
@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from alerts import content
+from alerts.warnings import content
 from alerts.web.warning_forms import CATEGORY_LABELS
 from alerts.web.warning_forms import CERTAINTY_LABELS
 from alerts.web.warning_forms import SEVERITY_LABELS

@@ -1,6 +1,6 @@
 """User management views for unit admins (routes on the admin blueprint).
 
-The rules (jurisdiction, self-protection, password policy, audit) live in ``alerts.staff``;
+The rules (jurisdiction, self-protection, password policy, audit) live in ``alerts.staff.users``;
 these views only parse forms, call it and show the outcome.
 """
 
@@ -14,9 +14,9 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from alerts import errors
-from alerts import staff
 from alerts.db import get_db
 from alerts.models import Role
+from alerts.staff import users as staff
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.web.admin import bp

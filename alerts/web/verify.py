@@ -4,7 +4,7 @@ genuine police warning, or look up a phone number, account or link in published 
 Both forms live on one page (``verify.check`` and ``verify.lookup`` answer it); GET with
 ``?q=`` works too, so a link to a check can be shared. Nothing is stored: the views only
 read, and a refused input (too long, empty, not a number or link) re-renders the page with
-the message and status 422. The rules live in ``alerts.verify``.
+the message and status 422. The rules live in ``alerts.residents.verify``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms import TextAreaField
 
-from alerts import verify
 from alerts.db import get_db
 from alerts.errors import Refused
+from alerts.residents import verify
 from alerts.web.forms import show_refusal
 from alerts.web.guards import public
 

@@ -1,7 +1,7 @@
 """Forms for drafting and reviewing warnings (Flask-WTF: CSRF plus coarse size limits).
 
 The real checks (lengths, vocabularies, jurisdiction, times, indicators) live in
-``alerts.content``; these forms only bound what a browser may send and carry the labels.
+``alerts.warnings.content``; these forms only bound what a browser may send and carry the labels.
 Field names are the API's, so a domain refusal lands next to the right field.
 """
 
@@ -19,7 +19,7 @@ from wtforms import TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from alerts import content
+from alerts.warnings import content
 from alerts.web.forms import CheckboxesField
 
 WARNING_TYPE_LABELS = {

@@ -1,9 +1,9 @@
 """Warning template views for unit admins (routes on the admin blueprint).
 
-The rules (admin role, jurisdiction, field checks, audit) live in ``alerts.warning_templates``;
-these views only parse forms, call it and show the outcome. Built-ins are read-only: an admin
-copies one into a new template of their own (``new?from=<id>``).
-"""
+The rules (admin role, jurisdiction, field checks, audit) live in
+``alerts.warnings.warning_templates``; these views only parse forms, call it and show the
+outcome. Built-ins are read-only: an admin copies one into a new template of their own
+(``new?from=<id>``)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from alerts import errors
-from alerts import warning_templates
 from alerts.db import get_db
 from alerts.models import Role
 from alerts.store import units as unit_store
+from alerts.warnings import warning_templates
 from alerts.web.admin import bp
 from alerts.web.context import acting
 from alerts.web.context import my_unit

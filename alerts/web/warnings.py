@@ -1,7 +1,7 @@
 """Warning views: the list, drafting from a template, the warning page with its timeline,
 the approval queue with what changed, and one POST route per workflow action.
 
-The rules live in ``alerts.workflow``; a refusal re-renders the page with the message and
+The rules live in ``alerts.warnings.workflow``; a refusal re-renders the page with the message and
 the HTTP status the API would give (403, 409, 422), so nothing is lost and nothing changes.
 """
 
@@ -22,20 +22,11 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
-from alerts import diff
 from alerts import errors
-from alerts import images
-from alerts import publication
-from alerts import separation
-from alerts import warning_templates
-from alerts import workflow
 from alerts.clock import from_text
-from alerts.content import Content
 from alerts.db import get_db
 from alerts.delivery import progress
-from alerts.models import Alert
 from alerts.models import Role
-from alerts.models import Status
 from alerts.store import audit as audit_store
 from alerts.store import deliveries as delivery_store
 from alerts.store import images as image_store
@@ -43,6 +34,15 @@ from alerts.store import regions as region_store
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.store import warnings as store
+from alerts.warnings import diff
+from alerts.warnings import images
+from alerts.warnings import publication
+from alerts.warnings import separation
+from alerts.warnings import warning_templates
+from alerts.warnings import workflow
+from alerts.warnings.content import Content
+from alerts.warnings.models import Alert
+from alerts.warnings.models import Status
 from alerts.web.admin import region_json
 from alerts.web.context import acting
 from alerts.web.context import my_unit

@@ -148,7 +148,7 @@ class FakeChannels:
 def main() -> None:
     """Serve every fake for the demo: HTTP on --port, SMTP on --smtp-port, one shared state
     (so the control API reaches the SMTP fake too)."""
-    from alerts import demo_channels
+    from alerts.demo import channels as demo_channels
     from tests.fakes import hooks
     from tests.fakes.smtp import FakeSMTP
 

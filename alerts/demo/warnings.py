@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import sqlite_utils
 
-from alerts import workflow
 from alerts.audit import Actor
 from alerts.clock import utcnow
 from alerts.db import write
@@ -20,6 +19,7 @@ from alerts.store import regions as region_store
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.store import warnings as warning_store
+from alerts.warnings import workflow
 
 DONE_KEY = "demo_warnings"
 

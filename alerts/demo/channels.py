@@ -11,9 +11,9 @@ from collections.abc import Mapping
 
 import sqlite_utils
 
-from alerts import accounts
 from alerts import audit
 from alerts.db import write
+from alerts.delivery import channel_accounts as accounts
 from alerts.store import accounts as account_store
 from alerts.store import subscriptions as subscription_store
 from alerts.store import units as unit_store

@@ -25,35 +25,35 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from alerts import audit
-from alerts import integrity
-from alerts import publication
-from alerts import separation
-from alerts import verification
-from alerts import warning_templates
 from alerts.clock import to_text
 from alerts.clock import utcnow
-from alerts.content import Content
-from alerts.content import content_hash
-from alerts.content import parse_content
 from alerts.db import write
-from alerts.delivery import outbox
 from alerts.errors import Conflict
 from alerts.errors import Forbidden
 from alerts.errors import NotFound
 from alerts.errors import Refused
-from alerts.jurisdiction import unit_covers
 from alerts.models import Acting
-from alerts.models import Alert
 from alerts.models import Level
 from alerts.models import Role
-from alerts.models import Status
 from alerts.models import Unit
+from alerts.regions.jurisdiction import unit_covers
 from alerts.store import audit as audit_store
 from alerts.store import images as image_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
 from alerts.store import warnings as store
 from alerts.text import clean_text
+from alerts.warnings import codes as verification
+from alerts.warnings import integrity
+from alerts.warnings import outbox
+from alerts.warnings import publication
+from alerts.warnings import separation
+from alerts.warnings import warning_templates
+from alerts.warnings.content import Content
+from alerts.warnings.content import content_hash
+from alerts.warnings.content import parse_content
+from alerts.warnings.models import Alert
+from alerts.warnings.models import Status
 
 EDITABLE = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.REJECTED)
 WITHDRAWABLE = (Status.DRAFT, Status.SUBMITTED, Status.REJECTED)
@@ -579,7 +579,7 @@ def publish_due(
     Each publication gets its verification code and its Ed25519 signature in the same
     transaction; a revision that cannot be signed stays approved (never published
     unsigned) and the refusal is audited. A revision whose stored content is not what was
-    approved is marked as an integrity failure and never published (``alerts.integrity``).
+    approved is marked as an integrity failure and never published (``alerts.warnings.integrity``).
     An Update supersedes the earlier published revisions.
     """
     now = now or utcnow()

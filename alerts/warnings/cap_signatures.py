@@ -13,7 +13,7 @@ The key (PEM, RSA of 2048 bits or more, or ECDSA) and its certificate (PEM X.509
 ``ALERTS_CAP_SIGNING_KEY`` and ``ALERTS_CAP_SIGNING_CERT``, as PEM text or as the path of
 a PEM file. Development and tests use a P-256 key and a self-signed certificate made once
 in the instance folder, so ``scripts/run`` works without setup; production refuses to sign
-without both, and publication is then refused (``alerts.publication.Unsigned``). A key
+without both, and publication is then refused (``alerts.warnings.publication.Unsigned``). A key
 that does not match its certificate, or a certificate outside its validity period, is
 refused too. Pure: no Flask, no database. Secrets are never put in an error message.
 """

@@ -1,6 +1,6 @@
 """The secrets of residents' subscriptions, and the digests we keep of them instead.
 
-Kept apart from the flows (``alerts.subscriptions``) because the delivery engine needs the
+Kept apart from the flows (``alerts.residents.subscriptions``) because the delivery engine needs the
 unsubscribe links too, and because every key derivation should be read in one place.
 Secrets are stored only as digests:
 

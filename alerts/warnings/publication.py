@@ -16,26 +16,26 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from alerts import cap_signing
-from alerts import signing
-from alerts import subscription_tokens
 from alerts.clock import from_text
 from alerts.clock import utcnow
 from alerts.errors import N_
-from alerts.models import Alert
-from alerts.models import Status
+from alerts.regions import MAP_VERSION_KEY
 from alerts.render import Message
 from alerts.render import Reference
 from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render import cap
 from alerts.render import registry
-from alerts.seed import MAP_VERSION_KEY
+from alerts.residents import links as subscription_tokens
 from alerts.store import regions as region_store
 from alerts.store import signatures as signature_store
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
 from alerts.store import warnings as store
+from alerts.warnings import cap_signatures as cap_signing
+from alerts.warnings import signatures as signing
+from alerts.warnings.models import Alert
+from alerts.warnings.models import Status
 
 # Shown in previews before a code exists: same length, so every count is exact.
 PREVIEW_CODE = "XXXXXXXX"
@@ -170,7 +170,7 @@ def signer(config: Mapping) -> signing.Signer:
 def sign(db: sqlite_utils.Database, alert: Alert, config: Mapping, msg_type: str) -> str:
     """Sign one message of a revision and store the signature; return the key id.
 
-    Its CAP document is signed too (XML-DSig, ``alerts/cap_signing.py``), as the portal
+    Its CAP document is signed too (XML-DSig, ``alerts/warnings/cap_signatures.py``), as the portal
     will sign it when serving it. Raises ``Unsigned`` when either key is missing or
     unusable, or the CAP certificate does not fit its key: the caller must not publish.
     """

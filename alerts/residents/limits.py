@@ -1,8 +1,9 @@
 """Anti-abuse for the subscribe forms: caps per destination and per network, no puzzle.
 
-Kept apart from the flows (``alerts.subscriptions``) so the limits can be read and tuned in
-one place. Requests are counted in the shared ``signin_throttle`` table, per destination (an
-HMAC of channel and address, see ``alerts.subscription_tokens``) and per client address.
+Kept apart from the flows (``alerts.residents.subscriptions``) so the limits can be read and
+tuned in one place. Requests are counted in the shared ``signin_throttle`` table, per
+destination (an HMAC of channel and address, see ``alerts.residents.links``) and per client
+address.
 
 The harm a stranger can do with these forms is to make someone else's phone or mailbox
 receive messages (and us pay for the SMS). That is capped where it lands: a destination gets
@@ -30,8 +31,8 @@ from alerts.clock import from_text
 from alerts.clock import to_text
 from alerts.errors import N_
 from alerts.errors import Refused
+from alerts.residents.links import destination_key
 from alerts.store import throttle as throttle_store
-from alerts.subscription_tokens import destination_key
 
 WINDOW = timedelta(hours=1)  # for the per-network limit
 IP_LIMIT = 20  # requests per WINDOW from one network

@@ -18,10 +18,10 @@ from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.errors import N_
 from alerts.errors import Forbidden
-from alerts.models import Alert
 from alerts.store import account_changes
 from alerts.store import warnings as warning_store
 from alerts.store.account_changes import AccountChange
+from alerts.warnings.models import Alert
 
 WINDOW = timedelta(days=30)
 

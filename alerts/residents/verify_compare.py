@@ -1,4 +1,4 @@
-"""How a pasted text is compared with what the channels sent (for ``alerts.verify``).
+"""How a pasted text is compared with what the channels sent (for ``alerts.residents.verify``).
 
 Kept apart from the check itself because it is pure text work: no database, no warning.
 Both sides are normalised first: NFC, invisible characters and HTML tags removed,
@@ -144,7 +144,7 @@ def _key(token: str, folded: bool) -> str:
 
 
 def word_diff(original: str, pasted: str):
-    """Return the word-level diff (``alerts.diff``'s approach) of the original and the
+    """Return the word-level diff (``alerts.warnings.diff``'s approach) of the original and the
     pasted text: (original segments "same"/"removed", pasted segments "same"/"added").
     Words are compared without diacritics when the pasted text has none (an SMS)."""
     folded = not _has_marks(pasted)

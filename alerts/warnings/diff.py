@@ -10,7 +10,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from alerts.content import Content
+from alerts.warnings.content import Content
 
 # Fields in the order a reviewer reads them.
 FIELDS = (

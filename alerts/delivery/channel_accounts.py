@@ -15,9 +15,9 @@ from alerts import audit
 from alerts.db import write
 from alerts.errors import NotFound
 from alerts.errors import Refused
-from alerts.jurisdiction import unit_covers
 from alerts.models import Acting
 from alerts.models import Role
+from alerts.regions.jurisdiction import unit_covers
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store

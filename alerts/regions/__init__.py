@@ -22,6 +22,9 @@ NATION_CODE = "vn"
 NATION_NAME = "Việt Nam"
 _CODE = re.compile(r"vn|\d{2}|\d{5}")
 
+# The meta key holding the version of the map loaded (``alerts.seed``).
+MAP_VERSION_KEY = "map_version"
+
 
 def map_version() -> str:
     """Return the version of the map data, recorded in the database and shown in the UI."""

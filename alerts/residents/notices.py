@@ -1,7 +1,7 @@
 """The notices a subscription request sends: a confirmation code or link, or a "manage your
 subscriptions" link, in Vietnamese and in each channel's form.
 
-Kept apart from the flows (``alerts.subscriptions``) because it is wording and formatting:
+Kept apart from the flows (``alerts.residents.subscriptions``) because it is wording and formatting:
 which account speaks for the resident's area, what the SMS, Zalo, Telegram and email texts
 say, and queueing the notice for the delivery engine (``notices``) to send.
 """
@@ -18,7 +18,7 @@ from jinja2 import StrictUndefined
 
 from alerts.clock import to_text
 from alerts.config import PROJECT_ROOT
-from alerts.jurisdiction import unit_code
+from alerts.regions.jurisdiction import unit_code
 from alerts.render import gsm
 from alerts.store import accounts as account_store
 from alerts.store import notices as notice_store

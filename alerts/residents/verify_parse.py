@@ -1,4 +1,4 @@
-"""What a pasted text or a typed value names, for ``alerts.verify``: verification codes,
+"""What a pasted text or a typed value names, for ``alerts.residents.verify``: verification codes,
 phone numbers, links, bank accounts and amounts.
 
 Kept apart from the check because finding these is pattern work on text alone (no database):
@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from alerts import indicators
-from alerts import verification
 from alerts.errors import Refused
 from alerts.render import gsm
 from alerts.render.common import defang
-from alerts.verify_text import SCHEME
+from alerts.residents.verify_compare import SCHEME
+from alerts.warnings import codes as verification
+from alerts.warnings import indicators
 
 _CODE = r"([a-z0-9]{4}[ -]?[a-z0-9]{4})(?![a-z0-9])"
 _LINK_CODE = re.compile(

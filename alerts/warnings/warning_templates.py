@@ -4,8 +4,8 @@ Built-in templates ship with the code (``alerts/data/warning_templates.json``); 
 brings the database in line with that file, and nobody edits them in the app. Unit admins add
 templates for their unit and the units below it; a template is offered to its own unit and to
 every unit beneath it, never sideways. Fields carry the warning form's names and are checked
-against the vocabularies and limits of ``alerts.content``. Placeholders an officer must fill
-in are written in square brackets: "[số điện thoại]".
+against the vocabularies and limits of ``alerts.warnings.content``. Placeholders an
+officer must fill in are written in square brackets: "[số điện thoại]".
 
 Every change is written in one transaction with its audit entry. Messages are English msgids;
 the web layer translates them.
@@ -23,27 +23,27 @@ from importlib import resources
 import sqlite_utils
 
 from alerts import audit
-from alerts.content import CATEGORIES
-from alerts.content import CERTAINTIES
-from alerts.content import LIMITS
-from alerts.content import SEVERITIES
-from alerts.content import URGENCIES
-from alerts.content import WARNING_TYPES
 from alerts.db import write
 from alerts.errors import Forbidden
 from alerts.errors import Invalid
 from alerts.errors import NotFound
 from alerts.errors import Refused
-from alerts.jurisdiction import unit_covers
 from alerts.models import Acting
 from alerts.models import Level
 from alerts.models import Role
 from alerts.models import Unit
+from alerts.regions.jurisdiction import unit_covers
 from alerts.store import audit as audit_store
 from alerts.store import units as unit_store
 from alerts.store import warning_templates as store
 from alerts.text import clean_line
 from alerts.text import clean_text
+from alerts.warnings.content import CATEGORIES
+from alerts.warnings.content import CERTAINTIES
+from alerts.warnings.content import LIMITS
+from alerts.warnings.content import SEVERITIES
+from alerts.warnings.content import URGENCIES
+from alerts.warnings.content import WARNING_TYPES
 
 BUILTIN_FILE = "data/warning_templates.json"
 CHOICES = {

@@ -27,25 +27,25 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.hazmat.primitives.serialization import PublicFormat
 
 from alerts import __version__
-from alerts import publication
-from alerts import signing
-from alerts import verification
 from alerts.clock import from_text
 from alerts.clock import to_text
-from alerts.models import Alert
 from alerts.models import Level
 from alerts.models import Region
-from alerts.models import Status
+from alerts.regions import MAP_VERSION_KEY
 from alerts.regions import NATION_CODE
 from alerts.regions import is_region_code
 from alerts.render import Message
 from alerts.render import atom
 from alerts.render.common import title_prefix
-from alerts.seed import MAP_VERSION_KEY
 from alerts.store import portal as store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
 from alerts.store import warnings as warning_store
+from alerts.warnings import codes as verification
+from alerts.warnings import publication
+from alerts.warnings import signatures as signing
+from alerts.warnings.models import Alert
+from alerts.warnings.models import Status
 
 LIST_LIMIT = 50
 PAST_DAYS = 30

@@ -7,7 +7,7 @@ English msgids; the web layer translates them.
 Four eyes over accounts (Hawaii 2018 lessons, ../shared/RELIABILITY.md part B): an admin
 who chooses someone's password could act as them, so a password an admin set must be
 replaced by its owner at the next sign-in, every credential or role change is recorded in
-``account_changes`` (approval reads it, see ``alerts.separation``), nobody changes their
+``account_changes`` (approval reads it, see ``alerts.warnings.separation``), nobody changes their
 own roles or unit, and approving powers are granted only from a unit above.
 """
 
@@ -23,12 +23,12 @@ from alerts.clock import now_text
 from alerts.db import write
 from alerts.errors import NotFound
 from alerts.errors import Refused
-from alerts.jurisdiction import unit_covers
 from alerts.models import Acting
 from alerts.models import Level
 from alerts.models import Role
 from alerts.models import Unit
 from alerts.models import User
+from alerts.regions.jurisdiction import unit_covers
 from alerts.security import passwords
 from alerts.security import totp
 from alerts.store import account_changes

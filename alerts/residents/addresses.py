@@ -1,9 +1,8 @@
 """What a resident may subscribe with: a channel, an address on it and 1 to 10 places.
 
-Kept apart from the flows (``alerts.subscriptions``) because checking input is the same for
-every flow: an address is stored in one canonical form (E.164 phone, lower-case email, a
-Telegram chat id or Zalo user id) and shown or logged only masked.
-"""
+Kept apart from the flows (``alerts.residents.subscriptions``) because checking input is the
+same for every flow: an address is stored in one canonical form (E.164 phone, lower-case
+email, a Telegram chat id or Zalo user id) and shown or logged only masked."""
 
 from __future__ import annotations
 
@@ -15,10 +14,10 @@ import sqlite_utils
 
 from alerts.errors import N_
 from alerts.errors import Refused
-from alerts.indicators import parse_phone
 from alerts.models import Level
 from alerts.models import Region
 from alerts.store import regions as region_store
+from alerts.warnings.indicators import parse_phone
 
 CHANNELS = ("sms", "email", "telegram", "zalo")
 MAX_REGIONS = 10

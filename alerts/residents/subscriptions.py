@@ -8,9 +8,9 @@ ones); unconfirmed requests expire after 24 hours and are deleted. Every request
 confirmation and refusal is audited with the address masked.
 
 This module holds the flows; beside it are what input is accepted
-(``alerts.subscription_addresses``), the secrets and their digests
-(``alerts.subscription_tokens``), the rate limits
-(``alerts.subscription_limits``) and the notices' wording (``alerts.subscription_notices``).
+(``alerts.residents.addresses``), the secrets and their digests
+(``alerts.residents.links``), the rate limits
+(``alerts.residents.limits``) and the notices' wording (``alerts.residents.notices``).
 """
 
 from __future__ import annotations
@@ -35,35 +35,35 @@ from alerts.errors import NotFound
 from alerts.errors import Refused
 from alerts.models import Region
 from alerts.render import gsm
+from alerts.residents.addresses import CHANNELS as CHANNELS
+from alerts.residents.addresses import check_channel
+from alerts.residents.addresses import chosen_regions
+from alerts.residents.addresses import mask
+from alerts.residents.addresses import normalise_address
+from alerts.residents.limits import DEST_WINDOW
+from alerts.residents.limits import IP_LIMIT as IP_LIMIT
+from alerts.residents.limits import WINDOW
+from alerts.residents.limits import TooMany as TooMany
+from alerts.residents.limits import bump
+from alerts.residents.limits import check_ip_limit
+from alerts.residents.limits import count
+from alerts.residents.limits import count_refusal
+from alerts.residents.limits import guard
+from alerts.residents.links import code_hash
+from alerts.residents.links import destination_key
+from alerts.residents.links import digest
+from alerts.residents.links import manage_url
+from alerts.residents.links import remember_tokens
+from alerts.residents.links import token_for as token_for
+from alerts.residents.links import unsubscribe_url as unsubscribe_url
+from alerts.residents.notices import notice_account
+from alerts.residents.notices import notice_texts
+from alerts.residents.notices import queue_notice
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store
 from alerts.store import subscriptions as store
 from alerts.store import throttle as throttle_store
-from alerts.subscription_addresses import CHANNELS as CHANNELS
-from alerts.subscription_addresses import check_channel
-from alerts.subscription_addresses import chosen_regions
-from alerts.subscription_addresses import mask
-from alerts.subscription_addresses import normalise_address
-from alerts.subscription_limits import DEST_WINDOW
-from alerts.subscription_limits import IP_LIMIT as IP_LIMIT
-from alerts.subscription_limits import WINDOW
-from alerts.subscription_limits import TooMany as TooMany
-from alerts.subscription_limits import bump
-from alerts.subscription_limits import check_ip_limit
-from alerts.subscription_limits import count
-from alerts.subscription_limits import count_refusal
-from alerts.subscription_limits import guard
-from alerts.subscription_notices import notice_account
-from alerts.subscription_notices import notice_texts
-from alerts.subscription_notices import queue_notice
-from alerts.subscription_tokens import code_hash
-from alerts.subscription_tokens import destination_key
-from alerts.subscription_tokens import digest
-from alerts.subscription_tokens import manage_url
-from alerts.subscription_tokens import remember_tokens
-from alerts.subscription_tokens import token_for as token_for
-from alerts.subscription_tokens import unsubscribe_url as unsubscribe_url
 
 # The names imported as themselves (``X as X``) are re-exported: the web layer, the delivery
 # engine and the tests know them by this module.
@@ -134,7 +134,7 @@ def request(
     ip: str | None,
 ) -> Pending:
     """Take a subscription request: pending rows and one confirmation notice, or Refused
-    (TooMany past the limits of ``alerts.subscription_limits``)."""
+    (TooMany past the limits of ``alerts.residents.limits``)."""
     now, actor = utcnow(), audit.Actor("anonymous", None, ip)
     try:
         check_ip_limit(db, ip, now)

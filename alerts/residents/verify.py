@@ -8,8 +8,8 @@ differences and any phone number, link or amount that is not in the original) or
 official warning. ``lookup`` tells whether a phone number, bank account or link appears in
 a published warning. Nothing here writes: no database rows, no audit entries.
 
-How texts are normalised and matched is in ``alerts.verify_text``; how codes, numbers and
-links are found in them is in ``alerts.verify_extract``.
+How texts are normalised and matched is in ``alerts.residents.verify_compare``; how
+codes, numbers and links are found in them is in ``alerts.residents.verify_parse``.
 """
 
 from __future__ import annotations
@@ -21,31 +21,31 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from alerts import indicators
-from alerts import portal
-from alerts import publication
-from alerts import verification
 from alerts.clock import utcnow
 from alerts.errors import N_
 from alerts.errors import Refused
-from alerts.models import Alert
-from alerts.models import Status
 from alerts.render import registry
 from alerts.render.common import defang
+from alerts.residents import portal
+from alerts.residents.verify_compare import closest
+from alerts.residents.verify_compare import plain
+from alerts.residents.verify_compare import tidy
+from alerts.residents.verify_compare import unmatched_lines
+from alerts.residents.verify_compare import word_diff
+from alerts.residents.verify_parse import Codes
+from alerts.residents.verify_parse import changed_indicators
+from alerts.residents.verify_parse import find_codes
+from alerts.residents.verify_parse import is_code
+from alerts.residents.verify_parse import lookup_keys
+from alerts.residents.verify_parse import mentioned
 from alerts.store import portal as portal_store
 from alerts.store import units as unit_store
 from alerts.store import warnings as store
-from alerts.verify_extract import Codes
-from alerts.verify_extract import changed_indicators
-from alerts.verify_extract import find_codes
-from alerts.verify_extract import is_code
-from alerts.verify_extract import lookup_keys
-from alerts.verify_extract import mentioned
-from alerts.verify_text import closest
-from alerts.verify_text import plain
-from alerts.verify_text import tidy
-from alerts.verify_text import unmatched_lines
-from alerts.verify_text import word_diff
+from alerts.warnings import codes as verification
+from alerts.warnings import indicators
+from alerts.warnings import publication
+from alerts.warnings.models import Alert
+from alerts.warnings.models import Status
 
 MAX_TEXT = 5000
 MAX_LOOKUP = indicators.MAX_LENGTH
@@ -154,7 +154,7 @@ class Lookup:
 
 def standing(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> Standing:
     """Return who issued and approved a published revision and where it stands now (as the
-    portal page says it: ``alerts.portal.state``)."""
+    portal page says it: ``alerts.residents.portal.state``)."""
     message = publication.message_for(db, alert, public_url=config["PUBLIC_URL"])
     now = utcnow()
     newest = portal.newest(db, alert)
@@ -198,7 +198,7 @@ def renderings(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> list
     revision: its Alert or Update, and its Cancel once cancelled."""
     public_url = config["PUBLIC_URL"].rstrip("/")
     # A resident's copy, as sent but for their token (links to this site other than
-    # /a/<code> compare equal: alerts.verify_text).
+    # /a/<code> compare equal: alerts.residents.verify_compare).
     settings = publication.render_settings(config)
     kinds = [alert.msg_type] + (["Cancel"] if alert.status == Status.CANCELLED else [])
     found = []

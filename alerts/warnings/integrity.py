@@ -13,12 +13,12 @@ from __future__ import annotations
 import sqlite_utils
 
 from alerts import audit
-from alerts.content import content_hash
 from alerts.errors import N_
 from alerts.errors import Conflict
-from alerts.models import Alert
 from alerts.store import audit as audit_store
 from alerts.store import warnings as warning_store
+from alerts.warnings.content import content_hash
+from alerts.warnings.models import Alert
 
 
 def problem(db: sqlite_utils.Database, alert: Alert) -> str | None:

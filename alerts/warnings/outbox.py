@@ -14,11 +14,11 @@ from __future__ import annotations
 import sqlite_utils
 
 from alerts.clock import now_text
-from alerts.models import Alert
 from alerts.store import accounts as account_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
 from alerts.store.accounts import StoredAccount
+from alerts.warnings.models import Alert
 
 BROADCAST_CHANNELS = ("zalo", "facebook", "telegram", "webhook")
 RESIDENT_CHANNELS = ("zalo", "telegram", "sms", "email")

@@ -20,18 +20,18 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from alerts import indicators as ind
 from alerts.clock import from_text
 from alerts.clock import to_text
 from alerts.errors import Invalid
 from alerts.errors import Refused
-from alerts.jurisdiction import unit_covers_region
 from alerts.models import Level
 from alerts.models import Region
 from alerts.models import Unit
 from alerts.regions import NATION_CODE
+from alerts.regions.jurisdiction import unit_covers_region
 from alerts.text import clean_line
 from alerts.text import clean_text
+from alerts.warnings import indicators as ind
 
 CATEGORIES = ("Security", "Safety")
 WARNING_TYPES = (

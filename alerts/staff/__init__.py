@@ -1,0 +1,1 @@
+"""Police staff: their accounts, signing in, and API tokens."""
