@@ -1,5 +1,5 @@
 """Helpers the channel client tests share (the fake server itself is the ``fake_channels``
-fixture of ``tests.conftest``)."""
+fixture of ``tests.conftest``, and their usual client its ``http`` fixture)."""
 
 from __future__ import annotations
 

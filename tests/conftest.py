@@ -151,3 +151,13 @@ def plain_http():
 
     with httpx.Client(timeout=5.0, follow_redirects=False) as client:
         yield client
+
+
+@pytest.fixture
+async def http():
+    """The engine's own client (its transport, no redirects, 5 s timeouts), which the channel
+    client tests send through (``tests.channel_helpers.http_client`` makes a shorter one)."""
+    from tests.channel_helpers import http_client
+
+    async with http_client() as client:
+        yield client

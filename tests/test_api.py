@@ -20,9 +20,14 @@ from alerts.audit import Actor
 from alerts.clock import utcnow
 from alerts.staff import api_tokens as tokens
 from alerts.warnings import signatures as signing
+from tests.builders import api_act
+from tests.builders import api_approve
+from tests.builders import api_create
+from tests.builders import api_published
+from tests.builders import api_submitted
+from tests.builders import draft
 from tests.conftest import make_app
 from tests.conftest import sign_in
-from tests.test_workflow import draft
 
 CLI = Actor("cli", "bca")
 PROBLEM = "application/problem+json"
@@ -40,36 +45,6 @@ def problem(response, status: int) -> dict:
     assert body["status"] == status
     assert {"type", "title", "status", "detail"} <= set(body)
     return body
-
-
-def create(client, auth, username="hoankiem.canbo", **changes) -> dict:
-    response = client.post("/api/v1/alerts", json=draft(**changes), headers=auth(username))
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.json
-
-
-def act(client, auth, username: str, alert_id: int, action: str, body=None):
-    path = f"/api/v1/alerts/{alert_id}/{action}"
-    return client.post(path, json=body, headers=auth(username))
-
-
-def submitted(client, auth, username="hoankiem.canbo", **changes) -> dict:
-    alert = create(client, auth, username, **changes)
-    response = act(client, auth, username, alert["id"], "submit")
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.json
-
-
-def approve(client, auth, username: str, alert: dict):
-    return act(
-        client, auth, username, alert["id"], "approve", {"content_hash": alert["content_hash"]}
-    )
-
-
-def published(client, auth, **changes) -> dict:
-    response = approve(client, auth, "hanoi.duyet", submitted(client, auth, **changes))
-    assert response.json["status"] == "published"
-    return response.json
 
 
 def give_role(db, username: str, role: str) -> None:
@@ -186,9 +161,9 @@ def test_create_read_list_and_patch(client, auth):
 
 
 def test_list_is_scoped_to_the_unit_and_below(client, auth):
-    commune = create(client, auth)
-    province = create(client, auth, "hanoi.canbo", regions=["01"])
-    danang = create(client, auth, "haichau.canbo", regions=["20242"])
+    commune = api_create(client, auth)
+    province = api_create(client, auth, "hanoi.canbo", regions=["01"])
+    danang = api_create(client, auth, "haichau.canbo", regions=["20242"])
     seen = {
         name: {a["id"] for a in client.get("/api/v1/alerts", headers=auth(name)).json["alerts"]}
         for name in ("hoankiem.canbo", "hanoi.duyet", "danang.duyet", "bo.duyet")
@@ -205,11 +180,11 @@ def test_list_is_scoped_to_the_unit_and_below(client, auth):
 
 
 def test_province_approves_a_commune_warning_and_it_is_published(client, auth):
-    alert = submitted(client, auth)
+    alert = api_submitted(client, auth)
     assert alert["status"] == "submitted" and alert["actions"] == ["edit", "withdraw"]
     seen = client.get(f"/api/v1/alerts/{alert['id']}", headers=auth("hanoi.duyet")).json
     assert seen["actions"] == ["approve", "reject"]
-    response = approve(client, auth, "hanoi.duyet", seen)
+    response = api_approve(client, auth, "hanoi.duyet", seen)
     assert response.status_code == 200
     done = response.json
     assert (done["status"], done["approved_by"]) == ("published", "hanoi.duyet")
@@ -229,59 +204,59 @@ def test_province_approves_a_commune_warning_and_it_is_published(client, auth):
 
 def test_nobody_approves_a_warning_they_drafted(client, auth, db):
     give_role(db, "hanoi.duyet", "officer")
-    alert = submitted(client, auth, "hanoi.duyet", regions=["01"])
-    body = problem(approve(client, auth, "hanoi.duyet", alert), 403)
+    alert = api_submitted(client, auth, "hanoi.duyet", regions=["01"])
+    body = problem(api_approve(client, auth, "hanoi.duyet", alert), 403)
     assert body["type"] == f"{PUBLIC}/api/v1/problems/forbidden"
     assert body["detail"] == "You drafted or edited this warning: another approver must review it."
     assert "errors" not in body
     state = client.get(f"/api/v1/alerts/{alert['id']}", headers=auth("hanoi.duyet")).json
     assert state["status"] == "submitted"
-    assert approve(client, auth, "hanoi.duyet2", alert).json["status"] == "published"
+    assert api_approve(client, auth, "hanoi.duyet2", alert).json["status"] == "published"
 
 
 def test_another_province_does_not_even_see_the_warning(client, auth):
-    alert = submitted(client, auth)
-    refused = problem(approve(client, auth, "danang.duyet", alert), 404)
-    unknown = problem(approve(client, auth, "danang.duyet", {**alert, "id": 424242}), 404)
+    alert = api_submitted(client, auth)
+    refused = problem(api_approve(client, auth, "danang.duyet", alert), 404)
+    unknown = problem(api_approve(client, auth, "danang.duyet", {**alert, "id": 424242}), 404)
     assert refused == unknown
     problem(client.get(f"/api/v1/alerts/{alert['id']}", headers=auth("danang.duyet")), 404)
     problem(client.get("/api/v1/alerts/99999999999999999999999", headers=auth("bo.duyet")), 404)
 
 
 def test_an_officer_may_not_approve(client, auth):
-    alert = submitted(client, auth)
-    body = problem(approve(client, auth, "hanoi.canbo", alert), 403)
+    alert = api_submitted(client, auth)
+    body = problem(api_approve(client, auth, "hanoi.canbo", alert), 403)
     assert body["detail"] == "Only approvers may do this."
 
 
 def test_a_replayed_or_stale_approval_is_a_conflict(client, auth):
-    first = submitted(client, auth)
-    assert approve(client, auth, "hanoi.duyet", first).status_code == 200
-    body = problem(approve(client, auth, "hanoi.duyet", first), 409)
+    first = api_submitted(client, auth)
+    assert api_approve(client, auth, "hanoi.duyet", first).status_code == 200
+    body = problem(api_approve(client, auth, "hanoi.duyet", first), 409)
     assert body["type"] == f"{PUBLIC}/api/v1/problems/conflict"
 
-    second = submitted(client, auth)
+    second = api_submitted(client, auth)
     response = client.patch(
         f"/api/v1/alerts/{second['id']}",
         json={"headline": "Tiêu đề đã sửa"},
         headers=auth("hoankiem.canbo"),
     )
     assert response.json["content_hash"] != second["content_hash"]
-    body = problem(approve(client, auth, "hanoi.duyet", second), 409)
+    body = problem(api_approve(client, auth, "hanoi.duyet", second), 409)
     assert body["detail"] == "The warning changed since you opened it: review it again."
-    assert approve(client, auth, "hanoi.duyet", response.json).json["status"] == "published"
+    assert api_approve(client, auth, "hanoi.duyet", response.json).json["status"] == "published"
 
 
 def test_approval_needs_the_reviewed_content_hash(client, auth):
-    alert = submitted(client, auth)
-    body = problem(act(client, auth, "hanoi.duyet", alert["id"], "approve", {}), 422)
+    alert = api_submitted(client, auth)
+    body = problem(api_act(client, auth, "hanoi.duyet", alert["id"], "approve", {}), 422)
     assert [e["field"] for e in body["errors"]] == ["content_hash"]
-    problem(act(client, auth, "hanoi.duyet", alert["id"], "approve"), 400)
+    problem(api_act(client, auth, "hanoi.duyet", alert["id"], "approve"), 400)
 
 
 def test_an_edit_after_approval_goes_back_to_submitted(client, auth):
-    alert = submitted(client, auth, publish_at=later(hours=2))
-    approved = approve(client, auth, "hanoi.duyet", alert).json
+    alert = api_submitted(client, auth, publish_at=later(hours=2))
+    approved = api_approve(client, auth, "hanoi.duyet", alert).json
     assert (approved["status"], approved["code"]) == ("approved", None)
     assert approved["publish_at"].endswith("+07:00")
     response = client.patch(
@@ -294,14 +269,14 @@ def test_an_edit_after_approval_goes_back_to_submitted(client, auth):
 
 
 def test_reject_needs_a_reason_and_returns_the_warning_to_its_author(client, auth):
-    alert = submitted(client, auth)
-    body = problem(act(client, auth, "hanoi.duyet", alert["id"], "reject", {"reason": 5}), 422)
+    alert = api_submitted(client, auth)
+    body = problem(api_act(client, auth, "hanoi.duyet", alert["id"], "reject", {"reason": 5}), 422)
     assert [e["field"] for e in body["errors"]] == ["content_hash", "reason"]
     empty = {"content_hash": alert["content_hash"], "reason": " "}
-    body = problem(act(client, auth, "hanoi.duyet", alert["id"], "reject", empty), 422)
+    body = problem(api_act(client, auth, "hanoi.duyet", alert["id"], "reject", empty), 422)
     assert body["errors"] == [{"field": "reason", "message": "Give a reason."}]
     reason = {"content_hash": alert["content_hash"], "reason": "Thiếu số điện thoại"}
-    response = act(client, auth, "hanoi.duyet", alert["id"], "reject", reason)
+    response = api_act(client, auth, "hanoi.duyet", alert["id"], "reject", reason)
     assert response.status_code == 200
     assert (response.json["status"], response.json["reject_reason"]) == (
         "rejected",
@@ -312,17 +287,19 @@ def test_reject_needs_a_reason_and_returns_the_warning_to_its_author(client, aut
 
 
 def test_withdraw_before_approval_only(client, auth):
-    alert = submitted(client, auth)
-    response = act(client, auth, "hoankiem.canbo", alert["id"], "withdraw")
+    alert = api_submitted(client, auth)
+    response = api_act(client, auth, "hoankiem.canbo", alert["id"], "withdraw")
     assert response.status_code == 200 and response.json["status"] == "withdrawn"
-    problem(act(client, auth, "hoankiem.canbo", alert["id"], "withdraw"), 409)
-    problem(act(client, auth, "hoankiem.canbo", alert["id"], "submit"), 409)
-    problem(act(client, auth, "hanoi.duyet", alert["id"], "withdraw"), 403)
+    problem(api_act(client, auth, "hoankiem.canbo", alert["id"], "withdraw"), 409)
+    problem(api_act(client, auth, "hoankiem.canbo", alert["id"], "submit"), 409)
+    problem(api_act(client, auth, "hanoi.duyet", alert["id"], "withdraw"), 403)
 
 
 def test_update_starts_a_new_revision_that_supersedes_on_publication(client, auth):
-    first = published(client, auth)
-    response = act(client, auth, "hoankiem.canbo", first["id"], "update", {"headline": "Cập nhật"})
+    first = api_published(client, auth)
+    response = api_act(
+        client, auth, "hoankiem.canbo", first["id"], "update", {"headline": "Cập nhật"}
+    )
     assert response.status_code == 201
     second = response.json
     assert response.headers["Location"] == f"{PUBLIC}/api/v1/alerts/{second['id']}"
@@ -337,33 +314,33 @@ def test_update_starts_a_new_revision_that_supersedes_on_publication(client, aut
         "Cập nhật",
     )
     assert second["description"] == first["description"]
-    problem(act(client, auth, "hoankiem.canbo", first["id"], "update"), 409)
-    act(client, auth, "hoankiem.canbo", second["id"], "submit")
-    assert approve(client, auth, "hanoi.duyet", second).json["status"] == "published"
+    problem(api_act(client, auth, "hoankiem.canbo", first["id"], "update"), 409)
+    api_act(client, auth, "hoankiem.canbo", second["id"], "submit")
+    assert api_approve(client, auth, "hanoi.duyet", second).json["status"] == "published"
     old = client.get(f"/api/v1/alerts/{first['id']}", headers=auth("hoankiem.canbo")).json
     assert old["superseded_by"] == second["id"] and old["actions"] == []
 
 
 def test_cancel_is_one_step_for_an_approver_and_forbidden_to_officers(client, auth):
-    alert = published(client, auth)
+    alert = api_published(client, auth)
     body = problem(
-        act(client, auth, "hoankiem.canbo", alert["id"], "cancel", {"reason": "Sai"}), 403
+        api_act(client, auth, "hoankiem.canbo", alert["id"], "cancel", {"reason": "Sai"}), 403
     )
     assert body["type"].endswith("/problems/forbidden")
-    body = problem(act(client, auth, "hanoi.duyet", alert["id"], "cancel", {}), 422)
+    body = problem(api_act(client, auth, "hanoi.duyet", alert["id"], "cancel", {}), 422)
     assert body["errors"] == [{"field": "reason", "message": "Give a reason."}]
-    problem(act(client, auth, "danang.duyet", alert["id"], "cancel", {"reason": "Sai"}), 404)
-    response = act(client, auth, "hanoi.duyet", alert["id"], "cancel", {"reason": "Tin sai"})
+    problem(api_act(client, auth, "danang.duyet", alert["id"], "cancel", {"reason": "Sai"}), 404)
+    response = api_act(client, auth, "hanoi.duyet", alert["id"], "cancel", {"reason": "Tin sai"})
     assert response.status_code == 200
     assert (response.json["status"], response.json["cancel_reason"]) == ("cancelled", "Tin sai")
     assert response.json["cancelled_at"].endswith("+07:00")
-    problem(act(client, auth, "hanoi.duyet", alert["id"], "cancel", {"reason": "again"}), 409)
+    problem(api_act(client, auth, "hanoi.duyet", alert["id"], "cancel", {"reason": "again"}), 409)
 
 
 def test_exercise_mode_is_kept(client, auth):
-    alert = published(client, auth, mode="Exercise")
+    alert = api_published(client, auth, mode="Exercise")
     assert alert["mode"] == "Exercise"
-    update = act(client, auth, "hoankiem.canbo", alert["id"], "update", {"mode": "Actual"})
+    update = api_act(client, auth, "hoankiem.canbo", alert["id"], "update", {"mode": "Actual"})
     assert problem(update, 422)["errors"][0]["field"] == "mode"
 
 
@@ -461,13 +438,13 @@ def test_problems_answer_in_vietnamese_on_request(client, auth):
 
 def test_an_image_arrives_as_a_data_url_or_a_stored_hash(client, auth, db):
     data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
-    alert = create(client, auth, image=data_url)
+    alert = api_create(client, auth, image=data_url)
     digest = hashlib.sha256(PNG).hexdigest()
     assert alert["image"] == digest
     assert db.execute("SELECT mime FROM images WHERE sha256 = ?", [digest]).fetchone() == (
         "image/png",
     )
-    assert create(client, auth, image=digest)["image"] == digest
+    assert api_create(client, auth, image=digest)["image"] == digest
 
 
 @pytest.mark.parametrize(
@@ -506,7 +483,7 @@ def test_region_search_ignores_diacritics_and_stays_in_jurisdiction(client, auth
 
 
 def test_audit_trail_of_a_visible_warning(client, auth):
-    alert = published(client, auth)
+    alert = api_published(client, auth)
     response = client.get(f"/api/v1/audit?object={alert['id']}", headers=auth("hanoi.duyet"))
     entries = response.json["entries"]
     assert [e["action"] for e in entries] == [
@@ -533,8 +510,8 @@ def test_audit_trail_of_a_visible_warning(client, auth):
 
 
 def test_refusals_through_the_api_are_audited(client, auth):
-    alert = submitted(client, auth)
-    approve(client, auth, "hanoi.canbo", alert)
+    alert = api_submitted(client, auth)
+    api_approve(client, auth, "hanoi.canbo", alert)
     entries = client.get(f"/api/v1/audit?object={alert['id']}", headers=auth("hanoi.duyet"))
     refused = [e for e in entries.json["entries"] if e["action"] == "alert.refused"]
     assert [(e["actor"], e["detail"]["attempted"]) for e in refused] == [("hanoi.canbo", "approve")]
@@ -576,14 +553,14 @@ def test_openapi_describes_every_route_with_its_methods(app, client):
 
 
 def test_the_alert_schema_lists_every_field_the_api_returns(client, auth):
-    alert = create(client, auth)
+    alert = api_create(client, auth)
     schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Alert"]
     assert set(schema["properties"]) == set(alert)
 
 
 def test_problem_types_resolve_to_their_description(client, auth):
-    alert = submitted(client, auth)
-    body = problem(approve(client, auth, "hanoi.canbo", alert), 403)
+    alert = api_submitted(client, auth)
+    body = problem(api_approve(client, auth, "hanoi.canbo", alert), 403)
     described = client.get(body["type"].removeprefix(PUBLIC))
     assert described.status_code == 200 and described.json["status"] == 403
     problem(client.get("/api/v1/problems/nonsense"), 404)
@@ -616,32 +593,32 @@ def test_a_member_the_api_does_not_take_is_a_422_and_nothing_is_created(
 
 
 def test_unknown_members_are_refused_on_every_body(client, auth, db):
-    alert = create(client, auth)
+    alert = api_create(client, auth)
     path = f"/api/v1/alerts/{alert['id']}"
     edit = client.patch(path, json={"headline": "Mới", "id": 9}, headers=auth("hoankiem.canbo"))
     assert [e["field"] for e in problem(edit, 422)["errors"]] == ["id"]
     unchanged = client.get(path, headers=auth("hoankiem.canbo")).json
     assert unchanged["headline"] == alert["headline"]
-    submit = act(client, auth, "hoankiem.canbo", alert["id"], "submit", {"note": "gấp"})
+    submit = api_act(client, auth, "hoankiem.canbo", alert["id"], "submit", {"note": "gấp"})
     assert problem(submit, 422)["errors"][0]["message"] == "Unknown field: note"
-    alert = submitted(client, auth)
+    alert = api_submitted(client, auth)
     review = {"content_hash": alert["content_hash"], "comment": "ok"}
-    refused = act(client, auth, "hanoi.duyet", alert["id"], "approve", review)
+    refused = api_act(client, auth, "hanoi.duyet", alert["id"], "approve", review)
     assert [e["field"] for e in problem(refused, 422)["errors"]] == ["comment"]
     assert (
         client.get(f"/api/v1/alerts/{alert['id']}", headers=auth("hanoi.duyet")).json["status"]
         == "submitted"
     )
-    assert approve(client, auth, "hanoi.duyet", alert).json["status"] == "published"
-    cancel = act(client, auth, "hanoi.duyet", alert["id"], "cancel", {"reason": "x", "why": 1})
+    assert api_approve(client, auth, "hanoi.duyet", alert).json["status"] == "published"
+    cancel = api_act(client, auth, "hanoi.duyet", alert["id"], "cancel", {"reason": "x", "why": 1})
     assert [e["field"] for e in problem(cancel, 422)["errors"]] == ["why"]
-    update = act(client, auth, "hoankiem.canbo", alert["id"], "update", {"phones": ["1"]})
+    update = api_act(client, auth, "hoankiem.canbo", alert["id"], "update", {"phones": ["1"]})
     assert [e["field"] for e in problem(update, 422)["errors"]] == ["phones"]
     assert count_warnings(db) == 2
 
 
 def test_indicators_sent_where_documented_are_kept(client, auth):
-    alert = create(client, auth, indicators={"phones": ["0912 345 678"]})
+    alert = api_create(client, auth, indicators={"phones": ["0912 345 678"]})
     assert alert["indicators"]["phones"] == ["+84912345678"]
 
 

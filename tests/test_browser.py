@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.browser_fixtures import sign_in_browser
-from tests.test_warning_views import local
+from tests.builders import local
 
 pytestmark = pytest.mark.browser
 
@@ -62,8 +62,8 @@ def test_officer_drafts_from_a_template_with_the_region_picker(page, live_server
 
 
 def test_approver_confirms_in_the_queue_and_the_warning_is_published(page, live_server, db):
-    from tests.test_workflow import CONFIG
-    from tests.test_workflow import submitted
+    from tests.builders import CONFIG
+    from tests.builders import submitted
 
     alert_id = submitted(db)
     sign_in_browser(page, live_server, "hanoi.duyet")

@@ -14,10 +14,10 @@ import pytest
 
 from alerts.delivery.engine import Dispatcher
 from tests.browser_fixtures import sign_in_browser as _sign_in
+from tests.builders import local
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
-from tests.test_warning_views import local
 
 pytestmark = pytest.mark.browser
 HEADLINE = "Cảnh báo đối tượng giả danh công an phường gọi điện đòi mã OTP"

@@ -29,14 +29,14 @@ from alerts.store import warnings as store
 from alerts.warnings import cap_signatures as cap_signing
 from alerts.warnings import workflow
 from alerts.warnings.models import Status
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import submitted
 from tests.conftest import acting_as
 from tests.conftest import make_app
 from tests.delivery_setup import Fakes
 from tests.delivery_setup import add_accounts
 from tests.render_samples import sample_message
-from tests.test_workflow import CONFIG
-from tests.test_workflow import approve
-from tests.test_workflow import submitted
 
 DATA = Path(__file__).parent / "data"
 KEY = DATA / "cap-signing-test-key.pem"

@@ -14,19 +14,11 @@ from alerts.channels import Reaction
 from alerts.channels import facebook
 from alerts.render import RenderSettings
 from alerts.render.facebook import render
-from tests.channel_helpers import closed_server
-from tests.channel_helpers import http_client
 from tests.fakes import graph as fake_graph
 from tests.render_samples import sample_message
 
 PAGE_ID = fake_graph.PAGE_ID
 FEED = f"/graph/v23.0/{PAGE_ID}/feed"
-
-
-@pytest.fixture
-async def http():
-    async with http_client() as client:
-        yield client
 
 
 def make_account(fake, settings: dict | None = None, **secrets) -> Account:
@@ -203,51 +195,6 @@ async def test_an_unreadable_link_is_dropped_once(fake_channels, http):
     assert "link" in form(first)
     assert "link" not in form(second)
     assert fake_graph.pages(fake_channels.state).posts[0]["link"] is None
-
-
-async def test_a_hung_server_gives_an_unknown_outcome(fake_channels):
-    fake_channels.state.fail("graph", kind="hang", seconds=2)
-
-    async with http_client(2.0, read=0.5) as http:
-        outcome = await facebook.send(http, make_account(fake_channels), page_item())
-
-    assert outcome.reaction is Reaction.UNKNOWN
-    assert "ReadTimeout" in outcome.detail
-
-
-async def test_a_refused_connection_is_retried(http):
-    outcome = await facebook.send(http, make_account(closed_server()), page_item())
-
-    assert outcome.reaction is Reaction.RETRY_BACKOFF
-    assert outcome.detail.startswith("not sent: ConnectError")
-
-
-@pytest.mark.parametrize(
-    ("failure", "detail"),
-    [
-        ({"kind": "http", "status": 503}, "HTTP 503, not JSON"),
-        ({"kind": "http", "status": 500}, "HTTP 500, not JSON"),
-        ({"kind": "malformed"}, "HTTP 200, not JSON"),
-    ],
-)
-async def test_outages_and_malformed_bodies_are_retried(fake_channels, http, failure, detail):
-    fake_channels.state.fail("graph", **failure)
-
-    outcome = await facebook.send(http, make_account(fake_channels), page_item())
-
-    assert outcome.reaction is Reaction.RETRY_BACKOFF
-    assert outcome.detail == detail
-
-
-async def test_a_retry_after_header_is_honoured(fake_channels, http):
-    fake_channels.state.fail("graph", kind="http", status=429, retry_after=30)
-    fake_channels.state.fail("graph", kind="http", status=429)
-
-    told = await facebook.send(http, make_account(fake_channels), page_item())
-    untold = await facebook.send(http, make_account(fake_channels), page_item())
-
-    assert (told.reaction, told.retry_after, told.status_code) == (Reaction.RETRY_AFTER, 30, 429)
-    assert untold.reaction is Reaction.RETRY_BACKOFF
 
 
 async def test_secrets_never_show_in_repr_or_details(fake_channels, http):

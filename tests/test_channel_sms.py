@@ -13,8 +13,6 @@ from alerts.channels import sms
 from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render import sms as render_sms
-from tests.channel_helpers import closed_server
-from tests.channel_helpers import http_client
 from tests.fakes import esms as fake_esms
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_message
@@ -22,12 +20,6 @@ from tests.render_samples import sample_update
 
 PHONE = "+84901888484"
 SECRET = fake_esms.SECRET_KEY
-
-
-@pytest.fixture
-async def http():
-    async with http_client(2.0, read=0.5) as client:
-        yield client
 
 
 def account(fake, **secrets) -> Account:
@@ -183,29 +175,11 @@ async def test_a_malformed_request_gets_the_invalid_request_shape_and_is_given_u
     assert outcome.reaction == Reaction.GIVE_UP and "Invalid request" in outcome.detail
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-async def test_a_server_error_is_retried_with_backoff(fake_channels, http, status):
-    fake_channels.state.fail("esms", kind="http", status=status)
-    outcome = await sms.send(http, account(fake_channels), item())
-    assert outcome.reaction == Reaction.RETRY_BACKOFF and outcome.status_code == status
-
-
 async def test_the_optional_rate_limit_answers_429_with_retry_after(fake_channels, http):
     fake_channels.state.limits["esms"] = 2
     outcomes = [await sms.send(http, account(fake_channels), item(key=f"k{n}")) for n in range(3)]
     assert [o.reaction for o in outcomes[:2]] == [Reaction.OK, Reaction.OK]
     assert outcomes[2].reaction == Reaction.RETRY_AFTER and outcomes[2].retry_after == 1.0
-
-
-async def test_a_server_that_hangs_leaves_the_outcome_unknown(fake_channels, http):
-    fake_channels.state.fail("esms", kind="hang", seconds=1.5)
-    outcome = await sms.send(http, account(fake_channels), item())
-    assert outcome.reaction == Reaction.UNKNOWN and "ReadTimeout" in outcome.detail
-
-
-async def test_a_closed_port_is_retried_with_backoff(http):
-    outcome = await sms.send(http, account(closed_server()), item())
-    assert outcome.reaction == Reaction.RETRY_BACKOFF and "ConnectError" in outcome.detail
 
 
 async def test_missing_keys_disable_the_channel_without_a_request(fake_channels, http):

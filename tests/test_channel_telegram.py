@@ -15,8 +15,6 @@ from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render import telegram as render_telegram
 from tests.channel_helpers import closed_port
-from tests.channel_helpers import closed_server
-from tests.channel_helpers import http_client
 from tests.fakes import telegram as fake_telegram
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_content
@@ -25,12 +23,6 @@ from tests.render_samples import sample_update
 
 TOKEN = fake_telegram.TOKEN
 CHANNEL_CHAT = "-1001234567890"
-
-
-@pytest.fixture
-async def http():
-    async with http_client(2.0, read=0.5) as client:
-        yield client
 
 
 def account(fake, token: str = TOKEN, base_url: str | None = None) -> Account:
@@ -182,7 +174,6 @@ async def test_a_wrong_token_disables_the_channel(fake_channels, http):
 @pytest.mark.parametrize(
     "failure, reaction",
     [
-        ({"kind": "http", "status": 502}, Reaction.RETRY_BACKOFF),
         ({"kind": "error", "status": 500, "description": "Internal Server Error"},
          Reaction.RETRY_BACKOFF),
         ({"kind": "error", "status": 400, "description": "Bad Request: can't parse entities: x"},
@@ -262,18 +253,6 @@ async def test_a_later_part_held_back_briefly_is_resent_after_the_wait(
     )
     assert outcome.reaction == Reaction.OK and outcome.provider_id == "1,2"
     assert [body["text"] for body in sent(fake_channels)] == ["một", "hai", "hai"]
-
-
-async def test_a_server_that_hangs_leaves_the_outcome_unknown(fake_channels, http):
-    fake_channels.state.fail("telegram", kind="hang", seconds=1.5)
-    outcome = await telegram.send(http, account(fake_channels), item(text("x")))
-    assert outcome.reaction == Reaction.UNKNOWN and "ReadTimeout" in outcome.detail
-    assert TOKEN not in repr(outcome)
-
-
-async def test_a_closed_port_is_retried_with_backoff(http):
-    outcome = await telegram.send(http, account(closed_server()), item(text("x")))
-    assert outcome.reaction == Reaction.RETRY_BACKOFF and "ConnectError" in outcome.detail
 
 
 @pytest.mark.parametrize(

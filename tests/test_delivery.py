@@ -22,14 +22,14 @@ from alerts.delivery.engine import Dispatcher
 from alerts.store import deliveries as delivery_store
 from alerts.store import warnings as store
 from alerts.warnings import workflow
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import submitted
 from tests.conftest import acting_as
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
 from tests.test_integrity import tamper
-from tests.test_workflow import CONFIG
-from tests.test_workflow import approve
-from tests.test_workflow import submitted
 
 # Short deadlines so hung servers cost a test a second, not fifteen.
 FAST = {c: replace(p, deadline=1.5) for c, p in policy.POLICIES.items()}

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from alerts.delivery.engine import Dispatcher
 from alerts.demo import channels as demo_channels
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import submitted
 from tests.conftest import sign_in
 from tests.delivery_setup import WEBHOOK_SECRET
 from tests.delivery_setup import running_fakes
@@ -13,9 +16,6 @@ from tests.fakes import esms
 from tests.fakes import graph
 from tests.fakes import telegram
 from tests.fakes import zalo
-from tests.test_workflow import CONFIG
-from tests.test_workflow import approve
-from tests.test_workflow import submitted
 
 
 def test_demo_credentials_are_the_fakes_own():

@@ -21,12 +21,12 @@ from alerts.store import users as user_store
 from alerts.store import warnings as store
 from alerts.warnings import workflow
 from alerts.warnings.models import Status
+from tests.builders import CONFIG
+from tests.builders import draft
 from tests.conftest import acting_as
 from tests.conftest import post_form
 from tests.conftest import sign_in
 from tests.conftest import sign_in_first_time
-from tests.test_workflow import CONFIG
-from tests.test_workflow import draft
 
 TEMP = "temporary passphrase 2026"
 

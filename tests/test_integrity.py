@@ -14,11 +14,11 @@ from alerts.errors import Conflict
 from alerts.store import warnings as store
 from alerts.warnings import workflow
 from alerts.warnings.models import Status
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import submitted
 from tests.conftest import acting_as
 from tests.conftest import sign_in
-from tests.test_workflow import CONFIG
-from tests.test_workflow import approve
-from tests.test_workflow import submitted
 
 LATER = {"publish_at": (utcnow() + timedelta(hours=1)).isoformat()}
 

@@ -17,13 +17,13 @@ from alerts.store import warnings as store
 from alerts.warnings import signatures as signing
 from alerts.warnings import workflow
 from alerts.warnings.models import Alert
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import create
+from tests.builders import published
 from tests.conftest import acting_as
 from tests.conftest import make_app
 from tests.conftest import post_form
-from tests.test_workflow import CONFIG
-from tests.test_workflow import approve
-from tests.test_workflow import create
-from tests.test_workflow import submitted
 
 CAP_NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 SCHEMA = Path(__file__).parent / "data" / "CAP-v1.2.xsd"
@@ -41,11 +41,6 @@ def english(client):
     """The client with English chosen, so UI text can be asserted whatever the catalogue."""
     client.set_cookie("lang", "en")
     return client
-
-
-def published(db, officer="hoankiem.canbo", approver="hanoi.duyet", **changes) -> Alert:
-    """Draft, submit and approve a warning (published at once); return the revision."""
-    return approve(db, approver, submitted(db, officer, **changes))
 
 
 def hanoi(db, headline="Cảnh báo lừa đảo toàn thành phố Hà Nội") -> Alert:

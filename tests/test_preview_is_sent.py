@@ -20,16 +20,15 @@ from alerts.residents import links as subscription_tokens
 from alerts.residents import verify
 from alerts.store import warnings as store
 from alerts.warnings import publication
-from alerts.warnings import workflow
 from alerts.warnings.models import Status
-from tests.conftest import acting_as
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import submitted
 from tests.conftest import make_app
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
 from tests.fakes.esms import GSM7_BASIC
-from tests.test_workflow import CONFIG
-from tests.test_workflow import draft
 
 FAST = {c: replace(p, deadline=1.5) for c, p in policy.POLICIES.items()}
 PHONES = ("+84912345001", "+84912345002", "+84912345003")
@@ -70,18 +69,10 @@ def gsm_segments(text: str) -> int:
     return 1 if len(text) <= 70 else math.ceil(len(text) / 67)
 
 
-def submitted(db, config) -> int:
+def sms_and_email(db, config) -> int:
+    """Submit the long-instructed warning for SMS and email under ``config``; return its id."""
     changes = {"instruction": INSTRUCTION, "channels": ["sms", "email"]}
-    alert_id = workflow.create(db, acting_as(db, "hoankiem.canbo"), draft(**changes), config=config)
-    workflow.submit(db, acting_as(db, "hoankiem.canbo"), alert_id, config=config)
-    return alert_id
-
-
-def approve(db, config, alert_id: int):
-    seen = store.get_alert(db, alert_id).content_hash
-    return workflow.approve(
-        db, acting_as(db, "hanoi.duyet"), alert_id, seen_hash=seen, config=config
-    )
+    return submitted(db, config=config, **changes)
 
 
 def seen_by_approver(client, auth, alert_id: int) -> dict:
@@ -119,14 +110,14 @@ def test_each_resident_receives_the_previewed_text_but_for_their_token(
     add_accounts(db, config, fakes)
     ids = [subscribe(db, "sms", phone, "00070") for phone in PHONES]
     ids += [subscribe(db, "email", mailbox, "01") for mailbox in MAILBOXES]
-    alert_id = submitted(db, config)
+    alert_id = sms_and_email(db, config)
     before = seen_by_approver(client, auth, alert_id)
     sms = before["sms"]
     assert sms["error"] is None
     assert f"/unsubscribe/{publication.PREVIEW_TOKEN}" in sms["parts"]["text"]
     assert sms["counts"]["characters"] == len(sms["parts"]["text"])
     assert sms["counts"]["segments"] == gsm_segments(sms["parts"]["text"]) <= segments
-    alert = approve(db, config, alert_id)
+    alert = approve(db, "hanoi.duyet", alert_id, config)
     assert alert.status == Status.PUBLISHED
     after = seen_by_approver(client, auth, alert_id)
     deliver(db, config)
@@ -166,15 +157,15 @@ def test_a_budget_the_stop_link_leaves_no_room_in_is_refused_naming_channel_and_
     add_accounts(db, one, fakes)
     subscribe(db, "sms", PHONES[0], "00070")
     limit = {"channel": "SMS", "limit": "1 segment of 160 characters"}
-    alert_id = submitted(db, dict(keyed_app(db_path, 2).config))
+    alert_id = sms_and_email(db, dict(keyed_app(db_path, 2).config))
     rendering = publication.preview(db, store.get_alert(db, alert_id), one)["sms"]
     assert isinstance(rendering, Refused) and rendering.params == limit
     with pytest.raises(Refused) as refused:
-        approve(db, one, alert_id)
+        approve(db, "hanoi.duyet", alert_id, one)
     assert refused.value.params == limit
     assert store.get_alert(db, alert_id).status == Status.SUBMITTED
     with pytest.raises(Refused) as refused:
-        submitted(db, one)
+        sms_and_email(db, one)
     assert refused.value.params == limit
     deliver(db, one)
     assert not fakes.state.extra.get("esms_sent")
@@ -197,7 +188,7 @@ def test_preview_approval_verification_and_sending_share_one_set_of_settings(seg
 
 def test_the_preview_says_what_the_placeholder_token_stands_for(db_path, db):
     app = keyed_app(db_path, 2)
-    alert_id = submitted(db, dict(app.config))
+    alert_id = sms_and_email(db, dict(app.config))
     found = publication.preview(db, store.get_alert(db, alert_id), dict(app.config))
     note = "The Xs in the stop link stand for each resident's own code (same length)."
     assert note in [text for text, _params in found["sms"].notes]

@@ -15,13 +15,13 @@ from alerts.store import warnings as store
 from alerts.warnings import signatures as signing
 from alerts.warnings import workflow
 from alerts.warnings.models import Status
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import create
+from tests.builders import submitted
+from tests.builders import ui_approve
 from tests.conftest import acting_as
 from tests.conftest import sign_in
-from tests.test_warning_views import approve as approve_in_ui
-from tests.test_workflow import CONFIG
-from tests.test_workflow import approve
-from tests.test_workflow import create
-from tests.test_workflow import submitted
 
 PUBLIC_KEY = signing.Signer.from_seed(CONFIG["SIGNING_KEY"]).public_key_b64
 
@@ -129,6 +129,6 @@ def test_the_approval_page_shows_each_channel_as_it_will_look(client, db):
 def test_the_warning_page_shows_the_signature_checked(client, db):
     alert_id = submitted(db)
     sign_in(client, "hanoi.duyet")
-    assert approve_in_ui(client, db, alert_id).status_code == 303
+    assert ui_approve(client, db, alert_id).status_code == 303
     page = client.get(f"/admin/warnings/{alert_id}").get_data(as_text=True)
     assert "Chữ ký số (Alert)" in page and "hợp lệ" in page

@@ -24,13 +24,13 @@ from alerts.residents import subscriptions
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import warnings as warning_store
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import submitted
 from tests.conftest import make_app
 from tests.conftest import post_form
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import running_fakes
-from tests.test_workflow import CONFIG
-from tests.test_workflow import approve
-from tests.test_workflow import submitted
 
 SECRET = "test-secret"
 CONF = {**CONFIG, "SECRET_KEY": SECRET, "CONFIRMATIONS_PER_DESTINATION": 3}

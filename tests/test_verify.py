@@ -15,13 +15,13 @@ from alerts.store import warnings as store
 from alerts.warnings import publication
 from alerts.warnings import workflow
 from alerts.warnings.codes import display
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import create
+from tests.builders import submitted
 from tests.conftest import acting_as
 from tests.conftest import make_app
 from tests.conftest import post_form
-from tests.test_workflow import CONFIG
-from tests.test_workflow import approve
-from tests.test_workflow import create
-from tests.test_workflow import submitted
 
 # The phone number is in the instruction's first sentence, so the SMS carries it.
 INSTRUCTION = "Không gọi lại số 0912 345 678 và không cung cấp mã OTP. Gọi 113 khi nghi ngờ."

@@ -14,12 +14,12 @@ from collections import Counter
 import pytest
 
 from alerts.db import open_db
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import submitted
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import running_fakes
 from tests.fakes import hooks
-from tests.test_workflow import CONFIG
-from tests.test_workflow import approve
-from tests.test_workflow import submitted
 
 LEASE = 3
 

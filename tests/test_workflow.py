@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,61 +16,11 @@ from alerts.errors import Refused
 from alerts.store import warnings as store
 from alerts.warnings import workflow
 from alerts.warnings.models import Status
+from tests.builders import CONFIG
+from tests.builders import approve
+from tests.builders import create
+from tests.builders import submitted
 from tests.conftest import acting_as
-
-CONFIG = {
-    "ENV": "testing",
-    "OFFICIAL_DOMAINS": ("bocongan.gov.vn", "gov.vn"),
-    "PUBLIC_URL": "https://canhbao.bocongan.gov.vn",
-    "SMS_MAX_SEGMENTS": 2,
-    # A fixed test key (base64 of 32 bytes): never used outside the tests.
-    "SIGNING_KEY": "dGVzdC1rZXktMzItYnl0ZXMtZm9yLWVkMjU1MTkhISE=",
-    "DATABASE": "",
-    # A fixed test key for channel credentials (Fernet): never used outside the tests.
-    "DATA_KEY": "4LDbnH3HjbPA7q5MN9-drDRB3Q10vuXuByqsf8E6tKg=",
-    # A fixed test RSA key and self-signed certificate for CAP documents (tests/data).
-    "CAP_SIGNING_KEY": str(Path(__file__).parent / "data" / "cap-signing-test-key.pem"),
-    "CAP_SIGNING_CERT": str(Path(__file__).parent / "data" / "cap-signing-test-cert.pem"),
-}
-
-
-def draft(**changes) -> dict:
-    """A valid submission for Phường Hoàn Kiếm (00070), as the API takes it."""
-    return {
-        "headline": "Cảnh báo cuộc gọi giả danh công an yêu cầu cung cấp mã OTP",
-        "description": "Đối tượng gọi điện tự xưng cán bộ công an phường, đề nghị đọc mã OTP.",
-        "instruction": "Không cung cấp mã OTP cho bất kỳ ai. Gọi 113 khi nghi ngờ.",
-        "warning_type": "scam_phone",
-        "severity": "Severe",
-        "urgency": "Immediate",
-        "certainty": "Observed",
-        "regions": ["00070"],
-        "channels": ["sms", "zalo"],
-        "expires_at": (utcnow() + timedelta(days=7)).isoformat(),
-        "indicators": {
-            "phones": ["0912 345 678"],
-            "accounts": [],
-            "links": ["hxxp://vneid-capnhat[.]com/x"],
-        },
-        **changes,
-    }
-
-
-def create(db, username="hoankiem.canbo", **changes) -> int:
-    return workflow.create(db, acting_as(db, username), draft(**changes), config=CONFIG)
-
-
-def submitted(db, username="hoankiem.canbo", **changes) -> int:
-    alert_id = create(db, username, **changes)
-    workflow.submit(db, acting_as(db, username), alert_id, config=CONFIG)
-    return alert_id
-
-
-def approve(db, username: str, alert_id: int):
-    alert = store.get_alert(db, alert_id)
-    return workflow.approve(
-        db, acting_as(db, username), alert_id, seen_hash=alert.content_hash, config=CONFIG
-    )
 
 
 def audit_actions(db, alert_id: int) -> list[tuple[str, dict]]:

@@ -1,9 +1,9 @@
 """The queued failures every fake HTTP API answers alike, so each fake keeps only its own.
 
 A "hang" waits its ``seconds`` and then lets the request go on as usual (a slow provider);
-"http" is an HTML error page with its ``status`` (and ``retry_after`` as a Retry-After
-header) and "malformed" an HTML page with status 200: what a proxy or an outage page answers
-instead of the API.
+"http" is an HTML error page with its ``status`` (``retry_after`` as a Retry-After header;
+a 3xx sends its Location to ``location``, by default another host) and "malformed" an HTML
+page with status 200: what a proxy or an outage page answers instead of the API.
 """
 
 from __future__ import annotations
@@ -51,4 +51,6 @@ def answer_queued(
     response = Response(page, status, mimetype="text/html")
     if "retry_after" in failure:
         response.headers["Retry-After"] = str(failure["retry_after"])
+    if 300 <= status < 400:
+        response.headers["Location"] = failure.get("location", "https://moved.example/api")
     return response

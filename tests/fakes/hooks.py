@@ -11,7 +11,8 @@ duplicate, not processed again).
 Tests register an endpoint's secret with ``register(state, endpoint, secret)`` and read
 what happened with ``deliveries(state)``. Queued failures (``state.fail("hooks", ...)``):
 kind="http" (status, optional retry_after and location), kind="gone" (410), kind="hang"
-(seconds; then the delivery is processed as usual, as a slow receiver would).
+(seconds; then the delivery is processed as usual, as a slow receiver would), kind="malformed"
+(an HTML page with status 200, nothing processed: a proxy answering for the receiver).
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ def blueprint(state: FakeState) -> Blueprint:
             return jsonify(error="this endpoint was removed"), 410
         if failure.get("kind") == "http":
             return _failure_response(failure)
+        if failure.get("kind") == "malformed":
+            return Response("<html><body>OK</body></html>", mimetype="text/html")
         with state.lock:
             secret = state.extra.get(SECRETS, {}).get(endpoint)
         if secret is None:
