@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # Keywords that mark English messages for extraction into the catalogue (see
 # scripts/translations): the message is the first argument, or the third of _require_status.
-EXTRACT_KEYWORDS = ("N_", "Refused", "Forbidden", "Conflict", "refuse", "_require_status:3")
+EXTRACT_KEYWORDS = ("N_", "Refused", "Forbidden", "Conflict", "refuse")
 
 
 def N_(message: str) -> str:

@@ -499,7 +499,7 @@ def test_a_slow_channels_long_queue_never_holds_a_fast_one_back(db, fakes, dispa
 def test_a_cancellation_claimed_mid_fan_out_overtakes_what_is_still_queued(db, fakes, monkeypatch):
     monkeypatch.setattr("alerts.delivery.drain.HEARTBEAT_SECONDS", 0.0)
     monkeypatch.setattr("alerts.delivery.drain.FLUSH_SECONDS", 0.0)
-    monkeypatch.setattr("alerts.delivery.engine.BATCH", 20)  # a fan-out of several claims
+    monkeypatch.setattr("alerts.delivery.claims.BATCH", 20)  # a fan-out of several claims
     add_accounts(db, CONFIG, fakes)
     subscribe(db, "sms", "+84912345999", "00070")
     earlier = publish(db, channels=["sms"])

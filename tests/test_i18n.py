@@ -76,7 +76,7 @@ def test_domain_refusals_and_password_rules_are_extracted():
     """Messages the domain raises in English reach the catalogue through the extractor."""
     ids = set(_extracted_ids())
     assert "You drafted or edited this warning: another approver must review it." in ids
-    assert "Only a published warning can be updated." in ids  # _require_status's 3rd argument
+    assert "Only a published warning can be updated." in ids  # workflow.NOT_NOW, through N_
     rules = {
         password_problem("x"),
         password_problem("x" * (MAX_LENGTH + 1)),

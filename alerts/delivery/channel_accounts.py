@@ -132,7 +132,7 @@ def set_active(db: sqlite_utils.Database, acting: Acting, account_id: int, activ
 def reseal_all(db: sqlite_utils.Database, config: Mapping, who: audit.Actor) -> int:
     """Re-encrypt every account's secrets with the first ALERTS_DATA_KEY (after rotation)."""
     with write(db):
-        rows = db.execute("SELECT id, secrets FROM channel_accounts").fetchall()
+        rows = account_store.all_secrets(db)
         for account_id, sealed in rows:
             account_store.set_secrets(db, account_id, vault.reseal(config, sealed))
         audit_store.append(

@@ -15,12 +15,13 @@ import asyncio
 import itertools
 import logging
 import time
+from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from alerts.channels import Account
 from alerts.channels import Item
@@ -28,15 +29,16 @@ from alerts.channels import Outcome
 from alerts.channels import Reaction
 from alerts.channels import client_for
 from alerts.clock import utcnow
+from alerts.delivery.claims import Claims
+from alerts.delivery.claims import Holding
+from alerts.delivery.recording import Recorder
 from alerts.delivery.recording import Result
+from alerts.delivery.sending import Sender
 from alerts.residents import subscriptions
 from alerts.security import vault
 from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
 from alerts.warnings.outbox import PRIORITY
-
-if TYPE_CHECKING:
-    from alerts.delivery.engine import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -60,35 +62,31 @@ class Summary:
     notices: int = 0
 
 
-@dataclass(frozen=True)
-class Holding:
-    """What a drain holds in memory, as handed to the store thread (copies)."""
-
-    in_flight: dict[int, int]  # attempts claimed and not yet finished, per account
-    queued: dict[str, int]  # the same per channel
-    deliveries: list[int]  # every delivery id claimed and not yet recorded
-    notices: list[int]  # every notice id claimed and not yet recorded
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """What one claim took, and what its housekeeping did."""
-
-    batch: list[Delivery]
-    notices: list[Notice]
-    accounts: dict[int, Account | Outcome]  # opened, or the outcome that stops them
-    expiring: list[Account]  # tokens to refresh before the attempts are prepared
-    jobs: list | None  # each attempt with its (account, item) or outcome; None if expiring
-    recovered: int
-    expired: int
-
-
 class Drain:
     """One ``dispatch_due`` call: claim, send and record until nothing more is due or the
-    budget is spent, then wait for what is in flight and record it."""
+    budget is spent, then wait for what is in flight and record it.
 
-    def __init__(self, engine: Dispatcher, db, now: datetime | None, budget: float, heartbeat):
-        self.engine = engine
+    Its collaborators: ``claims`` (claim, prepare, give back: store-thread work),
+    ``sender`` (send and refresh on the loop), ``recorder`` (record outcomes: store-thread
+    work), and ``on_store_thread``, which runs a function on the one store thread."""
+
+    def __init__(
+        self,
+        claims: Claims,
+        sender: Sender,
+        recorder: Recorder,
+        on_store_thread: Callable[..., Awaitable],
+        config: Mapping,
+        db,
+        now: datetime | None,
+        budget: float,
+        heartbeat,
+    ):
+        self.claims = claims
+        self.sender = sender
+        self.recorder = recorder
+        self.on_store_thread = on_store_thread
+        self.config = config  # seals a refreshed token pair
         self.db = db
         self.now = now
         self.budget = budget
@@ -110,16 +108,10 @@ class Drain:
         self.flushed_at = self.beat_at = time.monotonic()
         self.task: asyncio.Task | None = None  # the task running ``run``
 
-    async def store(self, function: Callable, *args):
-        """Run ``function(*args)`` on the store thread (the loop keeps sending meanwhile)."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self.engine.store_thread, function, *args
-        )
-
     async def run(self) -> Summary:
         self.task = asyncio.current_task()
         try:
-            await self.store(subscriptions.expire_pending, self.db, self.now or utcnow())
+            await self.on_store_thread(subscriptions.expire_pending, self.db, self.now or utcnow())
             await self._claim()
             while self.active or self.finished or self.claiming:
                 if self.active:
@@ -146,8 +138,8 @@ class Drain:
     async def _claim(self) -> None:
         """Claim, open the accounts (refreshing a token about to expire), prepare, and start
         sending; stop claiming when nothing was due or the budget is spent."""
-        engine, db = self.engine, self.db
-        took = await self.store(engine.claim, db, self.now or utcnow(), self._holding())
+        claims, db = self.claims, self.db
+        took = await self.on_store_thread(claims.claim, db, self.now or utcnow(), self._holding())
         self.summary.recovered += took.recovered
         self.summary.expired += took.expired
         self.summary.claimed += len(took.batch)
@@ -158,7 +150,9 @@ class Drain:
         jobs = took.jobs
         if jobs is None:
             accounts = await self._refresh_expiring(took.accounts, took.expiring)
-            jobs = await self.store(engine.prepare, db, took.batch, took.notices, accounts)
+            jobs = await self.on_store_thread(
+                claims.prepare, db, took.batch, took.notices, accounts
+            )
         for work, job in jobs:
             if isinstance(job, Outcome):
                 self.finished.append((work, job, 0.0))
@@ -169,14 +163,16 @@ class Drain:
         """Refresh each token about to expire (Zalo: 25 h) before it is used, storing the
         new pair first; if a refresh fails the current token may still work: try it.
         Returns the accounts with their fresh secrets."""
-        engine, accounts = self.engine, dict(accounts)
+        accounts = dict(accounts)
         for account in expiring:
-            secrets, failure = await engine.refresh(account)
+            secrets, failure = await self.sender.refresh(account)
             if secrets is None:
-                await self.store(engine.refresh_failed, self.db, account.id, failure)
+                await self.on_store_thread(self.claims.refresh_failed, self.db, account.id, failure)
                 continue
-            sealed, detail = vault.seal(engine.config, secrets), {"before_expiry": True}
-            await self.store(engine.recorder.store_secrets, self.db, account.id, sealed, detail)
+            sealed, detail = vault.seal(self.config, secrets), {"before_expiry": True}
+            await self.on_store_thread(
+                self.recorder.store_secrets, self.db, account.id, sealed, detail
+            )
             accounts[account.id] = replace(account, secrets=secrets)
         return accounts
 
@@ -187,7 +183,7 @@ class Drain:
         self.active += 1
         if work.channel not in self.queues:
             self.queues[work.channel] = asyncio.PriorityQueue()
-            for _ in range(self.engine.rules[work.channel].concurrency):
+            for _ in range(self.sender.rules[work.channel].concurrency):
                 sender = asyncio.create_task(self._sender(self.queues[work.channel]))
                 self.senders.append(sender)
         queue = self.queues[work.channel]
@@ -201,7 +197,7 @@ class Drain:
         the pacing.)"""
         while True:
             _, _, *attempt = await queue.get()
-            work, outcome, seconds = await self.engine.send_one(*attempt)
+            work, outcome, seconds = await self.sender.send_one(*attempt)
             self.in_flight[work.account_id] -= 1
             self.queued[work.channel] -= 1
             self.active -= 1
@@ -240,19 +236,19 @@ class Drain:
         if any(o.reaction == Reaction.REFRESH_TOKEN for _, o, _ in results):
             refreshed = await self._refresh_stale(results)
         outcomes = self.summary.outcomes
-        await self.store(self.engine.recorder.record, self.db, results, refreshed, outcomes)
+        await self.on_store_thread(self.recorder.record, self.db, results, refreshed, outcomes)
         self.held.difference_update(_key(work) for work, _, _ in results)
         if self.heartbeat is not None and time.monotonic() - self.beat_at >= HEARTBEAT_SECONDS:
             self.beat_at = time.monotonic()
-            await self.store(self.heartbeat)
+            await self.on_store_thread(self.heartbeat)
 
     async def _refresh_stale(self, results: list[Result]) -> dict[int, str | None]:
         """Refresh each account once whose token a provider refused; store the new pair.
         Returns account -> None (refreshed) or why not (the channel is then stopped)."""
-        engine, db = self.engine, self.db
+        db = self.db
         refreshed: dict[int, str | None] = {}
-        wanting = await self.store(engine.recorder.wanting_refresh, db, results)
-        accounts = await self.store(engine.open_accounts, db, wanting)
+        wanting = await self.on_store_thread(self.recorder.wanting_refresh, db, results)
+        accounts = await self.on_store_thread(self.claims.open_accounts, db, wanting)
         for account_id, account in accounts.items():
             if isinstance(account, Outcome):
                 refreshed[account_id] = account.detail
@@ -260,11 +256,13 @@ class Drain:
             client = client_for(account.channel)
             if not hasattr(client, "refresh"):
                 continue  # nothing to refresh: the refusal stops the channel
-            secrets, failure = await engine.refresh(account)
+            secrets, failure = await self.sender.refresh(account)
             if secrets is not None:
-                sealed = vault.seal(engine.config, secrets)
+                sealed = vault.seal(self.config, secrets)
                 detail = {"channel": account.channel}
-                await self.store(engine.recorder.store_secrets, db, account_id, sealed, detail)
+                await self.on_store_thread(
+                    self.recorder.store_secrets, db, account_id, sealed, detail
+                )
             refreshed[account_id] = failure or None
         return refreshed
 
@@ -277,7 +275,7 @@ class Drain:
         try:
             if self.finished:
                 await self._flush()
-            await self.store(self.engine.unclaim, self.db, waiting)
+            await self.on_store_thread(self.claims.unclaim, self.db, waiting)
         except Exception:  # the error that stopped the drain is the one to report
             log.exception("could not give back what the stopped drain held")
 
@@ -286,7 +284,7 @@ class Drain:
         for sender in self.senders:
             sender.cancel()
         await asyncio.gather(*self.senders, return_exceptions=True)
-        await self.engine.deadlines.stop()
+        await self.sender.deadlines.stop()
 
 
 def _priority(work: Delivery | Notice) -> int:

@@ -10,7 +10,6 @@ Runs on the engine's store thread: plain SQLite and policy, no network.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -228,6 +227,4 @@ def _refreshed_before(db, work: Delivery | Notice) -> bool:
     means the credentials themselves are refused)."""
     if isinstance(work, Notice):
         return work.attempts > 0
-    row = db.execute("SELECT history FROM deliveries WHERE id = ?", [work.id]).fetchone()
-    history = json.loads(row[0]) if row else []
-    return any(h.get("reaction") == "refresh_token" for h in history)
+    return any(h.get("reaction") == "refresh_token" for h in store.history(db, work.id))

@@ -30,7 +30,7 @@ from alerts.db import write
 from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
 from alerts.store import deliveries as store
-from alerts.store.lease import LEASE_NAME
+from alerts.store import lease as lease_store
 from alerts.warnings import workflow
 
 INTERVAL = 2.0
@@ -56,27 +56,20 @@ def acquire(
     now = now or utcnow()
     expires = to_text(now + timedelta(seconds=seconds))
     with write(db):
-        row = db.execute(
-            "SELECT holder, heartbeat_at, expires_at FROM worker_lease WHERE name = ?",
-            [LEASE_NAME],
-        ).fetchone()
-        if row and row[0] != holder and from_text(row[2]) > now:
+        held = lease_store.get_lease(db)
+        if held and held["holder"] != holder and from_text(held["expires_at"]) > now:
             raise LeaseHeld(
-                f"Another worker ({row[0]}) is active: last heartbeat {row[1]} UTC."
-                f" This one waits; the lease expires at {row[2]} UTC."
+                f"Another worker ({held['holder']}) is active: last heartbeat"
+                f" {held['heartbeat_at']} UTC. This one waits; the lease expires at"
+                f" {held['expires_at']} UTC."
             )
-        db.execute(
-            "INSERT INTO worker_lease (name, holder, heartbeat_at, expires_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder,"
-            " heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at",
-            [LEASE_NAME, holder, to_text(now), expires],
-        )
+        lease_store.take(db, holder, to_text(now), expires)
 
 
 def release(db: sqlite_utils.Database, holder: str) -> None:
     """Give the lease up (a clean stop lets the next worker start at once)."""
     with write(db):
-        db.execute("DELETE FROM worker_lease WHERE name = ? AND holder = ?", [LEASE_NAME, holder])
+        lease_store.give_up(db, holder)
 
 
 def tick(

@@ -117,3 +117,8 @@ def set_breaker(
         "UPDATE channel_accounts SET breaker_failures = ?, breaker_open_until = ? WHERE id = ?",
         [failures, open_until, account_id],
     )
+
+
+def all_secrets(db: sqlite_utils.Database) -> list[tuple[int, bytes]]:
+    """Return every account's id with its sealed secrets (to re-seal them after rotation)."""
+    return db.execute("SELECT id, secrets FROM channel_accounts").fetchall()

@@ -185,3 +185,166 @@ def dead_letters(db: sqlite_utils.Database, warning_ids: list[int], limit: int =
     for item in found:
         item["history"] = json.loads(item["history"])
     return found
+
+
+# --- filling the outbox (alerts/warnings/outbox.py decides who gets a copy) ---------------
+
+# The idempotency key: warning, message type, channel, account and target.
+_KEY = "'w' || ? || '-' || ? || '-' || ? || '-' || ? || '-' || {target}"
+
+
+def queue_broadcast(
+    db: sqlite_utils.Database,
+    warning_id: int,
+    msg_type: str,
+    channel: str,
+    account_id: int,
+    province_code: str | None,
+    priority: int,
+    now: str,
+    expires_at: str,
+) -> None:
+    """Queue one broadcast delivery (an account's own audience); a repeat is ignored."""
+    db.execute(
+        "INSERT OR IGNORE INTO deliveries (warning_id, msg_type, channel, account_id, target,"
+        " province_code, idempotency_key, priority, status, next_attempt_at, expires_at,"
+        f" created_at) VALUES (?, ?, ?, ?, 'broadcast', ?, {_KEY.format(target='?')},"
+        " ?, 'queued', ?, ?, ?)",
+        [
+            warning_id,
+            msg_type,
+            channel,
+            account_id,
+            province_code,
+            warning_id,
+            msg_type,
+            channel,
+            account_id,
+            "broadcast",
+            priority,
+            now,
+            expires_at,
+            now,
+        ],
+    )
+
+
+def queue_residents(
+    db: sqlite_utils.Database,
+    warning_id: int,
+    msg_type: str,
+    channel: str,
+    account_id: int,
+    priority: int,
+    now: str,
+    expires_at: str,
+    region_codes: list[str],
+    test_audience: bool,
+) -> int:
+    """Queue one delivery per active subscription of the channel and audience in the regions
+    (a commune's, its province's, or below a province: "vn" is everyone), in one statement
+    (a million in seconds); return how many were added."""
+    marks = ", ".join("?" * len(region_codes))
+    where = (
+        "1"
+        if "vn" in region_codes
+        else (
+            f"(s.region_code IN ({marks}) OR r.parent_code IN ({marks})"
+            f" OR s.region_code IN (SELECT parent_code FROM regions WHERE code IN ({marks})))"
+        )
+    )
+    params = [] if "vn" in region_codes else region_codes * 3
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO deliveries (warning_id, msg_type, channel, account_id, target,"
+        " subscription_id, province_code, idempotency_key, priority, status, next_attempt_at,"
+        " expires_at, created_at)"
+        " SELECT ?, ?, ?, ?, s.address, s.id,"
+        " CASE r.level WHEN 'commune' THEN r.parent_code ELSE r.code END,"
+        f" {_KEY.format(target='s.address')}, ?, 'queued', ?, ?, ?"
+        " FROM subscriptions s JOIN regions r ON r.code = s.region_code"
+        f" WHERE s.channel = ? AND s.status = 'active' AND s.test_audience = ? AND {where}",
+        [
+            warning_id,
+            msg_type,
+            channel,
+            account_id,
+            warning_id,
+            msg_type,
+            channel,
+            account_id,
+            priority,
+            now,
+            expires_at,
+            now,
+            channel,
+            int(test_audience),
+            *params,
+        ],
+    )
+    return cursor.rowcount
+
+
+def cancel_superseded(db: sqlite_utils.Database, series_id: int, warning_id: int) -> None:
+    """Cancel the queued deliveries of the series' other revisions (an Update replaces them)."""
+    db.execute(
+        "UPDATE deliveries SET status = 'cancelled', last_error = 'superseded'"
+        " WHERE status = 'queued' AND warning_id IN"
+        " (SELECT id FROM warnings WHERE series_id = ? AND id != ?)",
+        [series_id, warning_id],
+    )
+
+
+def queue_cancel(db: sqlite_utils.Database, warning_id: int, priority: int, now: str) -> int:
+    """Stop the warning's queued deliveries and queue a Cancel to every target that received
+    it or whose outcome is unknown; return how many Cancels were queued.
+
+    A possible duplicate still queued may have arrived, so it is cancelled only after its
+    target got a Cancel of its own."""
+    db.execute(
+        "UPDATE deliveries SET status = 'cancelled', last_error = 'warning cancelled'"
+        " WHERE warning_id = ? AND msg_type != 'Cancel' AND status = 'queued'"
+        " AND possible_duplicate = 0",
+        [warning_id],
+    )
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO deliveries (warning_id, msg_type, channel, account_id, target,"
+        " subscription_id, province_code, idempotency_key, priority, status, next_attempt_at,"
+        " expires_at, created_at)"
+        " SELECT warning_id, 'Cancel', channel, account_id, target, subscription_id,"
+        " province_code, 'w' || warning_id || '-Cancel-' || channel || '-' || account_id"
+        " || '-' || target, ?, 'queued', ?, expires_at, ? FROM deliveries"
+        " WHERE warning_id = ? AND msg_type != 'Cancel'"
+        " AND (status IN ('sent', 'sending') OR possible_duplicate = 1)",
+        [priority, now, now, warning_id],
+    )
+    db.execute(
+        "UPDATE deliveries SET status = 'cancelled', last_error = 'warning cancelled'"
+        " WHERE warning_id = ? AND msg_type != 'Cancel' AND status = 'queued'",
+        [warning_id],
+    )
+    return cursor.rowcount
+
+
+def history(db: sqlite_utils.Database, delivery_id: int) -> list[dict]:
+    """Return a delivery's attempts so far (empty if there is no such delivery)."""
+    row = db.execute("SELECT history FROM deliveries WHERE id = ?", [delivery_id]).fetchone()
+    return json.loads(row[0]) if row else []
+
+
+def sent_to_subscription(db: sqlite_utils.Database, subscription_id: int) -> list[tuple]:
+    """Return what a resident's subscription was sent, newest first (see ``_sent``)."""
+    return _sent(db, "d.subscription_id = ?", [subscription_id])
+
+
+def sent_broadcasts(db: sqlite_utils.Database) -> list[tuple]:
+    """Return the broadcasts sent to the units' own audiences, newest first."""
+    return _sent(db, "d.target = 'broadcast'", [])
+
+
+def _sent(db: sqlite_utils.Database, where: str, params: list) -> list[tuple]:
+    """Return up to 50 sent deliveries: (id, warning_id, msg_type, channel, target, sent_at)."""
+    return db.execute(
+        "SELECT d.id, d.warning_id, d.msg_type, d.channel, d.target, d.sent_at FROM deliveries d"
+        f" WHERE d.status = 'sent' AND {where} ORDER BY d.sent_at DESC, d.id DESC LIMIT 50",
+        params,
+    ).fetchall()

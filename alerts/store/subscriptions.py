@@ -219,3 +219,13 @@ def disable_subscription(db: sqlite_utils.Database, subscription_id: int, reason
         " AND status = 'active'",
         [now_text(), subscription_id],
     )
+
+
+def first_addresses(db: sqlite_utils.Database, limit: int = 50) -> list[tuple]:
+    """Return (id, channel, address, region_code, test_audience) of the first subscriptions,
+    live ones first (the demo's resident phones)."""
+    return db.execute(
+        "SELECT id, channel, address, region_code, test_audience FROM subscriptions"
+        " ORDER BY test_audience, id LIMIT ?",
+        [limit],
+    ).fetchall()

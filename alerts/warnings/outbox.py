@@ -15,6 +15,7 @@ import sqlite_utils
 
 from alerts.clock import now_text
 from alerts.store import accounts as account_store
+from alerts.store import deliveries as delivery_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
 from alerts.store.accounts import StoredAccount
@@ -23,7 +24,6 @@ from alerts.warnings.models import Alert
 BROADCAST_CHANNELS = ("zalo", "facebook", "telegram", "webhook")
 RESIDENT_CHANNELS = ("zalo", "telegram", "sms", "email")
 PRIORITY = {"Alert": 10, "Update": 10, "Cancel": 100}
-_KEY = "'w' || ? || '-' || ? || '-' || ? || '-' || ? || '-' || {target}"
 
 
 def _unit_chain(db: sqlite_utils.Database, unit_id: int) -> list[int]:
@@ -62,72 +62,34 @@ def _broadcast(db, alert: Alert, msg_type: str, channel: str, accounts, now: str
     for account in chosen:
         if account.settings.get("broadcast", "1") == "0":
             continue
-        db.execute(
-            "INSERT OR IGNORE INTO deliveries (warning_id, msg_type, channel, account_id, target,"
-            " province_code, idempotency_key, priority, status, next_attempt_at, expires_at,"
-            f" created_at) VALUES (?, ?, ?, ?, 'broadcast', ?, {_KEY.format(target='?')},"
-            " ?, 'queued', ?, ?, ?)",
-            [
-                alert.id,
-                msg_type,
-                channel,
-                account.id,
-                province,
-                alert.id,
-                msg_type,
-                channel,
-                account.id,
-                "broadcast",
-                PRIORITY[msg_type],
-                now,
-                alert.content.expires_at,
-                now,
-            ],
+        delivery_store.queue_broadcast(
+            db,
+            alert.id,
+            msg_type,
+            channel,
+            account.id,
+            province,
+            PRIORITY[msg_type],
+            now,
+            alert.content.expires_at,
         )
     return len(chosen)
 
 
 def _residents(db, alert: Alert, msg_type: str, channel: str, account, now: str) -> int:
-    """Insert one delivery per subscribed address in one statement (a million in seconds)."""
-    codes = list(alert.content.regions)
-    marks = ", ".join("?" * len(codes))
-    where = (
-        "1"
-        if "vn" in codes
-        else (
-            f"(s.region_code IN ({marks}) OR r.parent_code IN ({marks})"
-            f" OR s.region_code IN (SELECT parent_code FROM regions WHERE code IN ({marks})))"
-        )
+    """Queue one delivery per subscribed address of the targeted regions."""
+    return delivery_store.queue_residents(
+        db,
+        alert.id,
+        msg_type,
+        channel,
+        account.id,
+        PRIORITY[msg_type],
+        now,
+        alert.content.expires_at,
+        list(alert.content.regions),
+        test_audience=not alert.content.is_live,
     )
-    params = [] if "vn" in codes else codes * 3
-    cursor = db.execute(
-        "INSERT OR IGNORE INTO deliveries (warning_id, msg_type, channel, account_id, target,"
-        " subscription_id, province_code, idempotency_key, priority, status, next_attempt_at,"
-        " expires_at, created_at)"
-        " SELECT ?, ?, ?, ?, s.address, s.id,"
-        " CASE r.level WHEN 'commune' THEN r.parent_code ELSE r.code END,"
-        f" {_KEY.format(target='s.address')}, ?, 'queued', ?, ?, ?"
-        " FROM subscriptions s JOIN regions r ON r.code = s.region_code"
-        f" WHERE s.channel = ? AND s.status = 'active' AND s.test_audience = ? AND {where}",
-        [
-            alert.id,
-            msg_type,
-            channel,
-            account.id,
-            alert.id,
-            msg_type,
-            channel,
-            account.id,
-            PRIORITY[msg_type],
-            now,
-            alert.content.expires_at,
-            now,
-            channel,
-            int(not alert.content.is_live),
-            *params,
-        ],
-    )
-    return cursor.rowcount
 
 
 def _reaches_followers(alert: Alert, channel: str) -> bool:
@@ -146,12 +108,7 @@ def enqueue_publication(db: sqlite_utils.Database, alert: Alert, msg_type: str) 
     """
     now = now_text()
     if msg_type == "Update":
-        db.execute(
-            "UPDATE deliveries SET status = 'cancelled', last_error = 'superseded'"
-            " WHERE status = 'queued' AND warning_id IN"
-            " (SELECT id FROM warnings WHERE series_id = ? AND id != ?)",
-            [alert.series_id, alert.id],
-        )
+        delivery_store.cancel_superseded(db, alert.series_id, alert.id)
     accounts, added = _accounts(db, alert), 0
     for channel in alert.content.channels:
         usable = accounts.get(channel, [])
@@ -167,27 +124,4 @@ def enqueue_publication(db: sqlite_utils.Database, alert: Alert, msg_type: str) 
 def enqueue_cancel(db: sqlite_utils.Database, alert: Alert) -> int:
     """Stop every delivery of the warning not yet sent, and queue the cancellation at top
     priority to every target that received it or whose outcome is unknown."""
-    now = now_text()
-    db.execute(
-        "UPDATE deliveries SET status = 'cancelled', last_error = 'warning cancelled'"
-        " WHERE warning_id = ? AND msg_type != 'Cancel' AND status = 'queued'"
-        " AND possible_duplicate = 0",
-        [alert.id],
-    )
-    cursor = db.execute(
-        "INSERT OR IGNORE INTO deliveries (warning_id, msg_type, channel, account_id, target,"
-        " subscription_id, province_code, idempotency_key, priority, status, next_attempt_at,"
-        " expires_at, created_at)"
-        " SELECT warning_id, 'Cancel', channel, account_id, target, subscription_id,"
-        " province_code, 'w' || warning_id || '-Cancel-' || channel || '-' || account_id"
-        " || '-' || target, ?, 'queued', ?, expires_at, ? FROM deliveries"
-        " WHERE warning_id = ? AND msg_type != 'Cancel'"
-        " AND (status IN ('sent', 'sending') OR possible_duplicate = 1)",
-        [PRIORITY["Cancel"], now, now, alert.id],
-    )
-    db.execute(
-        "UPDATE deliveries SET status = 'cancelled', last_error = 'warning cancelled'"
-        " WHERE warning_id = ? AND msg_type != 'Cancel' AND status = 'queued'",
-        [alert.id],
-    )
-    return cursor.rowcount
+    return delivery_store.queue_cancel(db, alert.id, PRIORITY["Cancel"], now_text())

@@ -28,6 +28,7 @@ from alerts import audit
 from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write
+from alerts.errors import N_
 from alerts.errors import Conflict
 from alerts.errors import Forbidden
 from alerts.errors import NotFound
@@ -55,9 +56,42 @@ from alerts.warnings.content import parse_content
 from alerts.warnings.models import Alert
 from alerts.warnings.models import Status
 
-EDITABLE = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.REJECTED)
-WITHDRAWABLE = (Status.DRAFT, Status.SUBMITTED, Status.REJECTED)
-OPEN = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.REJECTED)
+# The lifecycle: for each action, the statuses it may start from and the status it leads to.
+# An edit sends an approved revision back to "submitted" and a rejected one back to "draft";
+# an update starts a new revision and leaves the published one as it is.
+TRANSITIONS: dict[str, dict[Status, Status]] = {
+    "edit": {
+        Status.DRAFT: Status.DRAFT,
+        Status.SUBMITTED: Status.SUBMITTED,
+        Status.APPROVED: Status.SUBMITTED,
+        Status.REJECTED: Status.DRAFT,
+    },
+    "submit": {Status.DRAFT: Status.SUBMITTED, Status.REJECTED: Status.SUBMITTED},
+    "approve": {Status.SUBMITTED: Status.APPROVED},
+    "reject": {Status.SUBMITTED: Status.REJECTED},
+    "withdraw": {
+        Status.DRAFT: Status.WITHDRAWN,
+        Status.SUBMITTED: Status.WITHDRAWN,
+        Status.REJECTED: Status.WITHDRAWN,
+    },
+    "update": {Status.PUBLISHED: Status.PUBLISHED},
+    "cancel": {Status.APPROVED: Status.CANCELLED, Status.PUBLISHED: Status.CANCELLED},
+    # Time-driven: they run only on the revisions ``store.due`` picked by status.
+    "publish": {Status.APPROVED: Status.PUBLISHED},
+    "expire": {Status.APPROVED: Status.EXPIRED, Status.PUBLISHED: Status.EXPIRED},
+}
+# Why an officer's or approver's action is refused (409) in the revision's status.
+NOT_NOW = {
+    "edit": N_("Only a warning that is not yet published can be edited."),
+    "submit": N_("Only a draft or a rejected warning can be sent for approval."),
+    "approve": N_("Only a warning awaiting approval can be reviewed."),
+    "reject": N_("Only a warning awaiting approval can be reviewed."),
+    "withdraw": N_("Only a warning that is not yet approved can be withdrawn."),
+    "update": N_("Only a published warning can be updated."),
+    "cancel": N_("Only an approved or published warning can be cancelled."),
+}
+# A revision still on its way to publication: one that may still be edited.
+OPEN = frozenset(TRANSITIONS["edit"])
 REASON_MAX = 1000
 # Brackets police use to write a scam link harmlessly ("site[.]com"), not template blanks.
 DEFANGED_MARKS = ("[.]", "[dot]", "[:]")
@@ -155,28 +189,39 @@ def _review_problem(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> 
     return None
 
 
-def _require_status(alert: Alert, allowed: tuple[Status, ...], message: str) -> None:
-    """Refuse an illegal transition (409) with a message saying which states allow it."""
-    if alert.status not in allowed:
-        raise Conflict(message)
+def _may(alert: Alert, action: str) -> bool:
+    return alert.status in TRANSITIONS[action]
+
+
+def _require_move(alert: Alert, action: str) -> Status:
+    """Return the status ``action`` leads to; refuse it (409) if the lifecycle does not
+    allow it from the revision's status, saying which states do."""
+    if not _may(alert, action):
+        raise Conflict(NOT_NOW[action])
+    return TRANSITIONS[action][alert.status]
+
+
+def _move(db: sqlite_utils.Database, alert: Alert, action: str, **fields) -> Status:
+    """Write the status ``action`` leads to, with ``fields``; return that status. Callers
+    that check more before writing call ``_require_move`` first, so the refusals keep
+    their order; checking again here keeps every status write behind the table."""
+    to = _require_move(alert, action)
+    store.set_fields(db, alert.id, status=to.value, **fields)
+    return to
 
 
 def allowed_actions(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> set[str]:
     """Return the actions the actor may take on a visible revision now (for buttons)."""
     actions = set()
     officer, approver = acting.user.has(Role.OFFICER), acting.user.has(Role.APPROVER)
-    if officer and alert.status in EDITABLE:
-        actions.add("edit")
-    if officer and alert.status in (Status.DRAFT, Status.REJECTED):
-        actions.add("submit")
-    if officer and alert.status in WITHDRAWABLE:
-        actions.add("withdraw")
-    if alert.status == Status.SUBMITTED and _review_problem(db, acting, alert) is None:
+    if officer:
+        actions.update(a for a in ("edit", "submit", "withdraw") if _may(alert, a))
+    if _may(alert, "approve") and _review_problem(db, acting, alert) is None:
         actions.update(("approve", "reject"))
     current = alert.superseded_by is None
-    if officer and alert.status == Status.PUBLISHED and current and not _open_revision(db, alert):
+    if officer and _may(alert, "update") and current and not _open_revision(db, alert):
         actions.add("update")
-    if approver and alert.status in (Status.APPROVED, Status.PUBLISHED) and current:
+    if approver and _may(alert, "cancel") and current:
         actions.add("cancel")
     return actions
 
@@ -274,7 +319,7 @@ def edit(
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.OFFICER)
-        _require_status(alert, EDITABLE, "Only a warning that is not yet published can be edited.")
+        _require_move(alert, "edit")
         merged = _merged(alert.content, raw)
         content = _parse(db, _unit(db, alert.unit_id), merged, config, now, naive_zone)
         if alert.msg_type == "Update" and content.mode != alert.content.mode:
@@ -283,15 +328,8 @@ def edit(
         if digest == alert.content_hash:
             return alert
         store.update_content(db, alert.id, content, digest, acting.user.id, to_text(now))
-        status = {Status.APPROVED: Status.SUBMITTED, Status.REJECTED: Status.DRAFT}
-        new_status = status.get(alert.status, alert.status)
-        store.set_fields(
-            db,
-            alert.id,
-            status=new_status.value,
-            approved_by=None,
-            approved_at=None,
-            approved_hash=None,
+        new_status = _move(
+            db, alert, "edit", approved_by=None, approved_at=None, approved_hash=None
         )
         _record_content(db, acting, alert.id, content, digest, to_text(now))
         _log(
@@ -312,17 +350,11 @@ def submit(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, config: 
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.OFFICER)
-        _require_status(
-            alert,
-            (Status.DRAFT, Status.REJECTED),
-            "Only a draft or a rejected warning can be sent for approval.",
-        )
+        _require_move(alert, "submit")
         _parse(db, _unit(db, alert.unit_id), _raw(alert.content), config, utcnow(), None)
         _require_no_placeholders(alert.content)
         publication.check_renderable(db, alert, config)
-        store.set_fields(
-            db, alert.id, status=Status.SUBMITTED.value, submitted_at=to_text(utcnow())
-        )
+        _move(db, alert, "submit", submitted_at=to_text(utcnow()))
         _log(db, acting.actor, "alert.submit", alert.id, content_hash=alert.content_hash)
 
 
@@ -370,14 +402,14 @@ def _merged(content: Content, raw: Mapping) -> dict:
 
 
 def _under_review(
-    db: sqlite_utils.Database, acting: Acting, alert_id: int, seen_hash: str
+    db: sqlite_utils.Database, acting: Acting, alert_id: int, seen_hash: str, action: str
 ) -> Alert:
     """Return a submitted revision the actor may review, unchanged since they opened it."""
     alert = visible(db, acting, alert_id)
     problem = _review_problem(db, acting, alert)
     if problem:
         raise problem
-    _require_status(alert, (Status.SUBMITTED,), "Only a warning awaiting approval can be reviewed.")
+    _require_move(alert, action)
     if seen_hash != alert.content_hash:
         raise Conflict("The warning changed since you opened it: review it again.")
     integrity.require_intact(db, alert, "approval")
@@ -392,14 +424,14 @@ def approve(
     at once if it is due."""
     now = utcnow()
     with write(db):
-        alert = _under_review(db, acting, alert_id, seen_hash)
+        alert = _under_review(db, acting, alert_id, seen_hash, "approve")
         if alert.content.expires_at <= to_text(now):
             raise Conflict("The warning has already expired: edit its expiry time first.")
         publication.check_renderable(db, alert, config)
-        store.set_fields(
+        _move(
             db,
-            alert.id,
-            status=Status.APPROVED.value,
+            alert,
+            "approve",
             approved_by=acting.user.id,
             approved_at=to_text(now),
             approved_hash=alert.content_hash,
@@ -436,14 +468,8 @@ def reject(
     """Send a submitted revision back to its author with a reason."""
     reason = _reason(reason)
     with write(db):
-        alert = _under_review(db, acting, alert_id, seen_hash)
-        store.set_fields(
-            db,
-            alert.id,
-            status=Status.REJECTED.value,
-            reviewed_hash=alert.content_hash,
-            reject_reason=reason,
-        )
+        alert = _under_review(db, acting, alert_id, seen_hash, "reject")
+        _move(db, alert, "reject", reviewed_hash=alert.content_hash, reject_reason=reason)
         _log(
             db,
             acting.actor,
@@ -460,10 +486,7 @@ def withdraw(db: sqlite_utils.Database, acting: Acting, alert_id: int) -> None:
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.OFFICER)
-        _require_status(
-            alert, WITHDRAWABLE, "Only a warning that is not yet approved can be withdrawn."
-        )
-        store.set_fields(db, alert.id, status=Status.WITHDRAWN.value)
+        _move(db, alert, "withdraw")
         _log(db, acting.actor, "alert.withdraw", alert.id, content_hash=alert.content_hash)
 
 
@@ -487,7 +510,7 @@ def start_update(
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.OFFICER)
-        _require_status(alert, (Status.PUBLISHED,), "Only a published warning can be updated.")
+        _require_move(alert, "update")
         if alert.superseded_by is not None:
             raise Conflict("A newer revision of this warning exists: update that one.")
         pending = _open_revision(db, alert)
@@ -518,24 +541,20 @@ def cancel(
     with write(db):
         alert = visible(db, acting, alert_id)
         _require_role(acting, Role.APPROVER)
-        _require_status(
-            alert,
-            (Status.APPROVED, Status.PUBLISHED),
-            "Only an approved or published warning can be cancelled.",
-        )
+        _require_move(alert, "cancel")
         if alert.superseded_by is not None:
             raise Conflict("A newer revision of this warning exists: cancel that one.")
-        store.set_fields(
+        _move(
             db,
-            alert.id,
-            status=Status.CANCELLED.value,
+            alert,
+            "cancel",
             cancelled_by=acting.user.id,
             cancelled_at=now,
             cancel_reason=reason,
         )
         for other in store.series(db, alert.series_id):
-            if other.id != alert.id and other.status in WITHDRAWABLE:
-                store.set_fields(db, other.id, status=Status.WITHDRAWN.value)
+            if other.id != alert.id and _may(other, "withdraw"):
+                _move(db, other, "withdraw")
                 _log(
                     db,
                     acting.actor,
@@ -606,9 +625,7 @@ def publish_due(
 def _publish(db: sqlite_utils.Database, alert: Alert, config: Mapping, now: datetime) -> None:
     integrity.require_intact(db, store.get_alert(db, alert.id), "publication")
     code = verification.new_code(lambda c: store.code_taken(db, c))
-    store.set_fields(
-        db, alert.id, status=Status.PUBLISHED.value, published_at=to_text(now), code=code
-    )
+    _move(db, alert, "publish", published_at=to_text(now), code=code)
     published = store.get_alert(db, alert.id)
     key_id = publication.sign(db, published, config, alert.msg_type)
     for earlier in store.series(db, alert.series_id):
@@ -632,9 +649,9 @@ def expire_due(db: sqlite_utils.Database, now: datetime | None = None) -> list[i
     now_text = to_text(now or utcnow())
     expired = []
     with write(db):
-        for status in (Status.APPROVED, Status.PUBLISHED):
+        for status in TRANSITIONS["expire"]:
             for alert in store.due(db, status, "expires_at", now_text):
-                store.set_fields(db, alert.id, status=Status.EXPIRED.value)
+                _move(db, alert, "expire")
                 _log(db, audit.SYSTEM, "alert.expire", alert.id, content_hash=alert.content_hash)
                 expired.append(alert.id)
     return expired

@@ -11,6 +11,8 @@ from flask import render_template
 
 from alerts.db import get_db
 from alerts.render import registry
+from alerts.store import deliveries as delivery_store
+from alerts.store import subscriptions as subscription_store
 from alerts.store import warnings as warning_store
 from alerts.warnings import publication
 from alerts.web.guards import signed_in
@@ -18,13 +20,8 @@ from alerts.web.guards import signed_in
 bp = Blueprint("demo", __name__, url_prefix="/admin/demo")
 
 
-def _received(db, where: str, params: list) -> list[dict]:
+def _received(db, rows: list[tuple]) -> list[dict]:
     """Return sent deliveries (newest first) with each one's rendering."""
-    rows = db.execute(
-        "SELECT d.id, d.warning_id, d.msg_type, d.channel, d.target, d.sent_at FROM deliveries d"
-        f" WHERE d.status = 'sent' AND {where} ORDER BY d.sent_at DESC, d.id DESC LIMIT 50",
-        params,
-    ).fetchall()
     settings = publication.render_settings(current_app.config)
     found = []
     for delivery_id, warning_id, msg_type, channel, target, sent_at in rows:
@@ -52,19 +49,16 @@ def phones():
     if current_app.config["ENV"] == "production":
         abort(404)
     db = get_db()
-    residents = db.execute(
-        "SELECT id, channel, address, region_code, test_audience FROM subscriptions"
-        " ORDER BY test_audience, id LIMIT 50"
-    ).fetchall()
+    residents = subscription_store.first_addresses(db)
     inboxes = [
         {
             "channel": channel,
             "address": address,
             "region": region,
             "test": bool(test),
-            "messages": _received(db, "d.subscription_id = ?", [sub_id]),
+            "messages": _received(db, delivery_store.sent_to_subscription(db, sub_id)),
         }
         for sub_id, channel, address, region, test in residents
     ]
-    broadcasts = _received(db, "d.target = 'broadcast'", [])
+    broadcasts = _received(db, delivery_store.sent_broadcasts(db))
     return render_template("demo/phones.html", inboxes=inboxes, broadcasts=broadcasts)

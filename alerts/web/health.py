@@ -18,6 +18,7 @@ from alerts.db import get_db
 from alerts.regions import MAP_VERSION_KEY
 from alerts.store import regions as region_store
 from alerts.store.lease import get_lease
+from alerts.store.lease import journal_mode
 from alerts.warnings import integrity
 from alerts.web.guards import public
 
@@ -38,7 +39,7 @@ def healthz():
             "database": "ok",
             "schema_version": migrations.schema_version(db),
             "pending_migrations": pending,
-            "journal_mode": db.execute("PRAGMA journal_mode").fetchone()[0],
+            "journal_mode": journal_mode(db),
             "map_version": None if pending else region_store.get_meta(db, MAP_VERSION_KEY),
             "worker": None if pending else get_lease(db),
             "integrity_failures": failures,
