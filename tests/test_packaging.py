@@ -83,8 +83,8 @@ def installed(wheel, tmp_path_factory) -> tuple[Path, dict]:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python]
     run([*pip, "install", "--no-deps", "--no-index", "--quiet", wheel], cwd=tmp)
     site = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp)
-    ours = sysconfig.get_paths()
-    (Path(site.strip()) / "dependencies.pth").write_text(f"{ours['purelib']}\n{ours['platlib']}\n")
+    ours = {sysconfig.get_paths()[kind] for kind in ("purelib", "platlib")}
+    (Path(site.strip()) / "dependencies.pth").write_text("".join(f"{p}\n" for p in sorted(ours)))
     env = {
         k: v
         for k, v in os.environ.items()
