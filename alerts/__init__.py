@@ -27,7 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = config.load(test_config)
     app = Flask(
         __name__,
-        template_folder=str(config.PROJECT_ROOT / "templates"),
+        template_folder=str(config.TEMPLATES_DIR),
         instance_relative_config=True,
     )
     app.config.update(settings)

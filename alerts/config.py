@@ -21,6 +21,10 @@ from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
+# The Jinja2 templates: inside the package in an installed wheel (setup.py maps the top-level
+# templates/ folder there), else at the top of the checkout, where the layout keeps them.
+_PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = _PACKAGED_TEMPLATES if _PACKAGED_TEMPLATES.is_dir() else PROJECT_ROOT / "templates"
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"
 ENVIRONMENTS = ("development", "production", "testing")
 

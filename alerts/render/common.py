@@ -16,11 +16,11 @@ from jinja2 import StrictUndefined
 from jinja2 import Template
 from jinja2 import select_autoescape
 
-from alerts.config import PROJECT_ROOT
+from alerts.config import TEMPLATES_DIR
 from alerts.render import Message
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-CHANNEL_TEMPLATES = PROJECT_ROOT / "templates" / "channels"
+CHANNEL_TEMPLATES = TEMPLATES_DIR / "channels"
 SEVERITY_VI = {
     "Extreme": "Đặc biệt nghiêm trọng",
     "Severe": "Nghiêm trọng",

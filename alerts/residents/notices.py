@@ -17,7 +17,7 @@ from jinja2 import FileSystemLoader
 from jinja2 import StrictUndefined
 
 from alerts.clock import to_text
-from alerts.config import PROJECT_ROOT
+from alerts.config import TEMPLATES_DIR
 from alerts.regions.jurisdiction import unit_code
 from alerts.render import gsm
 from alerts.store import accounts as account_store
@@ -25,7 +25,7 @@ from alerts.store import notices as notice_store
 from alerts.store import units as unit_store
 
 _TEMPLATES = Environment(
-    loader=FileSystemLoader(PROJECT_ROOT / "templates" / "subscribe"),
+    loader=FileSystemLoader(TEMPLATES_DIR / "subscribe"),
     autoescape=True,
     undefined=StrictUndefined,
 )
