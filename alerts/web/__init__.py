@@ -30,15 +30,12 @@ from alerts.store import audit as audit_store
 from alerts.web import account
 from alerts.web import admin
 from alerts.web import auth
-from alerts.web import channels  # noqa: F401  (registers its views on the admin blueprint)
 from alerts.web import demo
 from alerts.web import health
 from alerts.web import portal
 from alerts.web import site
 from alerts.web import subscribe
-from alerts.web import users  # noqa: F401  (registers the user views on the admin blueprint)
 from alerts.web import verify
-from alerts.web import warning_templates  # noqa: F401
 from alerts.web import warnings
 from alerts.web.context import actor
 from alerts.web.context import my_unit

@@ -43,7 +43,7 @@ from alerts.warnings import workflow
 from alerts.warnings.content import Content
 from alerts.warnings.models import Alert
 from alerts.warnings.models import Status
-from alerts.web.admin import region_json
+from alerts.web.admin.home import region_json
 from alerts.web.context import acting
 from alerts.web.context import my_unit
 from alerts.web.forms import show_refusal

@@ -20,12 +20,12 @@ from alerts.models import Role
 from alerts.store import units as unit_store
 from alerts.warnings import warning_templates
 from alerts.web.admin import bp
+from alerts.web.admin.template_forms import TemplateForm
 from alerts.web.context import acting
 from alerts.web.context import my_unit
 from alerts.web.forms import ActiveForm
 from alerts.web.forms import show_refusal
 from alerts.web.guards import role_required
-from alerts.web.template_forms import TemplateForm
 from alerts.web.warning_forms import WARNING_TYPE_LABELS
 
 

@@ -5,7 +5,6 @@ Objects outside the user's jurisdiction answer 404, so their existence is not co
 
 from __future__ import annotations
 
-from flask import Blueprint
 from flask import abort
 from flask import jsonify
 from flask import render_template
@@ -23,12 +22,12 @@ from alerts.regions.jurisdiction import unit_covers_region
 from alerts.store import audit as audit_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
+from alerts.web.admin import bp
 from alerts.web.context import my_unit
 from alerts.web.forms import SearchForm
 from alerts.web.guards import role_required
 from alerts.web.guards import signed_in
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
 
 
