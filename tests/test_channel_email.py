@@ -1,5 +1,6 @@
 """The email client against a real SMTP server (the aiosmtpd fake) over loopback: the message
-it builds, and each kind of SMTP reply classified the way channels.md 5a.3 says."""
+it builds, and each kind of SMTP reply classified by its
+RFC 5321 reply code (https://www.rfc-editor.org/rfc/rfc5321#section-4.2)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The webhook channel: Standard Webhooks signatures and the JSON body for partners.
 
 Signatures are checked by an implementation of the algorithm written here from the spec
-text (channels.md 5b), not by calling ``alerts.channels.webhook_signing``, and against the spec's
-published test vector.
+text (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md),
+not by calling ``alerts.channels.webhook_signing``, and against the spec's published test
+vector.
 """
 
 from __future__ import annotations

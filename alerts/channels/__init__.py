@@ -1,7 +1,7 @@
 """Channel clients: one module per channel API behind one small interface.
 
 A client sends one rendered message to one target over the provider's real API and
-classifies what came back into a ``Reaction`` (channels.md section 0): the delivery engine
+classifies what came back into a ``Reaction`` (docs/reliability.md#reactions): the delivery engine
 decides retries, refreshes and dead letters from that alone. Clients never touch the
 database and never log secrets; they get the unit's ``Account`` (settings and decrypted
 secrets) and an ``httpx.AsyncClient`` (pooled, explicit timeouts, no redirects) from the

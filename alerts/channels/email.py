@@ -1,4 +1,4 @@
-"""Email to residents over SMTP (channels.md 5a): one multipart/alternative message per address.
+"""Email to residents over SMTP (RFC 5321): one multipart/alternative message per address.
 
 The message is built with the standard library: plain text first, HTML last, the Vietnamese
 subject and sender name as RFC 2047 encoded-words, bodies in base64 or quoted-printable (7-bit
@@ -281,7 +281,8 @@ def _transmit(config: Config, raw: bytes, target: str, msg_id: str) -> Outcome:
 
 def classify(code: int, reply: bytes | str, stage: str) -> Outcome:
     """Map an SMTP reply at a stage ("connect", "hello", "starttls", "login", "mail", "rcpt",
-    "data") to a reaction (channels.md 5a.3)."""
+    "data") to a reaction (reply codes: https://www.rfc-editor.org/rfc/rfc5321#section-4.2,
+    enhanced codes: https://www.rfc-editor.org/rfc/rfc3463)."""
     text = _text(reply)
     detail = f"{stage.upper()}: {code} {text}"[:200]
     status = _ENHANCED.match(text)

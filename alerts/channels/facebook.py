@@ -4,11 +4,13 @@ Only the target "broadcast" exists: residents follow the Page. The post is the r
 "message" with its "link" (the preview comes from the warning page's Open Graph tags), sent
 form-encoded with the Page access token in the body, never in the URL.
 
-Graph errors carry an error object (channels.md 2.2), usually with HTTP 400 even when
-throttled; the usage headers (2.3) say how long a throttled Page must wait, in minutes.
-A Page token cannot be refreshed by us: 190 is classified REFRESH_TOKEN and the engine
-escalates. Graph has no idempotency key, but it refuses an identical post (506): after an
-unknown outcome the resend then tells us the post is already there.
+Graph errors carry an error object, usually with HTTP 400 even when throttled
+(https://developers.facebook.com/docs/graph-api/guides/error-handling); the usage headers say
+how long a throttled Page must wait, in minutes
+(https://developers.facebook.com/docs/graph-api/overview/rate-limiting). A Page token cannot
+be refreshed by us: 190 is classified REFRESH_TOKEN and the engine escalates. Graph has no
+idempotency key, but it refuses an identical post (506): after an unknown outcome the resend
+then tells us the post is already there.
 
 Account: settings "page_id" and optional "version" (default v23.0); secret "access_token"
 (the Page access token).

@@ -1,7 +1,8 @@
 """What every HTTP channel client does alike, written once so that a fix reaches them all.
 
 Zalo, Facebook, Telegram, SMS and the webhook each post one request, read a capped answer
-(a body past ``MAX_BODY`` is not the API talking: RELIABILITY B3 H2), classify a transport
+(a body past ``MAX_BODY`` is not the API talking:
+docs/reliability.md#deadlines-and-capped-answers), classify a transport
 error by whether the request can have arrived, honour a Retry-After (seconds or an HTTP
 date) and keep the account's secrets out of every ``Outcome`` detail. Each client keeps
 only what its provider does differently: the answer's shape and its error codes.

@@ -1,4 +1,5 @@
-"""SMS through an eSMS.vn-style brandname gateway (channels.md 4.3), to residents only.
+"""SMS through an eSMS.vn-style brandname gateway, to residents only (eSMS's API docs:
+https://github.com/devesms/gitbook_esms_for_develop_v2).
 
 One JSON POST to ``SendMultipleMessage_V4_post_json`` per resident, keys in the body, the
 rendering's "text" (GSM-7, no diacritics) with ``IsUnicode: "0"``. The answer is HTTP 200 with
@@ -32,7 +33,8 @@ DEFAULT_BASE_URL = "https://rest.esms.vn"
 PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
 SMS_TYPE_CSKH = "2"  # customer-care brandname
 MAX_REQUEST_ID = 50
-# CodeResult -> reaction and a short English reason (channels.md 4.3, eSMS "Bảng mã lỗi").
+# CodeResult -> reaction and a short English reason (eSMS "Bảng mã lỗi",
+# https://github.com/devesms/gitbook_esms_for_develop_v2/blob/master/esms-api/bang-ma-loi.md).
 CODES = {
     "100": (Reaction.OK, "accepted"),
     "124": (Reaction.OK, "duplicate RequestId: already accepted"),
@@ -88,7 +90,7 @@ def national_number(phone: str) -> str | None:
     """Return a Vietnamese number as the gateway expects it, "0" and 9 digits, or None.
 
     Accepts E.164 ("+84901234567") and the "84..." and "0..." forms; the gateway itself
-    judges the prefix (code 108), as prefixes are still being added (channels.md 4.6).
+    judges the prefix (code 108), as prefixes are still being added (docs/channels.md#sms).
     """
     match = _E164_VN.fullmatch(phone.strip())
     if not match:

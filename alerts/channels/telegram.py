@@ -6,11 +6,13 @@ scrubbed message, never from the URL. (httpx itself logs every request URL at IN
 "httpx" logger: the app's logging must keep that logger at WARNING or above.)
 
 A split rendering ("text", "text_2", ...) is sent in order, ``PART_INTERVAL`` apart, since
-Telegram allows about one message a second to one chat (channels.md 3.3). When a later part
-fails, the outcome is that part's, its ``detail`` starts with ``PARTIAL`` and names the part,
-and ``provider_id`` lists the messages already sent: Telegram has no idempotency key, so an
-engine that retries the whole item sends those parts again (a possible duplicate, RELIABILITY
-C4). A later part answered 429 with a short wait is resent here once after that wait.
+Telegram allows about one message a second to one chat
+(https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). When a
+later part fails, the outcome is that part's, its ``detail`` starts with ``PARTIAL`` and names
+the part, and ``provider_id`` lists the messages already sent: Telegram has no idempotency
+key, so an engine that retries the whole item sends those parts again (a possible duplicate,
+docs/reliability.md#unknown-outcomes). A later part answered 429 with a short wait is resent
+here once after that wait.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def part_names(rendering: Rendering) -> list[str]:
 
 def _payload(chat_id: str, text: str) -> dict:
     return {
-        # Numeric ids go as integers, "@channelname" as it is (channels.md 3.1).
+        # Numeric ids go as integers, "@channelname" as it is
+        # (https://core.telegram.org/bots/api#sendmessage).
         "chat_id": int(chat_id) if _CHAT_ID.fullmatch(chat_id) else chat_id,
         "text": text,
         "parse_mode": "HTML",
@@ -126,7 +129,8 @@ def _partial(outcome: Outcome, number: int, total: int, sent: list[str]) -> Outc
 
 
 def _classify(response: httpx.Response, data: object, broadcast: bool) -> Outcome:
-    """Map a Bot API answer to a reaction (channels.md 3.2)."""
+    """Map a Bot API answer to a reaction (envelope and error_code:
+    https://core.telegram.org/bots/api#making-requests)."""
     status = response.status_code
     body = data if isinstance(data, dict) else {}
     params = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}

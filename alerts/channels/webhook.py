@@ -1,4 +1,5 @@
-"""Webhooks to newsrooms and partner systems, signed per Standard Webhooks 1.0 (channels.md 5b).
+"""Webhooks to newsrooms and partner systems, signed per Standard Webhooks 1.0
+(https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
 
 The body is the rendering's JSON, sent byte for byte as rendered (UTF-8), with webhook-id
 (the delivery's idempotency key: the same on every attempt, so the receiver dedups a resend),

@@ -1,13 +1,16 @@
 """Zalo Official Account: a consultation message to a resident, or an article broadcast.
 
 A resident target (a Zalo user id) gets ``POST /v3.0/oa/message/cs`` with the rendering's
-"text". The target "broadcast" runs the article flow (channels.md 1.7): create the article
-from the "article" part, verify it until it has an id (Zalo answers -214 while processing),
-then broadcast the "broadcast" part to the OA's followers with that id filled in.
+"text". The target "broadcast" runs the article flow, as the official SDK's
+SendBroadcastMessage.java does (https://github.com/zaloplatform/zalo-java-sdk): create the
+article from the "article" part, verify it until it has an id (Zalo answers -214 while
+processing), then broadcast the "broadcast" part to the OA's followers with that id filled in.
 
 Zalo answers HTTP 200 even for errors, so outcomes come from the envelope's ``error``
-(channels.md 1.4, 1.8). Access tokens last 25 h; the refresh token is single-use and
-rotates (1.3): ``refresh`` returns the new pair for the engine to store atomically.
+(https://docs.zaloplatforms.com/docs/OA/phu-luc/ma-loi). Access tokens last 25 h; the refresh
+token is single-use and rotates
+(https://docs.zaloplatforms.com/docs/OA/bat-dau/xac-thuc-va-uy-quyen-cho-ung-dung-new):
+``refresh`` returns the new pair for the engine to store atomically.
 
 Account: settings "app_id", optional "oauth_url" (default https://oauth.zaloapp.com) and
 "cover_url" (the article cover when the warning has no image); secrets "access_token",

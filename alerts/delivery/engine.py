@@ -1,36 +1,29 @@
-"""The dispatcher: drain the outbox over every channel's API.
+"""The dispatcher: drain the outbox over every channel's API (docs/reliability.md#outbox).
 
-Each call (RELIABILITY.md C2) returns to the queue what a dead worker left in flight
-(possible duplicates), dead-letters what expired, claims a batch in one short transaction
-and sends it from one asyncio event loop with a pooled ``httpx.AsyncClient``: hundreds of
-requests wait on providers at once, each channel bounded by its own slots, paced under each
-provider's limit, each attempt bounded by a total deadline. Outcomes are recorded in one
-transaction per flush.
+Each call, in order:
 
-The database work runs on one "store" thread while the loop keeps sending: the next batch
-is claimed and the finished attempts recorded while the current batch is in flight, so a
-big fan-out never stops at a batch boundary (one call's course: alerts/delivery/drain.py;
-the store thread's claim and rendering: alerts/delivery/claims.py; sending on the loop:
-alerts/delivery/sending.py; what each outcome does: alerts/delivery/recording.py). This
-module owns the lifetimes (loop thread, store thread, pool) and wires those parts.
+1. Returns to the queue what a dead worker left in flight (possible duplicates); expired
+   leases this worker still holds in memory are never touched.
+2. Dead-letters what expired.
+3. Claims a batch in one short transaction, on the "store" thread
+   (alerts/delivery/claims.py): the revision is checked again (approved content, signed, or
+   nothing is sent), and each resident's copy gets its own one-click unsubscribe link
+   (``alerts.residents.subscriptions.token_for``, its digest stored with the claim).
+4. Sends the batch from one asyncio event loop over a pooled ``httpx.AsyncClient``
+   (alerts/delivery/sending.py): each channel bounded by its own slots and circuit breaker,
+   paced under its provider's limit, each attempt bounded by a total deadline, so a hung
+   provider holds only its own channel.
+5. Records the outcomes, one transaction per flush (alerts/delivery/recording.py), while
+   the next batch is already being claimed: a big fan-out never stops at a batch boundary
+   (one call's course: alerts/delivery/drain.py).
 
-At most ``per_second x deadline`` deliveries of one account are in flight (its pacing
-never waits longer than a deadline), a lease is sized to the attempts queued ahead on the
-channel, and the recovery of expired leases never touches what this worker still holds in
-memory: only a dead worker's come back. A cancel or a disabled account takes effect at the
-next claim (at most two batches on), and a cancellation claimed then overtakes whatever of
-the fan-out is still queued.
+Due ``notices`` (residents' confirmation codes and links) go the same way, and unconfirmed
+subscription requests are dropped. At most ``per_second x deadline`` deliveries of one
+account are in flight, and a lease is sized to the attempts queued ahead on its channel. A
+cancel or a disabled account takes effect at the next claim (at most two batches on), and
+a cancellation then overtakes what is still queued of the fan-out.
 
-A channel whose account keeps failing is skipped by its circuit breaker, and a hung
-provider only holds its own channel's slots: the others keep going. Before anything goes
-out the revision is checked again: the content must be the approved content and the
-message must be signed, or nothing is sent.
-
-The same path sends the due ``notices`` (residents' confirmation codes and links: messages
-that are not warnings), with the same reactions, and drops the subscription requests nobody
-confirmed. A resident's copy carries their own one-click unsubscribe link
-(``alerts.residents.subscriptions.token_for``: derived from the id and SECRET_KEY, its digest stored
-as the batch is claimed, so the link finds the subscription).
+This module owns the lifetimes (loop thread, store thread, pool) and wires those parts.
 """
 
 from __future__ import annotations

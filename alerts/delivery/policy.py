@@ -1,13 +1,14 @@
 """How hard to push each channel, and when to try again.
 
-Rates are the providers' published limits, enforced by us (channels.md; e.g. Telegram: 30
-messages/s per bot, 1/s per chat; we stay under, at 28/s and 0.95/s), so a 429 is an
-exception, not the way we find the limit. Two under, not one: requests leave a few
-milliseconds early or late, and at 29/s the fake Bot API's sliding second already counted
-30 in every run of scripts/bench, one late request away from a 429 (one run in six).
-Retry schedules follow RELIABILITY.md C3; each delay is drawn with full jitter (uniform
-between 0 and the step), Retry-After overrides the schedule, and no retry is ever
-scheduled after the warning expires.
+Rates are the providers' published limits, enforced by us (docs/reliability.md#rates; e.g.
+Telegram: 30 messages/s per bot, 1/s per chat,
+https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this; we stay
+under, at 28/s and 0.95/s), so a 429 is an exception, not the way we find the limit. Two
+under, not one: requests leave a few milliseconds early or late, and at 29/s the fake Bot
+API's sliding second already counted 30 in every run of scripts/bench, one late request away
+from a 429 (one run in six). Retry schedules follow docs/reliability.md#retry-schedules; each
+delay is drawn with full jitter (uniform between 0 and the step), Retry-After overrides the
+schedule, and no retry is ever scheduled after the warning expires.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ POLICIES = {
     "telegram": Policy(16, 28.0, 0.95, 15.0, _MESSAGING),
     "zalo": Policy(8, 20.0, None, 20.0, _MESSAGING),
     "facebook": Policy(2, 1.0, None, 20.0, _MESSAGING),
-    # Brandname gateways take thousands a second (channels.md documents no figure): the
+    # Brandname gateways take thousands a second (eSMS publishes no figure): the
     # account's own "per_second" setting lowers it to what its contract allows.
     "sms": Policy(128, 5000.0, None, 15.0, _GATEWAY),
     "email": Policy(8, 20.0, None, 30.0, _GATEWAY),

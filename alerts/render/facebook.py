@@ -4,7 +4,7 @@ The message is plain text, since Graph shows no markup: marks and headline, desc
 instruction, the scam indicators (links defanged, so Facebook does not turn them into links),
 the verification code, and a line of hashtags. "link" is the warning's short link, whose
 Open Graph tags give the preview. The commonly cited cap of 63,206 characters
-([UNVERIFIED], channels.md 2.4) is kept by shortening the description.
+([UNVERIFIED], docs/channels.md#facebook) is kept by shortening the description.
 """
 
 from __future__ import annotations

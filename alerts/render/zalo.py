@@ -9,13 +9,14 @@ Parts (the rendering's media type is ``application/json``, as the requests are J
   ``POST /v2.0/oa/message``, only when a province or the nation is targeted (a broadcast goes
   to followers, not to a commune). The sender puts the id from ``/v2.0/article/verify`` into
   ``attachment_id``, left empty here. ``target`` carries no ``cities``: Zalo's city codes are
-  its own (the old 63 provinces, channels.md 1.7) and no full mapping to the 2025 map is known,
-  so a note tells the approver the broadcast is not limited to the province.
+  its own (the old 63 provinces, docs/channels.md#zalo) and no full mapping to the 2025 map is
+  known, so a note tells the approver the broadcast is not limited to the province.
 - "template_params": JSON ``template_data`` for a pre-approved ZBS/ZNS template: headline,
-  code, link, unit and expiry. channels.md documents no parameter lengths, so none are cut.
+  code, link, unit and expiry. Zalo documents no parameter lengths, so none are cut
+  (docs/channels.md#zalo).
 
 The article body is plain text in ``text`` blocks with ``<``, ``>`` and ``&`` escaped, in case
-Zalo reads it as HTML ([UNVERIFIED]: channels.md shows only plain text).
+Zalo reads it as HTML ([UNVERIFIED]: documented only with plain text, docs/channels.md#zalo).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ TEMPLATE = "zalo_text.txt"
 TEXT_LIMIT = 2000
 # Indicators of each kind listed in the text; the warning page has them all.
 TEXT_INDICATORS = 5
-# [UNVERIFIED] channels.md gives no article limits; these are conservative guesses.
+# [UNVERIFIED] Zalo publishes no article limits; these are conservative guesses
+# (docs/channels.md#zalo).
 ARTICLE_TITLE_LIMIT = 150
 ARTICLE_AUTHOR_LIMIT = 50
 ARTICLE_DESCRIPTION_LIMIT = 300

@@ -4,8 +4,8 @@ Every change is checked against the admin's jurisdiction, written in one transac
 its audit entry, and ends the target's sessions when it weakens their access. Messages are
 English msgids; the web layer translates them.
 
-Four eyes over accounts (Hawaii 2018 lessons, ../shared/RELIABILITY.md part B): an admin
-who chooses someone's password could act as them, so a password an admin set must be
+Four eyes over accounts (Hawaii 2018 lessons, docs/reliability.md#separation-of-duties): an
+admin who chooses someone's password could act as them, so a password an admin set must be
 replaced by its owner at the next sign-in, every credential or role change is recorded in
 ``account_changes`` (approval reads it, see ``alerts.warnings.separation``), nobody changes their
 own roles or unit, and approving powers are granted only from a unit above.

@@ -4,8 +4,8 @@ someone else's account.
 An admin who resets an officer's password (or second factor, or roles), or who created the
 officer's account, knows or controls how that account signs in. Within ``WINDOW`` of such
 a change, the admin is treated as a possible author of what the account wrote, and the
-account as possibly theirs: the Hawaii 2018 review (../shared/RELIABILITY.md, part B)
-found one person could issue and confirm an alert alone.
+account as possibly theirs: the Hawaii 2018 review found one person could issue and
+confirm an alert alone (docs/reliability.md#separation-of-duties).
 """
 
 from __future__ import annotations

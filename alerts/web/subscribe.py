@@ -7,8 +7,8 @@ client's RFC 8058 one-click POST carries no cookie and no form token (the token 
 the proof; the page's own button still sends and checks a CSRF token), and the inbound hook,
 which authenticates with a shared secret instead.
 
-The inbound hook is our own minimal format (channels.md documents no inbound format for
-eSMS): ``POST /hooks/sms-inbound`` with ``Content-Type: application/json``, the body
+The inbound hook is our own minimal format (eSMS documents no inbound format:
+docs/channels.md#sms): ``POST /hooks/sms-inbound`` with ``Content-Type: application/json``, the body
 ``{"phone": "0912345678", "text": "HUY"}`` and the header ``X-Alerts-Inbound-Secret``
 holding the ``inbound_secret`` stored among an SMS account's secrets.
 """

@@ -1,16 +1,16 @@
 """Fake eSMS.vn brandname SMS gateway (rest.esms.vn): SendMultipleMessage_V4_post_json.
 
-Shapes follow channels.md 4.3 and eSMS's own docs: HTTP 200 with a string ``CodeResult``,
-``{"CodeResult": "100", "CountRegenerate": 0, "SMSID": "..."}`` on success and
-``ErrorMessage`` instead of ``SMSID`` on an error; a malformed request gets
-``{"error": "Invalid request"}`` (with HTTP 400 here: the status is not documented). Checks,
-in order:
+Shapes follow eSMS's own docs (https://github.com/devesms/gitbook_esms_for_develop_v2):
+HTTP 200 with a string ``CodeResult``, ``{"CodeResult": "100", "CountRegenerate": 0,
+"SMSID": "..."}`` on success and ``ErrorMessage`` instead of ``SMSID`` on an
+error; a malformed request gets ``{"error": "Invalid request"}`` (with HTTP 400 here: the
+status is not documented). Checks, in order:
 
 - ``ApiKey``/``SecretKey`` against ``state.extra["esms_keys"]`` (default ``API_KEY``,
   ``SECRET_KEY``) -> 101; ``Brandname`` in ``state.extra["esms_brandnames"]`` (default
   ``BRANDNAMES``) -> 104; ``SmsType`` other than "2" (customer care) -> invalid request;
 - ``Phone`` as "0" + 9 digits or "84" + 9 digits with a current mobile prefix
-  (channels.md 4.6) -> 108; numbers in ``state.extra["esms_blocked"]`` (national form) -> 99;
+  (docs/channels.md#sms) -> 108; numbers in ``state.extra["esms_blocked"]`` (national form) -> 99;
 - with ``IsUnicode`` "0", content outside GSM-7 -> 146 (wrong customer-care template: eSMS
   documents no code for it, and a registered template has no diacritics; an assumption);
 - ``RequestId`` (at most 50 characters) already used today (Vietnam time) -> 124.

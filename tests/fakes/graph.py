@@ -1,4 +1,5 @@
-"""Fake Facebook Graph API (graph.facebook.com): Page posts, as channels.md section 2 says.
+"""Fake Facebook Graph API (graph.facebook.com): Page posts, as Meta documents them
+(https://developers.facebook.com/docs/pages-api/posts).
 
 ``POST /{version}/{page-id}/feed`` (and ``/photos``) take form or JSON fields; the Page
 access token comes in ``access_token`` (or an ``Authorization: Bearer`` header). Errors are

@@ -1,7 +1,8 @@
 """A newsroom's webhook receiver, at POST /hooks/<endpoint>, as a careful partner would run it.
 
 It checks the Standard Webhooks signature with its own code (standard library only, from
-channels.md 5b, never ``alerts.channels.webhook_signing``: the point is an independent check): the
+https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md,
+never ``alerts.channels.webhook_signing``: the point is an independent check): the
 HMAC-SHA256 of ``{webhook-id}.{webhook-timestamp}.{body}`` with the endpoint's secret,
 compared in constant time against each ``v1,`` signature of the header, and a timestamp
 within five minutes. It answers 204 to a valid delivery, 401 to a bad signature, 404 to an

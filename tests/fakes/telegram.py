@@ -1,8 +1,8 @@
 """Fake Telegram Bot API (api.telegram.org): sendMessage and getMe, with the real errors.
 
-Answers use the Bot API envelope (channels.md 3.1): ``{"ok": true, "result": ...}`` or
-``{"ok": false, "error_code": n, "description": ...}`` with the HTTP status equal to
-``error_code``. What it checks, in order:
+Answers use the Bot API envelope (https://core.telegram.org/bots/api#making-requests):
+``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": n, "description": ...}``
+with the HTTP status equal to ``error_code``. What it checks, in order:
 
 - the token in ``/bot<token>/`` against ``state.extra["telegram_token"]`` (default
   ``TOKEN``), else 401 Unauthorized;

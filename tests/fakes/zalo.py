@@ -1,12 +1,12 @@
 """Fake Zalo OA Open API (openapi.zalo.me) and its token endpoint (oauth.zaloapp.com).
 
-Behaves as channels.md section 1 describes: every answer is HTTP 200 with the envelope
-``{"error", "message", "data"}``; the ``access_token`` header is checked (-216 unknown,
--220 expired); the refresh token is single-use and rotates; the consultation text is
-limited to 2,000 characters (-210) and needs an interaction in the last 7 days (-230); an
-article answers -214 on its first verify; 4,000 requests a minute per app (-32), with the
-``X-RateLimit-*`` headers. Mounted at /zalo, so an account's ``base_url`` and its
-``oauth_url`` setting are both ``<fake>/zalo``.
+Behaves as Zalo's OA docs describe (https://docs.zaloplatforms.com/docs/OA/): every answer
+is HTTP 200 with the envelope ``{"error", "message", "data"}``; the ``access_token``
+header is checked (-216 unknown, -220 expired); the refresh token is single-use and rotates;
+the consultation text is limited to 2,000 characters (-210) and needs an interaction in the
+last 7 days (-230); an article answers -214 on its first verify; 4,000 requests a minute per
+app (-32), with the ``X-RateLimit-*`` headers. Mounted at /zalo, so an account's ``base_url``
+and its ``oauth_url`` setting are both ``<fake>/zalo``.
 
 Tests and the demo reach the fake OA through ``oa(state)``: tokens, users' states,
 articles and what was sent. Queued failures (``state.fail("zalo", ...)``): kind="error"
@@ -38,7 +38,8 @@ ACCESS_LIFETIME = 90000  # 25 hours
 TEXT_LIMIT = 2000
 INTERACTION_WINDOW = 7 * 24 * 3600
 PER_MINUTE = 4000
-# What a user's state answers to a consultation message (channels.md 1.8).
+# What a user's state answers to a consultation message
+# (https://docs.zaloplatforms.com/docs/OA/phu-luc/ma-loi).
 USER_ERRORS = {
     "unfollowed": (-213, "User has not followed OA"),
     "blocked": (-217, "User has blocked invitation from OA"),
@@ -63,7 +64,7 @@ MESSAGES = {
     -240: "MessageV2 API has been shut down, please switch to MessageV3",
     -320: "Needs Zalo Cloud Account",
 }
-# [UNVERIFIED] Zalo documents no code for a refused refresh token (channels.md 7.1).
+# [UNVERIFIED] Zalo documents no code for a refused refresh token (docs/channels.md#zalo).
 REFRESH_REFUSED = -14014
 APP_REFUSED = -14002
 
@@ -81,7 +82,7 @@ class OA:
     interactions: dict[str, float] = field(default_factory=dict)  # user_id -> last (epoch)
     articles: dict[str, dict] = field(default_factory=dict)  # token -> article
     verify_pending: int = 1  # -214 answers before an article has its id
-    id_key: str = "id"  # some clients read "article_id" (channels.md 1.7)
+    id_key: str = "id"  # some clients read "article_id"
     per_minute: int = PER_MINUTE
     window: tuple[int, int] = (0, 0)  # (minute, requests in it)
     messages: list[dict] = field(default_factory=list)
@@ -257,7 +258,8 @@ def _verify(account: OA, body: dict):
 
 
 def _target_ok(target: object) -> bool:
-    """Accept the documented target fields as strings, integers or arrays (channels.md 1.7)."""
+    """Accept the target fields as strings, integers or arrays: the official Java SDK sends
+    integers, other clients strings or arrays (https://github.com/zaloplatform/zalo-java-sdk)."""
     if not isinstance(target, dict):
         return False
     known = {"ages", "gender", "locations", "cities", "platform"}
