@@ -131,7 +131,7 @@ async def test_a_number_that_is_not_vietnamese_disables_the_subscriber(fake_chan
         ("118", Reaction.GIVE_UP),
     ],
 )
-async def test_every_code_result_maps_as_channels_md_says(fake_channels, http, code, reaction):
+async def test_every_code_result_maps_as_the_docs_say(fake_channels, http, code, reaction):
     fake_channels.state.fail("esms", kind="code", code=code)
     outcome = await sms.send(http, account(fake_channels), item())
     assert outcome.reaction == reaction and outcome.detail.startswith(f"CodeResult {code}")

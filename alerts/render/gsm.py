@@ -102,11 +102,6 @@ def is_gsm7(text: str) -> bool:
     return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
 
 
-def septets(text: str) -> int:
-    """Return the GSM-7 length: extension characters count two (ESC + the character)."""
-    return sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
-
-
 def utf16_units(text: str) -> int:
     """Return the UCS-2/UTF-16 length: characters beyond the BMP (most emoji) count two."""
     return len(text.encode("utf-16-le")) // 2

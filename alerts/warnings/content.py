@@ -20,7 +20,6 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from alerts.clock import from_text
 from alerts.clock import to_text
 from alerts.errors import Invalid
 from alerts.errors import Refused
@@ -303,8 +302,3 @@ def parse_content(
     if check.problems:
         raise Invalid(check.problems)
     return content
-
-
-def publish_moment(content: Content, now: datetime) -> datetime:
-    """Return when an approved warning goes out: its publish time, or now if none or past."""
-    return max(from_text(content.publish_at), now) if content.publish_at else now
