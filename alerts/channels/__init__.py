@@ -7,8 +7,12 @@ database and never log secrets; they get the unit's ``Account`` (settings and de
 secrets) and an ``httpx.AsyncClient`` (pooled, explicit timeouts, no redirects) from the
 engine, whose one event loop keeps hundreds of them waiting on providers at once.
 
-Each module exposes ``CHANNEL`` and the coroutine ``send(http, account, item) -> Outcome``;
-Zalo also ``refresh(http, account) -> dict`` (the new token pair to store).
+Each channel is declared once, in ``CHANNELS`` below: what it reaches and what its client
+can do. Everything else (the content's channel list, channel accounts, who gets a copy, the
+residents' forms) derives from it, and ``tests/test_channel_specs.py`` checks every channel
+has its client, renderer, template, policy and README row. Each client module exposes
+``CHANNEL`` and the coroutine ``send(http, account, item) -> Outcome``; one that
+``refreshes`` also ``needs_refresh(account, now)`` and ``refresh(http, account)``.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from dataclasses import dataclass
 from dataclasses import field
 from enum import StrEnum
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from alerts.render import Rendering
+if TYPE_CHECKING:  # a type only: the domain imports CHANNELS, and render imports the domain
+    from alerts.render import Rendering
 
 
 class Reaction(StrEnum):
@@ -75,6 +81,36 @@ class Item:
     target: str
     rendering: Rendering
     msg_type: str = "Alert"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One channel, declared once."""
+
+    name: str
+    broadcast: bool  # the unit's own Page, channel, OA or newsroom endpoint gets a copy
+    residents: int = 0  # 0: residents cannot subscribe on it; else its place in their list
+    confirm_by_code: bool = False  # a resident's subscription is confirmed by a code sent on it
+    refreshes: bool = False  # its tokens expire: the client refreshes them (Zalo OA)
+
+
+# In the order staff see them; residents' own list puts SMS first (every phone has it).
+CHANNELS: dict[str, Spec] = {
+    spec.name: spec
+    for spec in (
+        Spec("zalo", broadcast=True, residents=4, confirm_by_code=True, refreshes=True),
+        Spec("facebook", broadcast=True),
+        Spec("telegram", broadcast=True, residents=3, confirm_by_code=True),
+        Spec("sms", broadcast=False, residents=1, confirm_by_code=True),
+        Spec("email", broadcast=False, residents=2),
+        Spec("webhook", broadcast=True),
+    )
+}
+NAMES = tuple(CHANNELS)
+BROADCAST = tuple(name for name, spec in CHANNELS.items() if spec.broadcast)
+RESIDENTS = tuple(sorted((s for s in CHANNELS.values() if s.residents), key=lambda s: s.residents))
+RESIDENT_NAMES = tuple(spec.name for spec in RESIDENTS)
+CONFIRM_BY_CODE = tuple(spec.name for spec in RESIDENTS if spec.confirm_by_code)
 
 
 @functools.cache

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from alerts import audit
+from alerts import channels
 from alerts.db import write
 from alerts.errors import NotFound
 from alerts.errors import Refused
@@ -24,7 +25,7 @@ from alerts.store import audit as audit_store
 from alerts.store import units as unit_store
 from alerts.store.accounts import StoredAccount
 
-CHANNELS = ("zalo", "facebook", "telegram", "sms", "email", "webhook")
+CHANNELS = channels.NAMES
 
 
 @dataclass(frozen=True)

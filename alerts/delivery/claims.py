@@ -13,6 +13,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from alerts import audit
+from alerts.channels import CHANNELS
 from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
@@ -167,9 +168,9 @@ class Claims:
         for account in accounts.values():
             if isinstance(account, Outcome) or self.recent_refresh(account.id) is not None:
                 continue
-            client = client_for(account.channel)
-            needs = getattr(client, "needs_refresh", None)
-            if needs is not None and needs(account, utcnow()):
+            if not CHANNELS[account.channel].refreshes:
+                continue
+            if client_for(account.channel).needs_refresh(account, utcnow()):
                 found.append(account)
         return found
 

@@ -23,11 +23,11 @@ from dataclasses import field
 from dataclasses import replace
 from datetime import datetime
 
+from alerts.channels import CHANNELS
 from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
-from alerts.channels import client_for
 from alerts.clock import utcnow
 from alerts.delivery.claims import Claims
 from alerts.delivery.claims import Holding
@@ -253,8 +253,7 @@ class Drain:
             if isinstance(account, Outcome):
                 refreshed[account_id] = account.detail
                 continue
-            client = client_for(account.channel)
-            if not hasattr(client, "refresh"):
+            if not CHANNELS[account.channel].refreshes:
                 continue  # nothing to refresh: the refusal stops the channel
             secrets, failure = await self.sender.refresh(account)
             if secrets is not None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import phonenumbers
 import sqlite_utils
 
+from alerts import channels
 from alerts.errors import N_
 from alerts.errors import Refused
 from alerts.models import Level
@@ -19,7 +20,7 @@ from alerts.models import Region
 from alerts.store import regions as region_store
 from alerts.warnings.indicators import parse_phone
 
-CHANNELS = ("sms", "email", "telegram", "zalo")
+CHANNELS = channels.RESIDENT_NAMES
 MAX_REGIONS = 10
 _EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"

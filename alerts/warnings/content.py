@@ -20,6 +20,7 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from alerts import channels
 from alerts.clock import to_text
 from alerts.errors import Invalid
 from alerts.errors import Refused
@@ -49,7 +50,7 @@ SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor")
 URGENCIES = ("Immediate", "Expected", "Future", "Past")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely")
 MODES = ("Actual", "Exercise", "Test")
-CHANNELS = ("zalo", "facebook", "telegram", "sms", "email", "webhook")
+CHANNELS = channels.NAMES
 LIMITS = {"headline": 160, "description": 4000, "instruction": 1000, "link": 500}
 MAX_LIFETIME = timedelta(days=365)
 # A publish time this far in the past is taken as a mistake, not as "now".

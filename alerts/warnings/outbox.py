@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from alerts import channels
 from alerts.clock import now_text
 from alerts.store import accounts as account_store
 from alerts.store import deliveries as delivery_store
@@ -21,8 +22,8 @@ from alerts.store import units as unit_store
 from alerts.store.accounts import StoredAccount
 from alerts.warnings.models import Alert
 
-BROADCAST_CHANNELS = ("zalo", "facebook", "telegram", "webhook")
-RESIDENT_CHANNELS = ("zalo", "telegram", "sms", "email")
+BROADCAST_CHANNELS = channels.BROADCAST
+RESIDENT_CHANNELS = channels.RESIDENT_NAMES
 PRIORITY = {"Alert": 10, "Update": 10, "Cancel": 100}
 
 

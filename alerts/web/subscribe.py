@@ -37,6 +37,7 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from alerts import audit
+from alerts import channels
 from alerts.db import get_db
 from alerts.db import write
 from alerts.errors import Refused
@@ -71,7 +72,7 @@ STATUS_LABELS = {
     "unsubscribed": _l("Ended"),
     "disabled": _l("Stopped: the address cannot be reached"),
 }
-CODE_CHANNELS = ("sms", "telegram", "zalo")
+CODE_CHANNELS = channels.CONFIRM_BY_CODE
 
 
 class SubscribeForm(FlaskForm):
