@@ -19,6 +19,7 @@ from alerts.delivery import policy
 from alerts.delivery import progress
 from alerts.delivery import worker
 from alerts.delivery.engine import Dispatcher
+from alerts.residents import links
 from alerts.store import deliveries as delivery_store
 from alerts.store import warnings as store
 from alerts.warnings import workflow
@@ -398,10 +399,9 @@ def test_each_resident_gets_their_own_stop_link_and_the_unit_channel_none(db, fa
     finally:
         engine.close()
     texts = {str(r.json["chat_id"]): r.json["text"] for r in fakes.state.recorded("telegram")}
-    from alerts.residents import subscriptions
 
-    assert subscriptions.unsubscribe_url(config, first) in texts["100001"]
-    assert subscriptions.unsubscribe_url(config, second) in texts["100002"]
+    assert links.unsubscribe_url(config, first) in texts["100001"]
+    assert links.unsubscribe_url(config, second) in texts["100002"]
     assert "/unsubscribe/" not in texts["@canhbao_test"]
 
 

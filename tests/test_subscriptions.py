@@ -20,6 +20,8 @@ from alerts.delivery.engine import Dispatcher
 from alerts.errors import NotFound
 from alerts.errors import Refused
 from alerts.render import gsm
+from alerts.residents import limits
+from alerts.residents import links
 from alerts.residents import subscriptions
 from alerts.security import vault
 from alerts.store import accounts as account_store
@@ -239,7 +241,7 @@ def test_unsubscribe_from_the_link_page(client, db, accounts):
     ask(db, channel="telegram", address="100001", regions=("00070", "01"))
     db.execute("UPDATE subscriptions SET status = 'active'")
     sid = db.execute("SELECT MIN(id) FROM subscriptions").fetchone()[0]
-    path = urlsplit(subscriptions.unsubscribe_url(CONF, sid)).path
+    path = urlsplit(links.unsubscribe_url(CONF, sid)).path
     page = client.get(path).get_data(as_text=True)
     assert "10***01" in page and "100001" not in page
     refused = client.post(path, data={})  # the page's button without its CSRF token
@@ -308,7 +310,7 @@ def test_deleting_needs_the_owners_token(db, accounts):
     ask(db, address="0987654321")
     db.execute("UPDATE subscriptions SET status = 'active'")
     mine, theirs = (r[0] for r in db.execute("SELECT id FROM subscriptions ORDER BY id"))
-    listing = subscriptions.delete(db, subscriptions.token_for(CONF, mine), theirs)
+    listing = subscriptions.delete(db, links.token_for(CONF, mine), theirs)
     assert [e.status for e in listing.entries] == ["active"]
     assert states(db, "sms", "+84987654321") == ["active"]
     with pytest.raises(NotFound):
@@ -350,14 +352,14 @@ def test_a_destination_gets_three_messages_a_day_whatever_the_client_addresses(
 def test_manage_links_count_against_the_same_daily_cap(db, accounts):
     for n in range(3):
         subscriptions.send_manage_link(db, CONF, "sms", PHONE, ip=f"198.51.100.{n}")
-    with pytest.raises(subscriptions.TooMany, match="in a day"):
+    with pytest.raises(limits.TooMany, match="in a day"):
         ask(db, ip="198.51.100.99")
 
 
 def test_the_daily_cap_is_a_setting(db, accounts):
     conf = {**CONF, "CONFIRMATIONS_PER_DESTINATION": 1}
     subscriptions.request(db, conf, channel="sms", address=PHONE, regions=["00070"], ip="a")
-    with pytest.raises(subscriptions.TooMany):
+    with pytest.raises(limits.TooMany):
         subscriptions.request(db, conf, channel="sms", address=PHONE, regions=["00070"], ip="b")
     # A day later the destination may be asked again.
     db.execute("UPDATE signin_throttle SET window_started_at = '2000-01-01T00:00:00Z'")
@@ -365,11 +367,11 @@ def test_the_daily_cap_is_a_setting(db, accounts):
 
 
 def test_rate_limit_per_network(db, accounts):
-    for n in range(subscriptions.IP_LIMIT):
+    for n in range(limits.IP_LIMIT):
         ask(db, address=f"09123450{n:02d}")
-    with pytest.raises(subscriptions.TooMany, match="your network"):
+    with pytest.raises(limits.TooMany, match="your network"):
         ask(db, address="0912345999")
-    assert count(db, "notices") == subscriptions.IP_LIMIT
+    assert count(db, "notices") == limits.IP_LIMIT
 
 
 def test_a_script_reading_the_form_finds_no_challenge_to_solve(client, db, accounts):
@@ -463,7 +465,7 @@ def test_audit_entries_never_hold_a_full_address(client, db, accounts, dispatche
     code = re.search(r"\d{6}", received(fakes, "sms", PHONE_E164)[0]).group()
     subscriptions.confirm(db, CONF, code, channel="sms", address=PHONE)
     sid = db.execute("SELECT id FROM subscriptions WHERE channel = 'sms'").fetchone()[0]
-    subscriptions.unsubscribe(db, subscriptions.token_for(CONF, sid))
+    subscriptions.unsubscribe(db, links.token_for(CONF, sid))
     subscriptions.stop_keyword(db, PHONE)
     rows = db.execute("SELECT * FROM audit_log WHERE action LIKE 'subscription.%'").fetchall()
     assert len(rows) == 6  # 2 requests, 1 refusal, confirm, unsubscribe, stop

@@ -17,13 +17,10 @@ has its client, renderer, template, policy and README row. Each client module ex
 
 from __future__ import annotations
 
-import functools
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from enum import StrEnum
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # a type only: the domain imports CHANNELS, and render imports the domain
@@ -111,9 +108,3 @@ BROADCAST = tuple(name for name, spec in CHANNELS.items() if spec.broadcast)
 RESIDENTS = tuple(sorted((s for s in CHANNELS.values() if s.residents), key=lambda s: s.residents))
 RESIDENT_NAMES = tuple(spec.name for spec in RESIDENTS)
 CONFIRM_BY_CODE = tuple(spec.name for spec in RESIDENTS if spec.confirm_by_code)
-
-
-@functools.cache
-def client_for(channel: str) -> ModuleType:
-    """Return a channel's client module (``alerts.channels.<channel>``)."""
-    return importlib.import_module(f"alerts.channels.{channel}")

@@ -18,7 +18,7 @@ from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
-from alerts.channels import client_for
+from alerts.channels.clients import client_for
 from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write

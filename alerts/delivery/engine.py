@@ -8,7 +8,7 @@ Each call, in order:
 3. Claims a batch in one short transaction, on the "store" thread
    (alerts/delivery/claims.py): the revision is checked again (approved content, signed, or
    nothing is sent), and each resident's copy gets its own one-click unsubscribe link
-   (``alerts.residents.subscriptions.token_for``, its digest stored with the claim).
+   (``alerts.residents.links.token_for``, its digest stored with the claim).
 4. Sends the batch from one asyncio event loop over a pooled ``httpx.AsyncClient``
    (alerts/delivery/sending.py): each channel bounded by its own slots and circuit breaker,
    paced under its provider's limit, each attempt bounded by a total deadline, so a hung

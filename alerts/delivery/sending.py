@@ -13,7 +13,7 @@ from alerts.channels import Account
 from alerts.channels import Item
 from alerts.channels import Outcome
 from alerts.channels import Reaction
-from alerts.channels import client_for
+from alerts.channels.clients import client_for
 from alerts.channels.http import describe
 from alerts.delivery import policy as policies
 from alerts.delivery.deadlines import Deadlines

@@ -35,15 +35,12 @@ from alerts.errors import NotFound
 from alerts.errors import Refused
 from alerts.models import Region
 from alerts.render import gsm
-from alerts.residents.addresses import CHANNELS as CHANNELS
 from alerts.residents.addresses import check_channel
 from alerts.residents.addresses import chosen_regions
 from alerts.residents.addresses import mask
 from alerts.residents.addresses import normalise_address
 from alerts.residents.limits import DEST_WINDOW
-from alerts.residents.limits import IP_LIMIT as IP_LIMIT
 from alerts.residents.limits import WINDOW
-from alerts.residents.limits import TooMany as TooMany
 from alerts.residents.limits import bump
 from alerts.residents.limits import check_ip_limit
 from alerts.residents.limits import count
@@ -54,8 +51,6 @@ from alerts.residents.links import destination_key
 from alerts.residents.links import digest
 from alerts.residents.links import manage_url
 from alerts.residents.links import remember_tokens
-from alerts.residents.links import token_for as token_for
-from alerts.residents.links import unsubscribe_url as unsubscribe_url
 from alerts.residents.notices import notice_account
 from alerts.residents.notices import notice_texts
 from alerts.residents.notices import queue_notice
@@ -64,9 +59,6 @@ from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store
 from alerts.store import subscriptions as store
 from alerts.store import throttle as throttle_store
-
-# The names imported as themselves (``X as X``) are re-exported: the web layer, the delivery
-# engine and the tests know them by this module.
 
 CONFIRM_TTL = timedelta(hours=24)
 CODE_TRIES = 5  # wrong codes per address before its codes stop working

@@ -106,7 +106,7 @@ def _labels() -> dict:
 
 
 def _channel_choices() -> list[tuple[str, str]]:
-    return [(c, str(CHANNEL_LABELS[c])) for c in subscriptions.CHANNELS]
+    return [(c, str(CHANNEL_LABELS[c])) for c in channels.RESIDENT_NAMES]
 
 
 def _remembered() -> tuple[str, list[str]]:
