@@ -31,6 +31,18 @@ from tests.conftest import sign_in_first_time
 TEMP = "temporary passphrase 2026"
 
 
+def _create_user(db, admin: str, username: str, unit: str, roles: list[str]) -> None:
+    staff.create_user(
+        db,
+        acting_as(db, admin),
+        username=username,
+        full_name="Cán bộ",
+        unit_code=unit,
+        roles=roles,
+        password=TEMP,
+    )
+
+
 def _user_id(db, username: str) -> int:
     return user_store.get_user_by_username(db, username).id
 
@@ -94,35 +106,17 @@ def test_the_reviewed_attack_an_admin_resets_an_officer_and_approves_as_himself(
 def test_an_author_who_reset_the_approvers_password_is_refused_the_other_way_round(db):
     """The admin drafts himself and approves through the approver's account he took over."""
     staff.reset_password(db, acting_as(db, "bo.admin"), _user_id(db, "bo.duyet"), TEMP)
-    user_store.update_user(db, _user_id(db, "bo.admin"), must_change_password=0)
-    staff.update_user(
-        db,
-        acting_as(db, "bo.admin"),
-        _user_id(db, "bo.canbo"),
-        full_name="Cán bộ",
-        unit_code="bca",
-        roles=["officer"],
-        active=True,
-    )
     alert_id = _national_draft(db, "bo.canbo")
     workflow.edit(
         db, acting_as(db, "bo.canbo"), alert_id, {"headline": "Cảnh báo lừa đảo mới"}, config=CONFIG
     )
-    store.add_editor(db, alert_id, _user_id(db, "bo.admin"))
+    store.add_editor(db, alert_id, _user_id(db, "bo.admin"))  # as if he edited it too
     with pytest.raises(Forbidden, match="changed your account"):
         _approve(db, "bo.duyet", alert_id)
 
 
 def test_the_creator_of_the_authors_account_may_not_approve_for_30_days(db):
-    staff.create_user(
-        db,
-        acting_as(db, "bo.admin"),
-        username="hk.moi",
-        full_name="Cán bộ mới",
-        unit_code="ca-00070",
-        roles=["officer"],
-        password=TEMP,
-    )
+    _create_user(db, "bo.admin", "hk.moi", "ca-00070", ["officer"])
     alert_id = workflow.create(db, acting_as(db, "hk.moi"), draft(), config=CONFIG)
     workflow.submit(db, acting_as(db, "hk.moi"), alert_id, config=CONFIG)
     assert "approve" not in workflow.allowed_actions(
@@ -182,15 +176,7 @@ def _set_roles(db, admin: str, username: str, roles: list[str], unit: str | None
 
 
 def _provincial_admin(db) -> None:
-    staff.create_user(
-        db,
-        acting_as(db, "bo.admin"),
-        username="hanoi.admin",
-        full_name="Quản trị Hà Nội",
-        unit_code="ca-01",
-        roles=["admin", "officer"],
-        password=TEMP,
-    )
+    _create_user(db, "bo.admin", "hanoi.admin", "ca-01", ["admin", "officer"])
 
 
 def test_nobody_changes_their_own_roles_or_unit(db):
@@ -210,26 +196,10 @@ def test_approving_powers_are_granted_only_from_a_unit_above(db):
     with pytest.raises(Refused, match="unit above"):
         _set_roles(db, "hanoi.admin", "hanoi.canbo", ["officer", "approver"])
     with pytest.raises(Refused, match="unit above"):
-        staff.create_user(
-            db,
-            acting_as(db, "hanoi.admin"),
-            username="hanoi.duyet3",
-            full_name="Duyệt tin 3",
-            unit_code="ca-01",
-            roles=["approver"],
-            password=TEMP,
-        )
+        _create_user(db, "hanoi.admin", "hanoi.duyet3", "ca-01", ["approver"])
     # ...may still create officers of the province and its communes...
     for username, unit in (("hanoi.canbo2", "ca-01"), ("hk.canbo2", "ca-00070")):
-        staff.create_user(
-            db,
-            acting_as(db, "hanoi.admin"),
-            username=username,
-            full_name="Cán bộ",
-            unit_code=unit,
-            roles=["officer"],
-            password=TEMP,
-        )
+        _create_user(db, "hanoi.admin", username, unit, ["officer"])
     # ...and may grant approving to a commune, the unit below.
     _set_roles(db, "hanoi.admin", "hoankiem.canbo", ["officer", "approver"])
     # The ministry grants powers to ministry staff (there is no unit above it).
