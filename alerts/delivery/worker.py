@@ -86,6 +86,11 @@ def tick(
 def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> None:
     """Run the worker until stopped: hold the lease, then tick every INTERVAL seconds."""
     holder, lease = holder_name(), config["WORKER_LEASE_SECONDS"]
+    if threading.current_thread() is threading.main_thread():
+        # Stop on SIGTERM (systemd, docker, scripts/run) as on Ctrl+C: close, give the lease
+        # up. Installed before the lease is taken, so a SIGTERM while starting up cannot
+        # kill the process with the lease still held (the next worker would wait it out).
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     while True:
         try:
             acquire(db, holder, lease)
@@ -95,11 +100,22 @@ def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> Non
                 raise
             log.warning("%s", held)
             time.sleep(INTERVAL * 5)
-    with write(db):
-        orphans = store.recover_expired_leases(db, to_text(utcnow()), all_in_flight=True)
-    if orphans:
-        log.warning("Recovered %s deliveries left in flight by a stopped worker.", orphans)
-    dispatcher = Dispatcher(config)
+    dispatcher = None
+    try:
+        with write(db):
+            orphans = store.recover_expired_leases(db, to_text(utcnow()), all_in_flight=True)
+        if orphans:
+            log.warning("Recovered %s deliveries left in flight by a stopped worker.", orphans)
+        dispatcher = Dispatcher(config)
+        _schedule(db, config, dispatcher, holder, lease).start()
+    finally:
+        if dispatcher is not None:
+            dispatcher.close()
+        release(db, holder)
+
+
+def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: int):
+    """Return the scheduler that renews the lease and ticks every INTERVAL seconds."""
     scheduler = BlockingScheduler(timezone="UTC")
 
     def heartbeat() -> None:
@@ -125,12 +141,5 @@ def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> Non
         misfire_grace_time=int(INTERVAL * 2),
         next_run_time=utcnow(),
     )
-    if threading.current_thread() is threading.main_thread():
-        # Stop on SIGTERM (systemd, docker, scripts/run) as on Ctrl+C: close, give the lease up.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
     log.info("Worker %s started (tick every %.0f s).", holder, INTERVAL)
-    try:
-        scheduler.start()
-    finally:
-        dispatcher.close()
-        release(db, holder)
+    return scheduler
