@@ -431,6 +431,25 @@ def m009_account_changes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m010_outbox_lanes(db: sqlite_utils.Database) -> None:
+    """Each account claims its own work (its lane), and an attempt is known to have started.
+
+    ``started_at`` is written, durably, just before an attempt goes on the wire: a claimed
+    row without it never reached the provider, so a cancel stops it and a crash puts it
+    back without the possible-duplicate mark. The claim index leads with the account, so
+    one lane's claim walks only its own queue, never a slow neighbour's million rows."""
+    db.executescript(
+        """
+        ALTER TABLE deliveries ADD COLUMN started_at TEXT;
+        ALTER TABLE notices ADD COLUMN started_at TEXT;
+        DROP INDEX deliveries_claim;
+        CREATE INDEX deliveries_lane
+            ON deliveries(status, account_id, priority DESC, next_attempt_at, id);
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):
