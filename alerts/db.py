@@ -49,6 +49,11 @@ def open_db(path: str | Path, busy_timeout_ms: int = 5000) -> sqlite_utils.Datab
     return sqlite_utils.Database(conn)
 
 
+def file_of(db: sqlite_utils.Database) -> str:
+    """Return the file a connection has open (another thread opens its own to it)."""
+    return db.execute("PRAGMA database_list").fetchone()[2]
+
+
 @contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """Run the block as one atomic write transaction (BEGIN IMMEDIATE ... COMMIT).

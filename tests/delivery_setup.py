@@ -105,3 +105,17 @@ def subscribe(db, channel: str, address: str, region: str, test: bool = False) -
         return subscription_store.add_subscription(
             db, channel=channel, address=address, region_code=region, test_audience=test
         )
+
+
+def subscribe_many(db, channel: str, count: int, region: str, first: int = 0) -> None:
+    """Add ``count`` active subscribers of one channel at once (addresses numbered from
+    ``first``): a commune's worth in one statement, as a benchmark or fault test needs."""
+    address = "'+8491' || printf('%07d', i)" if channel == "sms" else "CAST(700000000 + i AS TEXT)"
+    with write(db):
+        db.execute(
+            "WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+            " INSERT INTO subscriptions (channel, address, region_code, status, test_audience,"
+            f" created_at, confirmed_at) SELECT ?, {address}, ?, 'active', 0,"
+            " '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00' FROM n",
+            [first, first + count - 1, channel, region],
+        )

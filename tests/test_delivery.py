@@ -425,7 +425,6 @@ class LostLease(Exception):
 
 def test_a_drain_stopped_by_a_lost_lease_gives_back_what_never_started(db, fakes, monkeypatch):
     monkeypatch.setattr("alerts.delivery.drain.HEARTBEAT_SECONDS", 0.0)
-    monkeypatch.setattr("alerts.delivery.drain.FLUSH_SECONDS", 0.0)  # record each at once
     add_accounts(db, CONFIG, fakes)
     for n in range(20):
         subscribe(db, "sms", f"+849123450{n:02d}", "00070")
@@ -498,7 +497,6 @@ def test_a_slow_channels_long_queue_never_holds_a_fast_one_back(db, fakes, dispa
 
 def test_a_cancellation_claimed_mid_fan_out_overtakes_what_is_still_queued(db, fakes, monkeypatch):
     monkeypatch.setattr("alerts.delivery.drain.HEARTBEAT_SECONDS", 0.0)
-    monkeypatch.setattr("alerts.delivery.drain.FLUSH_SECONDS", 0.0)
     monkeypatch.setattr("alerts.delivery.claims.BATCH", 20)  # a fan-out of several claims
     add_accounts(db, CONFIG, fakes)
     subscribe(db, "sms", "+84912345999", "00070")

@@ -4,39 +4,110 @@ and one run of senders on the real one."""
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 
 import pytest
 
 from alerts.delivery import policy
-from alerts.delivery.pacing import Bucket
 from alerts.delivery.pacing import Pacer
+from alerts.delivery.pacing import Window
 
 
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+def most_in_any_window(moments: list[float], period: float) -> int:
+    """Return the most moments that fall within any ``period`` (a provider's count)."""
+    moments = sorted(moments)
+    most, first = 0, 0
+    for last, moment in enumerate(moments):
+        while moment - moments[first] >= period:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
 
 
 def test_a_provider_limit_under_fifty_a_second_gets_evenly_spaced_sends():
-    clock = Clock()
-    bucket = Bucket(29.0, clock=clock)
-    assert bucket.reserve() == 0.0
-    assert bucket.reserve() == pytest.approx(1 / 29)
-    assert bucket.reserve() == pytest.approx(2 / 29)
-    clock.now += 1.0  # a quiet second refills one token only: never a burst
-    assert bucket.reserve() == 0.0
-    assert bucket.reserve() == pytest.approx(1 / 29)
+    assert (Window.for_rate(28.0).limit, Window.for_rate(28.0).period) == (1, 1 / 28.0)
+    assert (Window.for_rate(0.5).limit, Window.for_rate(0.5).period) == (1, 2.0)
+    assert Window.for_rate(0.95).period == pytest.approx(1 / 0.95)
 
 
 def test_a_gateway_taking_thousands_a_second_gets_twenty_ms_of_burst():
-    bucket = Bucket(5000.0, clock=Clock())
-    waits = [bucket.reserve() for _ in range(101)]
-    assert waits[:100] == [0.0] * 100
-    assert waits[100] == pytest.approx(1 / 5000)
+    window = Window.for_rate(5000.0)
+    assert (window.limit, window.period) == (100, pytest.approx(0.02))
+
+
+async def test_no_window_ever_counts_more_than_its_limit_however_late_each_send_leaves():
+    """16 senders share an account's window (Telegram's 28/s, sped up five times) and each
+    request leaves a random moment after its turn (the start being written first): counted
+    where the provider counts, at the moments they left, no sliding window holds more."""
+    pacer, rng, left = Pacer(), random.Random(3), []
+    window = pacer.window("bot", 28, 0.2)
+
+    async def sender() -> None:
+        for _ in range(20):
+            turn = await pacer.turn([window])
+            await asyncio.sleep(rng.uniform(0, 0.03))
+            turn.sent()
+            left.append(time.monotonic())
+
+    began = time.monotonic()
+    await asyncio.gather(*(sender() for _ in range(16)))
+    assert most_in_any_window(left, 0.2) <= 28
+    assert time.monotonic() - began < 320 / 28 * 0.2 + 0.5  # and the limit is used
+
+
+async def test_a_chat_gets_one_message_per_period_and_the_account_its_rate():
+    pacer, left = Pacer(), {}
+    chats = ["X" if n % 3 == 0 else f"chat {n}" for n in range(60)]
+
+    async def sender() -> None:
+        while chats:
+            chat = chats.pop(0)
+            windows = [pacer.window("bot", 560, 1.0), pacer.window(("bot", chat), 1, 0.05)]
+            turn = await pacer.turn(windows)
+            await asyncio.sleep(0.005)
+            turn.sent()
+            left.setdefault(chat, []).append(time.monotonic())
+
+    await asyncio.gather(*(sender() for _ in range(16)))
+    to_x = left["X"]
+    assert len(to_x) == 20
+    assert min(b - a for a, b in zip(to_x, to_x[1:], strict=False)) >= 0.05 - 0.001
+
+
+async def test_a_hold_grants_no_turn_to_the_whole_account_until_it_ends():
+    pacer = Pacer()
+    window = pacer.rate("bot", 1000.0)
+    (await pacer.turn([window])).sent()
+    pacer.hold("bot", 0.3)  # a 429 said: retry after 0.3 s
+    began = time.monotonic()
+    others = [pacer.turn([window, pacer.rate(("bot", n), 1.0)]) for n in range(5)]
+    turns = await asyncio.gather(*others)
+    assert time.monotonic() - began >= 0.3 - 0.01
+    assert len(turns) == 5
+
+
+async def test_a_turn_given_back_frees_its_place():
+    pacer = Pacer()
+    window = pacer.window("chat", 1, 10.0)
+    turn = await pacer.turn([window])
+    turn.give_back()  # the attempt was cancelled before it left
+    async with asyncio.timeout(0.1):
+        await pacer.turn([window])
+
+
+async def test_idle_windows_are_dropped_and_busy_ones_kept(monkeypatch):
+    monkeypatch.setattr("alerts.delivery.pacing.PRUNE_AT", 102)
+    pacer = Pacer()
+    busy = await pacer.turn([pacer.window(("bot", "busy"), 1, 10.0)])
+    busy.sent()  # counts for ten seconds
+    for n in range(100):  # a hundred chats, each sent one message: idle 20 ms later
+        (await pacer.turn([pacer.window(("bot", n), 1, 0.02)])).sent()
+    await asyncio.sleep(0.03)
+    pacer.window(("bot", "new"), 1, 1.0)  # the 102nd
+    pacer.window(("bot", "newer"), 1, 1.0)  # the 103rd: the idle ones (and unused) go
+    assert set(pacer.windows) == {("bot", "busy"), ("bot", "newer")}
+    assert pacer.prune_at == 102
 
 
 def test_the_worst_case_counts_every_attempt_ahead_on_the_channels_slots():
@@ -61,36 +132,3 @@ def test_the_worst_case_counts_every_attempt_ahead_on_the_channels_slots():
 def test_an_account_may_lower_its_rate_but_nothing_else(setting, rate):
     settings = {} if setting is None else {"per_second": setting}
     assert policy.with_rate(policy.POLICIES["sms"], settings).per_second == rate
-
-
-async def test_two_messages_to_one_chat_never_leave_closer_than_the_chats_limit():
-    """16 senders share an account and one busy chat (Telegram's limits, sped up twenty
-    times): each waits for the chat's turn, then for the account's, yet the chat's
-    messages leave at least a chat turn apart, counted from when each actually left."""
-    pacer, left = Pacer(), {}
-    waiting = ["X" if n % 3 == 0 else f"chat {n}" for n in range(60)]
-
-    async def sender() -> None:
-        while waiting:
-            chat = waiting.pop(0)
-            await pacer.wait("bot", 560.0, ("bot", chat), 19.0)
-            left.setdefault(chat, []).append(time.monotonic())
-            await asyncio.sleep(0.005)  # the request
-
-    await asyncio.gather(*(sender() for _ in range(16)))
-    to_x = left["X"]
-    assert len(to_x) == 20
-    assert min(b - a for a, b in zip(to_x, to_x[1:], strict=False)) >= 1 / 19.0 - 0.001
-
-
-async def test_idle_chats_buckets_are_dropped_and_busy_ones_kept(monkeypatch):
-    monkeypatch.setattr("alerts.delivery.pacing.PRUNE_AT", 102)
-    pacer = Pacer()
-    await pacer.wait("bot", 10_000.0, ("bot", "busy"), 1.0)  # its next turn is a second away
-    for n in range(100):  # a hundred chats, each sent one message: idle a turn later
-        await pacer.wait("bot", 10_000.0, ("bot", n), 200.0)
-    await asyncio.sleep(0.02)  # four turns of 200/s: those chats' buckets are full again
-    await pacer.wait("bot", 10_000.0, ("bot", "new"), 1.0)  # the 103rd: the idle ones go
-    assert set(pacer.chats) == {("bot", "busy"), ("bot", "new")}
-    assert set(pacer.buckets) == {"bot", ("bot", "busy"), ("bot", "new")}
-    assert pacer.prune_at == 102

@@ -78,9 +78,14 @@ def test_kill_9_then_restart_loses_nothing(db_path, tmp_path, moment):
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait()
-        at_kill = dict(db.execute("SELECT idempotency_key, status FROM deliveries"))
+        at_kill = {
+            key: (status, started is not None)
+            for key, status, started in db.execute(
+                "SELECT idempotency_key, status, started_at FROM deliveries"
+            )
+        }
         # The two waiting their turn were claimed; the first may already be recorded.
-        assert list(at_kill.values()).count("sending") >= 2, at_kill
+        assert [s for s, _ in at_kill.values()].count("sending") >= 2, at_kill
         second = start_worker(db_path, log)
         try:
             wait_for(lambda: statuses(db) == {"sent": 3}, timeout=60)
@@ -91,11 +96,12 @@ def test_kill_9_then_restart_loses_nothing(db_path, tmp_path, moment):
             "SELECT idempotency_key, possible_duplicate FROM deliveries ORDER BY id"
         ).fetchall()
         received = Counter(d["id"] for d in hooks.deliveries(fakes.state, "newsroom"))
-        # Every delivery arrived; exactly those in flight at the kill were marked possible
-        # duplicates, and a key arrived twice only if it was so marked.
+        # Every delivery arrived; exactly those whose attempt had started at the kill were
+        # marked possible duplicates (not those claimed and waiting their turn), and a key
+        # arrived twice only if it was so marked.
         assert set(received) == {key for key, _ in rows}
         for key, duplicate in rows:
-            assert duplicate == (at_kill[key] == "sending")
+            assert duplicate == (at_kill[key] == ("sending", True))
             assert received[key] <= 1 + duplicate
         assert any(received[key] == 2 for key, _ in rows) or moment == "while claimed and paced"
     db.close()

@@ -5,6 +5,7 @@ claimed but never sent. Every function here runs on the dispatcher's one store t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,10 +40,15 @@ from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
 from alerts.warnings import integrity
 from alerts.warnings import publication
+from alerts.warnings.outbox import PRIORITY
 
 BATCH = 500
 NOTICE_BATCH = 100
 LEASE_MARGIN = 30.0
+# A lane holds at most what its account sends in this long (and its slots twice over).
+LOOKAHEAD_SECONDS = 1.0
+# A cancellation is claimed for a lane however full it is.
+TOP_PRIORITY = PRIORITY["Cancel"]
 
 Job = tuple[Account, Item] | Outcome
 
@@ -51,10 +57,11 @@ Job = tuple[Account, Item] | Outcome
 class Holding:
     """What a drain holds in memory, as handed to the store thread (copies)."""
 
-    in_flight: dict[int, int]  # attempts claimed and not yet finished, per account
-    queued: dict[str, int]  # the same per channel
+    held: dict[int, int]  # per account: claimed and not yet recorded
     deliveries: list[int]  # every delivery id claimed and not yet recorded
     notices: list[int]  # every notice id claimed and not yet recorded
+    waiting: list[int]  # the deliveries among them that have not started
+    housekeeping: bool  # take back what nobody holds, and look for cancelled claims
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,16 @@ class Claimed:
     jobs: list | None  # each attempt with its (account, item) or outcome; None if expiring
     recovered: int
     expired: int
+    more: bool  # work is due that a full lane could not take
+    gone: list[int]  # waiting deliveries cancelled since their claim: never to be sent
+
+
+def lane_size(rule: policies.Policy) -> int:
+    """Return how many attempts a lane (one account) holds at most: what its rate lets out
+    in LOOKAHEAD_SECONDS, at least its slots twice over, never more than its rate lets
+    out within one deadline (every attempt claimed ends within the lease)."""
+    ahead = max(2 * rule.concurrency, math.ceil(rule.per_second * LOOKAHEAD_SECONDS))
+    return max(1, min(ahead, int(rule.per_second * rule.deadline)))
 
 
 class Claims:
@@ -85,26 +102,36 @@ class Claims:
         self.rules = rules
         self.rule = rule
         self.recent_refresh = recent_refresh
+        self.rotation = 0  # which account's lane is served first: each claim the next
 
     def claim(self, db, now: datetime, drain: Holding) -> Claimed:
-        """Housekeeping, then claim due deliveries (no more per account than its rate lets
-        out within one deadline, counting those still in flight) and due notices, then
-        open their accounts and, unless a token is about to expire, prepare them.
-        ``drain`` says what this worker holds in memory: never recovered as a dead
-        worker's, and counted for the quota and the lease.
+        """Housekeeping, then claim for each account's lane what it has room for (and a
+        cancellation whatever its room) and the due notices, then open their accounts
+        and, unless a token is about to expire, prepare them. ``drain`` says what this
+        worker holds in memory: never taken back, and counted against each lane's room.
 
-        One trip to the store thread for the whole claim keeps the next batch coming
-        while the loop sends."""
+        Housekeeping takes back every claimed row this worker does not hold (only one
+        worker runs per database: what it does not hold, nobody sends), at once and
+        without waiting for a lease: rows a stopped worker left, or this one's own claims
+        a failed write made it forget. One trip to the store thread for the whole claim
+        keeps the next batch coming while the loop sends."""
         moment = to_text(now)
-        in_flight, queued = drain.in_flight, drain.queued
+        recovered = expired = 0
+        gone: list[int] = []
         with write(db):
-            recovered = store.recover_expired_leases(db, moment, held=drain.deliveries)
+            if drain.housekeeping:
+                recovered = store.recover_expired_leases(
+                    db, moment, all_in_flight=True, held=drain.deliveries
+                )
+                notice_store.recover_expired_leases(
+                    db, moment, all_in_flight=True, held=drain.notices
+                )
+                gone = store.not_claimed(db, drain.waiting)
             expired = store.expire_queued(db, moment)
-            notice_store.recover_expired_leases(db, moment, held=drain.notices)
             notice_store.expire_queued(db, moment)
-            batch = self._take(db, moment, in_flight)
+            batch, more, lanes = self._take(db, moment, drain.held)
             notices = notice_store.due(db, moment, NOTICE_BATCH)
-            lease = self._lease([*batch, *notices], now, queued)
+            lease = self._lease(batch, notices, now, drain.held, lanes)
             outbox_rows.claim(db, "deliveries", [d.id for d in batch], lease)
             outbox_rows.claim(db, "notices", [n.id for n in notices], lease)
             if self.config.get("SECRET_KEY"):
@@ -113,52 +140,48 @@ class Claims:
         accounts = self.open_accounts(db, {w.account_id for w in [*batch, *notices]})
         expiring = self._expiring(accounts)
         jobs = None if expiring else self.prepare(db, batch, notices, accounts)
-        return Claimed(batch, notices, accounts, expiring, jobs, recovered, expired)
+        return Claimed(batch, notices, accounts, expiring, jobs, recovered, expired, more, gone)
 
-    def _take(self, db, moment: str, in_flight: Mapping[int, int]) -> list[Delivery]:
-        """Return up to a batch of due deliveries, top priority first, no account past its
-        quota. An account that reaches its quota is left out and the rest of the batch is
-        filled from the others, so a slow channel's long queue (Telegram: 28/s) never holds
-        a fast one's back (SMS to the same commune)."""
-        quotas: dict[int, int] = {}
-        full = {a for a, n in in_flight.items() if n >= self._quota(db, a, quotas)}
-        taken, batch = dict(in_flight), []
-        while len(batch) < BATCH:
-            picked = [d.id for d in batch]
-            candidates = store.due(db, moment, BATCH - len(batch), full, picked)
-            filled = set()
-            for delivery in candidates:
-                account = delivery.account_id
-                if taken.get(account, 0) < self._quota(db, account, quotas):
-                    taken[account] = taken.get(account, 0) + 1
-                    batch.append(delivery)
-                else:
-                    filled.add(account)
-            if not candidates or not filled:
-                return batch
-            full |= filled
-        return batch
+    def _take(self, db, moment: str, held: Mapping[int, int]):
+        """Return (the batch, whether more is due, each usable account's policy): each
+        account's lane filled up to its size, a cancellation taken whatever the lane
+        holds, and the accounts served in turn when the batch is full. Each lane's claim
+        walks that account's own queue: a slow channel's long queue (Telegram: 28/s)
+        never holds a fast one's back (SMS to the same commune)."""
+        usable = account_store.usable(db, moment)
+        rules = {a.id: self.rule(a.channel, a.settings) for a in usable}
+        start = self.rotation % max(1, len(usable))
+        self.rotation += 1
+        batch: list[Delivery] = []
+        more = False
+        for account in usable[start:] + usable[:start]:
+            if len(batch) >= BATCH:
+                more = True
+                break
+            room = min(lane_size(rules[account.id]) - held.get(account.id, 0), BATCH - len(batch))
+            if room > 0:
+                taken = store.due(db, account.id, moment, room)
+                more = more or len(taken) == room
+            else:
+                taken = store.due(db, account.id, moment, BATCH - len(batch), TOP_PRIORITY)
+                more = more or bool(store.due(db, account.id, moment, 1))
+            batch.extend(taken)
+        return batch, more, rules
 
-    def _quota(self, db, account_id: int, known: dict[int, int]) -> int:
-        """Return how many attempts of an account may be in flight: what its rate lets out
-        within one deadline (at least one). An account at its quota is left out of the
-        claim, so a slow channel's long queue never holds a fast one's back."""
-        if account_id not in known:
-            stored = account_store.get_account(db, account_id)
-            rule = self.rule(stored.channel, stored.settings)
-            known[account_id] = max(1, int(rule.per_second * rule.deadline))
-        return known[account_id]
-
-    def _lease(self, works, now: datetime, queued: Mapping[str, int]) -> str:
+    def _lease(self, batch, notices, now: datetime, held, rules) -> str:
         """Return how long this worker holds what it claims: until the last attempt of
-        each channel would end if every attempt ahead of it, in flight or just claimed,
-        ran to its deadline on the channel's slots. (What this worker holds is never
-        recovered while it runs in any case; the lease tells a later worker when the
-        attempts of a dead one can be taken back.)"""
+        each lane would end if every attempt ahead of it, held or just claimed, ran to
+        its deadline on the lane's slots. (What this worker holds is never taken back
+        while it runs; the lease tells what a claim is expected to take.)"""
         longest = 0.0
-        for channel in {w.channel for w in works}:
-            ahead = queued.get(channel, 0) + sum(w.channel == channel for w in works)
-            longest = max(longest, policies.worst_case_seconds(self.rules[channel], ahead))
+        for account_id in {w.account_id for w in [*batch, *notices]}:
+            rule = rules.get(account_id)
+            if rule is None:
+                continue
+            ahead = held.get(account_id, 0) + sum(
+                w.account_id == account_id for w in [*batch, *notices]
+            )
+            longest = max(longest, policies.worst_case_seconds(rule, ahead))
         return to_text(now + timedelta(seconds=longest + LEASE_MARGIN))
 
     def _expiring(self, accounts: Mapping[int, Account | Outcome]) -> list[Account]:

@@ -1,12 +1,24 @@
-"""One ``Dispatcher.dispatch_due`` call: the coroutine that keeps the event loop busy.
+"""The engine at work: one lane per account, the claims that fill them, and the writer that
+makes every start and every result durable (docs/reliability.md#lanes).
 
-It claims a batch (one trip to the store thread: housekeeping, claim, accounts, renderings),
-queues the attempts to each channel's senders (one coroutine per slot), records what
-finished in one transaction per flush (refreshing first a token a provider refused), and
-claims again once little is left in flight, until nothing more is due or the budget is
-spent. It keeps count of what it holds in memory, so that no claim takes it back as a dead
-worker's; if it stops on an error, it records what finished and puts back in the queue what
-never started.
+- **Lanes.** Each account has its own queue of claimed attempts (a cancellation first,
+  then in claim order) and its own slots (the channel's concurrency) and pacing windows.
+  A provider that hangs holds only its own lane's slots; every other lane goes on.
+- **Claims.** At least every CLAIM_SECONDS, and at once when a lane runs low, one trip to
+  the store thread claims for each lane what it has room for (alerts/delivery/claims.py),
+  and a cancellation whatever its room: new work, above all a cancellation, is claimed
+  within a tick whatever the other lanes are doing.
+- **Starts.** A slot writes that its attempt starts and waits for the commit before the
+  request goes: an attempt cancelled since its claim is never made, and after a crash
+  only attempts that had started are marked possible duplicates.
+- **The writer.** One transaction at a time records what came back and marks the next
+  starts (group commit: whatever gathered while the last commit ran). What came back is
+  durable within one commit of its answer, before its lane's next attempt can start.
+- An account whose breaker opens, or that is disabled, gives back what waits in its lane.
+
+Used two ways: ``forever`` (the worker: until cancelled; a failing write or claim is
+retried, so the engine resumes by itself once the disk has room again), or once until
+nothing more is due (``Dispatcher.dispatch_due``: tests, the CLI, the benchmark).
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -31,6 +44,7 @@ from alerts.channels import Reaction
 from alerts.clock import utcnow
 from alerts.delivery.claims import Claims
 from alerts.delivery.claims import Holding
+from alerts.delivery.claims import lane_size
 from alerts.delivery.recording import Recorder
 from alerts.delivery.recording import Result
 from alerts.delivery.sending import Sender
@@ -42,13 +56,17 @@ from alerts.warnings.outbox import PRIORITY
 
 log = logging.getLogger(__name__)
 
-# Claim the next batch once no more than this many attempts are still in flight.
-LOW_WATER = 500
-# Record finished attempts when this many are waiting, or after FLUSH_SECONDS.
-RECORD_EVERY = 500
-FLUSH_SECONDS = 0.25
+# Claim at least this often (and at once when a lane is down to half its size).
+CLAIM_SECONDS = 0.5
+# Take back what nobody holds, and drop claims cancelled meanwhile, this often.
+HOUSEKEEPING_SECONDS = 5.0
 # Renew the worker's lease (the caller's heartbeat) this often during a long drain.
 HEARTBEAT_SECONDS = 5.0
+# After a failed write (a full disk), try again this soon; log it at most this often.
+RETRY_SECONDS = 0.5
+COMPLAIN_SECONDS = 60.0
+# The failures of the machine a running engine waits out instead of stopping.
+TROUBLE = (sqlite3.Error, OSError)
 
 
 @dataclass
@@ -62,13 +80,23 @@ class Summary:
     notices: int = 0
 
 
+@dataclass
+class Lane:
+    """One account's claimed attempts waiting for a slot, and its slots."""
+
+    size: int
+    queue: asyncio.PriorityQueue = field(default_factory=asyncio.PriorityQueue)
+    slots: list[asyncio.Task] = field(default_factory=list)
+
+
 class Drain:
-    """One ``dispatch_due`` call: claim, send and record until nothing more is due or the
-    budget is spent, then wait for what is in flight and record it.
+    """One engine run: claim, send and record until cancelled (``forever``) or until
+    nothing more is due or the budget is spent, then wait for what is in flight.
 
     Its collaborators: ``claims`` (claim, prepare, give back: store-thread work),
-    ``sender`` (send and refresh on the loop), ``recorder`` (record outcomes: store-thread
-    work), and ``on_store_thread``, which runs a function on the one store thread."""
+    ``sender`` (pacing, send and refresh on the loop), ``recorder`` (record outcomes and
+    starts: store-thread work), and ``on_store_thread``, which runs a function on the one
+    store thread."""
 
     def __init__(
         self,
@@ -81,6 +109,7 @@ class Drain:
         now: datetime | None,
         budget: float,
         heartbeat,
+        forever: bool = False,
     ):
         self.claims = claims
         self.sender = sender
@@ -91,62 +120,122 @@ class Drain:
         self.now = now
         self.budget = budget
         self.heartbeat = heartbeat
+        self.forever = forever
         self.started = time.monotonic()
         self.summary = Summary()
         self.held: set[tuple[str, int]] = set()  # (kind, id) claimed, not yet recorded
-        # Claimed attempts waiting for a slot, a cancellation first, then in claim order.
-        self.queues: dict[str, asyncio.PriorityQueue] = {}
+        self.per_account: dict[int, int] = {}  # the same, counted per account
+        self.lanes: dict[int, Lane] = {}
         self.order = itertools.count()
-        self.senders: list[asyncio.Task] = []  # a channel's slots: one sender each
-        self.in_flight: dict[int, int] = {}  # attempts in flight per account
-        self.queued: dict[str, int] = {}  # and per channel
-        self.active = 0  # and in all
+        self.in_slots: dict[asyncio.Task, Delivery | Notice] = {}  # taken, not started
+        self.starting: list[tuple[Delivery, asyncio.Future]] = []
         self.finished: list[Result] = []
-        # Set by a sender when the run loop has something to do: not on every attempt.
-        self.progress = asyncio.Event()
+        self.stale: list[Result] = []  # refused tokens: recorded after the refresh
+        self.refreshed: dict[int, str | None] = {}
         self.claiming = True
-        self.flushed_at = self.beat_at = time.monotonic()
+        self.housekept_at = float("-inf")
+        self.beat_at = time.monotonic()
+        self.complained: dict[str, float] = {}
+        self.wake_writer = asyncio.Event()
+        self.wake_claims = asyncio.Event()
+        self.changed = asyncio.Event()
+        self.failure: BaseException | None = None
+        self.tasks: list[asyncio.Task] = []
+        self.refresher: asyncio.Task | None = None
         self.task: asyncio.Task | None = None  # the task running ``run``
+
+    def _now(self) -> datetime:
+        return self.now or utcnow()
 
     async def run(self) -> Summary:
         self.task = asyncio.current_task()
         try:
-            await self.on_store_thread(subscriptions.expire_pending, self.db, self.now or utcnow())
-            await self._claim()
-            while self.active or self.finished or self.claiming:
-                if self.active:
-                    await self._wait_for_progress()
-                if self.finished and self._time_to_flush():
-                    await self._flush()
-                if self.claiming and time.monotonic() - self.started >= self.budget:
-                    self.claiming = False
-                if self.claiming and self.active <= LOW_WATER:
-                    await self._claim()
+            await self.on_store_thread(subscriptions.expire_pending, self.db, self._now())
+            self.tasks = [self._guarded(self._writer()), self._guarded(self._claimer())]
+            while self.forever or not self._done():
+                await self.changed.wait()
+                self.changed.clear()
+                if self.failure is not None:
+                    raise self.failure
         except BaseException:
             await self._give_back()
             raise
         finally:
-            await self._stop_senders()
+            await self._stop()
         return self.summary
 
-    def _holding(self) -> Holding:
+    def _guarded(self, coroutine) -> asyncio.Task:
+        """Run a background part; its failure stops the run (``run`` raises it)."""
+
+        async def guarded():
+            try:
+                await coroutine
+            except asyncio.CancelledError:
+                raise
+            except BaseException as error:
+                self.failure = error
+                self.changed.set()
+
+        return asyncio.create_task(guarded())
+
+    def _done(self) -> bool:
+        busy = self.held or self.stale or self.finished or self.starting
+        return not self.claiming and not busy
+
+    # --- claims ------------------------------------------------------------------------
+
+    async def _claimer(self) -> None:
+        while self.forever or self.claiming:
+            try:
+                await self._claim()
+            except TROUBLE as error:
+                if not self.forever:
+                    raise
+                self._complain("claim", error)
+            if not (self.forever or self.claiming):
+                break
+            try:
+                async with asyncio.timeout(CLAIM_SECONDS):
+                    await self.wake_claims.wait()
+            except TimeoutError:
+                pass
+            self.wake_claims.clear()
+        self.changed.set()
+
+    def _holding(self, housekeeping: bool) -> Holding:
         kinds = {"Delivery": [], "Notice": []}
         for kind, work_id in self.held:
             kinds[kind].append(work_id)
-        return Holding(dict(self.in_flight), dict(self.queued), kinds["Delivery"], kinds["Notice"])
+        waiting = []
+        if housekeeping:
+            waiting = [w.id for w in self._waiting() if isinstance(w, Delivery)]
+        return Holding(
+            dict(self.per_account), kinds["Delivery"], kinds["Notice"], waiting, housekeeping
+        )
 
     async def _claim(self) -> None:
-        """Claim, open the accounts (refreshing a token about to expire), prepare, and start
-        sending; stop claiming when nothing was due or the budget is spent."""
+        """Claim, open the accounts (refreshing a token about to expire), prepare, and queue
+        each attempt in its lane; a run that is not ``forever`` stops claiming when
+        nothing more is due or the budget is spent."""
         claims, db = self.claims, self.db
-        took = await self.on_store_thread(claims.claim, db, self.now or utcnow(), self._holding())
+        housekeeping = time.monotonic() - self.housekept_at >= HOUSEKEEPING_SECONDS
+        took = await self.on_store_thread(
+            claims.claim, db, self._now(), self._holding(housekeeping)
+        )
+        if housekeeping:
+            self.housekept_at = time.monotonic()
         self.summary.recovered += took.recovered
         self.summary.expired += took.expired
         self.summary.claimed += len(took.batch)
         self.summary.notices += len(took.notices)
-        self.held.update(_key(w) for w in [*took.batch, *took.notices])
+        for work in [*took.batch, *took.notices]:
+            self.held.add(_key(work))
+            self.per_account[work.account_id] = self.per_account.get(work.account_id, 0) + 1
+        self._drop(set(took.gone))
         spent = time.monotonic() - self.started >= self.budget
-        self.claiming = bool(took.batch or took.notices) and not spent
+        self.claiming = self.forever or (
+            bool(took.batch or took.notices or took.more) and not spent
+        )
         jobs = took.jobs
         if jobs is None:
             accounts = await self._refresh_expiring(took.accounts, took.expiring)
@@ -155,9 +244,9 @@ class Drain:
             )
         for work, job in jobs:
             if isinstance(job, Outcome):
-                self.finished.append((work, job, 0.0))
+                self._finished((work, job, 0.0))
             else:
-                self._start(work, *job)
+                self._queue(work, *job)
 
     async def _refresh_expiring(self, accounts: dict, expiring: list[Account]) -> dict:
         """Refresh each token about to expire (Zalo: 25 h) before it is used, storing the
@@ -176,71 +265,165 @@ class Drain:
             accounts[account.id] = replace(account, secrets=secrets)
         return accounts
 
-    def _start(self, work: Delivery | Notice, account: Account, item: Item) -> None:
-        """Queue an attempt for its channel's senders (started with the first one)."""
-        self.in_flight[work.account_id] = self.in_flight.get(work.account_id, 0) + 1
-        self.queued[work.channel] = self.queued.get(work.channel, 0) + 1
-        self.active += 1
-        if work.channel not in self.queues:
-            self.queues[work.channel] = asyncio.PriorityQueue()
+    # --- lanes -------------------------------------------------------------------------
+
+    def _queue(self, work: Delivery | Notice, account: Account, item: Item) -> None:
+        """Queue an attempt in its account's lane (its slots start with the first one)."""
+        size = lane_size(self.sender.rule(work.channel, account.settings))
+        lane = self.lanes.get(work.account_id)
+        if lane is None:
+            lane = self.lanes[work.account_id] = Lane(size)
             for _ in range(self.sender.rules[work.channel].concurrency):
-                sender = asyncio.create_task(self._sender(self.queues[work.channel]))
-                self.senders.append(sender)
-        queue = self.queues[work.channel]
-        queue.put_nowait((-_priority(work), next(self.order), work, account, item))
+                lane.slots.append(asyncio.create_task(self._slot(lane)))
+        lane.size = size
+        lane.queue.put_nowait((-_priority(work), next(self.order), work, account, item))
 
-    async def _sender(self, queue: asyncio.PriorityQueue) -> None:
-        """One of a channel's slots: send its queued attempts one after another, and wake
-        the run loop only when it has something to do: the first result to record since
-        the last flush (it times the next flush), a full batch of results, the next batch
-        to claim, or nothing left in flight. (Waking it on every attempt cost more than
-        the pacing.)"""
+    async def _slot(self, lane: Lane) -> None:
+        """One of a lane's slots: take the next attempt, wait for its pacing turn, have its
+        start made durable (none if it was cancelled meanwhile), send, and hand the
+        result to the writer. A 429 holds the whole account for the time it says."""
+        me = asyncio.current_task()
         while True:
-            _, _, *attempt = await queue.get()
-            work, outcome, seconds = await self.sender.send_one(*attempt)
-            self.in_flight[work.account_id] -= 1
-            self.queued[work.channel] -= 1
-            self.active -= 1
-            self.finished.append((work, outcome, seconds))
-            done = len(self.finished)
-            if done == 1 or done >= RECORD_EVERY or self.active in (0, LOW_WATER):
-                self.progress.set()
+            _, _, work, account, item = await lane.queue.get()
+            self.in_slots[me] = work
+            turn = await self.sender.pacer.turn(self.sender.windows(work, account))
+            if isinstance(work, Delivery) and not await self._start(work):
+                turn.give_back()
+                del self.in_slots[me]
+                self._forget([work])
+                continue
+            turn.sent()
+            del self.in_slots[me]
+            result = await self.sender.send(work, account, item)
+            self.sender.hold(work.account_id, result[1])
+            self._finished(result)
 
-    async def _wait_for_progress(self) -> None:
-        """Wait for a sender's wake-up call, at most until the results waiting are due to
-        be recorded (FLUSH_SECONDS when none wait: the budget is checked that often)."""
-        wait = FLUSH_SECONDS
-        if self.finished:
-            wait = self.flushed_at + FLUSH_SECONDS - time.monotonic()
-            if wait <= 0:
-                return
-        try:
-            async with asyncio.timeout(wait or None):
-                await self.progress.wait()
-        except TimeoutError:
-            pass
-        self.progress.clear()
+    async def _start(self, work: Delivery) -> bool:
+        """Wait until the writer has recorded that this attempt starts; False if the
+        delivery is no longer claimed (cancelled since): it must not be sent."""
+        started = asyncio.get_running_loop().create_future()
+        self.starting.append((work, started))
+        self.wake_writer.set()
+        return await started
 
-    def _time_to_flush(self) -> bool:
-        return (
-            not self.active
-            or len(self.finished) >= RECORD_EVERY
-            or time.monotonic() >= self.flushed_at + FLUSH_SECONDS  # as _wait_for_progress
-        )
+    def _waiting(self) -> list[Delivery | Notice]:
+        """Return every attempt claimed and not started: in a lane's queue or a slot's hand."""
+        queued = [entry[2] for lane in self.lanes.values() for entry in lane.queue._queue]
+        return queued + list(self.in_slots.values())
 
-    async def _flush(self) -> None:
-        """Record what finished: refresh first the accounts told their token is stale."""
+    def _take_out(self, lane: Lane, leaving: Callable[[Delivery | Notice], bool]) -> list:
+        """Take out of a lane's queue the attempts ``leaving`` picks; return them."""
+        kept, left = [], []
+        while not lane.queue.empty():
+            entry = lane.queue.get_nowait()
+            (left if leaving(entry[2]) else kept).append(entry)
+        for entry in kept:
+            lane.queue.put_nowait(entry)
+        return [entry[2] for entry in left]
+
+    def _drop(self, gone: set[int]) -> None:
+        """Forget the waiting deliveries cancelled since their claim (a slot that already
+        holds one learns it when its start is refused)."""
+        if not gone:
+            return
+        for lane in self.lanes.values():
+            self._forget(self._take_out(lane, lambda w: isinstance(w, Delivery) and w.id in gone))
+
+    def _forget(self, works: list[Delivery | Notice]) -> None:
+        """Stop holding works that will not be recorded (cancelled, or given back)."""
+        for work in works:
+            self.held.discard(_key(work))
+            self.per_account[work.account_id] -= 1
+        if works:
+            self.wake_claims.set()
+            self.changed.set()
+
+    async def _stop_lane(self, account_id: int) -> None:
+        """Give back what waits in an account's lane: its breaker opened, or it was
+        disabled. None of it started, so none of it is a possible duplicate."""
+        lane = self.lanes.get(account_id)
+        if lane is None:
+            return
+        waiting = self._take_out(lane, lambda _: True)
+        if waiting:
+            try:
+                await self.on_store_thread(self.claims.unclaim, self.db, waiting)
+            except TROUBLE as error:  # housekeeping takes them back once nobody holds them
+                self._complain("give back", error)
+        self._forget(waiting)
+
+    # --- the writer --------------------------------------------------------------------
+
+    def _finished(self, result: Result) -> None:
+        """Hand a result to the writer (a refused token: to the refresher first)."""
+        if result[1].reaction == Reaction.REFRESH_TOKEN:
+            self.stale.append(result)
+            if self.refresher is None or self.refresher.done():
+                self.refresher = self._guarded(self._refresh_then_record())
+            return
+        self.finished.append(result)
+        self.wake_writer.set()
+
+    async def _writer(self) -> None:
+        """Record what came back and mark what starts, one transaction at a time, each
+        holding whatever gathered while the one before it ran."""
+        while True:
+            await self.wake_writer.wait()
+            self.wake_writer.clear()
+            while self.starting or self.finished:
+                await self._write()
+            self.changed.set()
+
+    async def _write(self) -> None:
+        starting, self.starting = self.starting, []
         results, self.finished = self.finished, []
-        self.flushed_at = time.monotonic()
-        refreshed: dict[int, str | None] = {}
-        if any(o.reaction == Reaction.REFRESH_TOKEN for _, o, _ in results):
-            refreshed = await self._refresh_stale(results)
-        outcomes = self.summary.outcomes
-        await self.on_store_thread(self.recorder.record, self.db, results, refreshed, outcomes)
-        self.held.difference_update(_key(work) for work, _, _ in results)
-        if self.heartbeat is not None and time.monotonic() - self.beat_at >= HEARTBEAT_SECONDS:
-            self.beat_at = time.monotonic()
-            await self.on_store_thread(self.heartbeat)
+        outcomes: dict[str, int] = {}
+        try:
+            flushed = await self.on_store_thread(
+                self.recorder.record,
+                self.db,
+                results,
+                dict(self.refreshed),
+                outcomes,
+                [work for work, _ in starting],
+            )
+        except TROUBLE as error:
+            self.starting[:0], self.finished[:0] = starting, results  # nothing is lost
+            if not self.forever:
+                raise
+            self._complain("record", error)
+            await asyncio.sleep(RETRY_SECONDS)
+            return
+        for reaction, count in outcomes.items():
+            self.summary.outcomes[reaction] = self.summary.outcomes.get(reaction, 0) + count
+        for work, started in starting:
+            if not started.done():
+                started.set_result(work.id in flushed.started)
+        self._recorded(results)
+        for account_id in flushed.stopped:
+            await self._stop_lane(account_id)
+        if results and self.heartbeat is not None:
+            if time.monotonic() - self.beat_at >= HEARTBEAT_SECONDS:
+                self.beat_at = time.monotonic()
+                await self.on_store_thread(self.heartbeat)
+
+    def _recorded(self, results: list[Result]) -> None:
+        for work, _, _ in results:
+            self.held.discard(_key(work))
+            self.per_account[work.account_id] -= 1
+            lane = self.lanes.get(work.account_id)
+            if lane is not None and self.per_account[work.account_id] <= lane.size // 2:
+                self.wake_claims.set()
+        if results:
+            self.changed.set()
+
+    async def _refresh_then_record(self) -> None:
+        """Refresh the accounts whose token a provider refused, then record those results."""
+        while self.stale:
+            results, self.stale = self.stale, []
+            self.refreshed.update(await self._refresh_stale(results))
+            self.finished.extend(results)
+            self.wake_writer.set()
 
     async def _refresh_stale(self, results: list[Result]) -> dict[int, str | None]:
         """Refresh each account once whose token a provider refused; store the new pair.
@@ -265,24 +448,45 @@ class Drain:
             refreshed[account_id] = failure or None
         return refreshed
 
-    async def _give_back(self) -> None:
-        """After an error (or a cancel): record what finished and put back in the queue
-        what never started, as far as the database lets us. What was being sent stays
-        "sending" until its lease ends and comes back as a possible duplicate."""
-        waiting = [q.get_nowait()[2] for q in self.queues.values() for _ in range(q.qsize())]
-        self.heartbeat = None  # the drain is over: no more lease renewals from it
-        try:
-            if self.finished:
-                await self._flush()
-            await self.on_store_thread(self.claims.unclaim, self.db, waiting)
-        except Exception:  # the error that stopped the drain is the one to report
-            log.exception("could not give back what the stopped drain held")
+    def _complain(self, what: str, error: BaseException) -> None:
+        """Log a failure the engine waits out, at most once a minute for each part."""
+        now = time.monotonic()
+        if now - self.complained.get(what, float("-inf")) >= COMPLAIN_SECONDS:
+            self.complained[what] = now
+            log.error("delivery engine: could not %s (retrying): %s", what, error)
 
-    async def _stop_senders(self) -> None:
-        """Stop the channels' senders (idle after a normal run) and the deadlines' sweeper."""
-        for sender in self.senders:
-            sender.cancel()
-        await asyncio.gather(*self.senders, return_exceptions=True)
+    # --- stopping ----------------------------------------------------------------------
+
+    async def _give_back(self) -> None:
+        """After an error (or a cancel): stop the slots, record what finished and put back
+        in the queue what never started, as far as the database lets us. What was being
+        sent stays "sending", started, and comes back as a possible duplicate."""
+        self.heartbeat = None  # the run is over: no more lease renewals from it
+        await self._cancel_tasks()
+        waiting = self._waiting()
+        results = self.finished + self.stale
+        self.finished, self.stale = [], []
+        try:
+            if results:
+                refreshed = dict(self.refreshed)
+                await self.on_store_thread(self.recorder.record, self.db, results, refreshed, {})
+            await self.on_store_thread(self.claims.unclaim, self.db, waiting)
+        except Exception:  # the error that stopped the run is the one to report
+            log.exception("could not give back what the stopped engine held")
+
+    async def _cancel_tasks(self) -> None:
+        tasks = [*self.tasks, *(s for lane in self.lanes.values() for s in lane.slots)]
+        if self.refresher is not None:
+            tasks.append(self.refresher)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for _, started in self.starting:
+            started.cancel()
+
+    async def _stop(self) -> None:
+        """Stop the slots, the writer, the claims and the deadlines' sweeper."""
+        await self._cancel_tasks()
         await self.sender.deadlines.stop()
 
 

@@ -1,27 +1,28 @@
 """The dispatcher: drain the outbox over every channel's API (docs/reliability.md#outbox).
 
-Each call, in order:
+The worker runs it ``start``-ed: one engine that never stops between ticks
+(alerts/delivery/drain.py: a lane per account, claims at least every half second, each
+start and result made durable by one writer), so a long fan-out never holds up a new
+warning, a cancellation or a retry that falls due. ``dispatch_due`` runs the same engine
+once until nothing more is due (tests, ``flask dispatch-once``, the benchmark).
 
-1. Returns to the queue what a dead worker left in flight (possible duplicates); expired
-   leases this worker still holds in memory are never touched.
-2. Dead-letters what expired.
-3. Claims a batch in one short transaction, on the "store" thread
+Each claim, in order:
+
+1. Takes back what this worker does not hold (a stopped worker's claims, or its own a
+   failed write made it forget): one that had started comes back a possible duplicate.
+2. Dead-letters what expired, and forgets claims cancelled since.
+3. Claims for each lane in one short transaction, on the "store" thread
    (alerts/delivery/claims.py): the revision is checked again (approved content, signed, or
    nothing is sent), and each resident's copy gets its own one-click unsubscribe link
    (``alerts.residents.links.token_for``, its digest stored with the claim).
-4. Sends the batch from one asyncio event loop over a pooled ``httpx.AsyncClient``
-   (alerts/delivery/sending.py): each channel bounded by its own slots and circuit breaker,
-   paced under its provider's limit, each attempt bounded by a total deadline, so a hung
-   provider holds only its own channel.
-5. Records the outcomes, one transaction per flush (alerts/delivery/recording.py), while
-   the next batch is already being claimed: a big fan-out never stops at a batch boundary
-   (one call's course: alerts/delivery/drain.py).
+4. Sends from one asyncio event loop over a pooled ``httpx.AsyncClient``
+   (alerts/delivery/sending.py): each lane bounded by its own slots and circuit breaker,
+   paced under its provider's limit, each attempt bounded by a total deadline.
+5. Records the outcomes as they come (alerts/delivery/recording.py).
 
 Due ``notices`` (residents' confirmation codes and links) go the same way, and unconfirmed
-subscription requests are dropped. At most ``per_second x deadline`` deliveries of one
-account are in flight, and a lease is sized to the attempts queued ahead on its channel. A
-cancel or a disabled account takes effect at the next claim (at most two batches on), and
-a cancellation then overtakes what is still queued of the fan-out.
+subscription requests are dropped. A cancel or a disabled account takes effect before the
+next attempt starts.
 
 This module owns the lifetimes (loop thread, store thread, pool) and wires those parts.
 """
@@ -36,11 +37,14 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 
 import httpx
 import sqlite_utils
 
+from alerts.db import file_of
+from alerts.db import open_db
 from alerts.delivery import policy as policies
 from alerts.delivery.claims import Claims
 from alerts.delivery.drain import Drain
@@ -85,6 +89,8 @@ class Dispatcher:
         self.claims = Claims(config, self.rules, self.sender.rule, self.sender.recent_refresh)
         self.drain: Drain | None = None  # the one running, if any
         self.draining: Future | None = None
+        self.own_db: sqlite_utils.Database | None = None  # the started engine's connection
+        self.reported = Summary()
         self.loop = asyncio.new_event_loop()
         self.loop_thread = threading.Thread(
             target=self.loop.run_forever, name="engine-loop", daemon=True
@@ -108,6 +114,8 @@ class Dispatcher:
             self.loop_thread.join()
             self.loop.close()
             self.store_thread.shutdown()
+            if self.own_db is not None:
+                self.own_db.close()
 
     def _run(self, coroutine):
         """Run a coroutine on the engine's loop and wait for its result."""
@@ -124,11 +132,47 @@ class Dispatcher:
         budget: float = 0.0,
         heartbeat: Callable[[], None] | None = None,
     ) -> Summary:
-        """Claim a batch and send it; claim more while work is due and ``budget`` seconds
-        have not passed (the worker drains a big fan-out without waiting for ticks).
-        ``heartbeat`` runs (on the store thread) after each recording: the worker renews
-        its lease there, and an exception from it stops the drain."""
-        self.drain = Drain(
+        """Claim and send; claim more while work is due and ``budget`` seconds have not
+        passed, then wait for what is in flight. ``heartbeat`` runs (on the store thread)
+        after a recording, at most every few seconds: an exception from it stops the run."""
+        self.drain = self._drain(db, now, budget, heartbeat, forever=False)
+        self.draining = asyncio.run_coroutine_threadsafe(self.drain.run(), self.loop)
+        try:
+            return self.draining.result()
+        finally:
+            self.drain = None
+
+    def start(self, db: sqlite_utils.Database) -> None:
+        """Run the engine until ``close``, on a connection of its own to ``db``'s file (the
+        worker's scheduler thread keeps using ``db`` meanwhile)."""
+        self.own_db = open_db(file_of(db))
+        self._start_forever()
+
+    def _start_forever(self) -> None:
+        self.drain = self._drain(self.own_db, None, 0.0, None, forever=True)
+        self.draining = asyncio.run_coroutine_threadsafe(self.drain.run(), self.loop)
+        self.reported = Summary()
+
+    def progress(self) -> Summary:
+        """Return what the running engine did since the last call. An engine stopped by an
+        error (a bug: the machine's failures it waits out) is logged and started again."""
+        if self.draining is not None and self.draining.done():
+            error = self.draining.exception()
+            log.error("delivery engine stopped; starting it again", exc_info=error)
+            self._start_forever()
+        done, before = self.drain.summary, self.reported
+        self.reported = replace(done, outcomes=dict(done.outcomes))
+        outcomes = {k: v - before.outcomes.get(k, 0) for k, v in done.outcomes.items()}
+        return Summary(
+            done.recovered - before.recovered,
+            done.expired - before.expired,
+            done.claimed - before.claimed,
+            {k: v for k, v in outcomes.items() if v},
+            done.notices - before.notices,
+        )
+
+    def _drain(self, db, now, budget, heartbeat, forever: bool) -> Drain:
+        return Drain(
             self.claims,
             self.sender,
             self.recorder,
@@ -138,12 +182,8 @@ class Dispatcher:
             now,
             budget,
             heartbeat,
+            forever,
         )
-        self.draining = asyncio.run_coroutine_threadsafe(self.drain.run(), self.loop)
-        try:
-            return self.draining.result()
-        finally:
-            self.drain = None
 
 
 async def _cancel(task: asyncio.Task, seconds: float) -> None:

@@ -1,112 +1,145 @@
-"""Pacing: token buckets that make a sender wait for its turn instead of earning a 429.
+"""Pacing: sliding windows that make a sender wait for its turn instead of earning a 429.
 
-One bucket per account (the provider's global limit) and, where the provider limits each
-chat, one per target. Buckets live in the single worker process, which is why only one
-worker may run per database; they are used from the engine's one event loop.
+Providers count what reaches them in a sliding window (Telegram: 30 messages in any second
+per bot, one a second per chat, 20 a minute per group or channel,
+https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this), so we
+count the same way: a window holds the moments its last sends left, and a turn is granted
+only while the sends in the window plus the turns granted and not yet sent stay under the
+limit. Counting the granted turns makes the limit hold for the moments the requests
+actually leave, however late after its turn each one does (the slot first writes that
+its attempt starts): take the send with the latest turn in any window of the period;
+when it was granted, every other send of that window had been granted before and was
+either still pending or already sent within the period, so it was counted.
+
+A provider's 429 holds the whole key (a bot, an account) for the time it says: no turn
+is granted before. One window per account and, where the provider limits them, one per
+chat or group. Windows live in the single worker process (only one worker may run per
+database) and are used from the engine's one event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
-from collections.abc import Callable
+from collections import deque
 from collections.abc import Hashable
+from collections.abc import Sequence
 
 BURST_SECONDS = 0.02
+# How long a waiter sleeps when the window is full of turns not yet sent (their send
+# moment, which frees nothing before a period has passed, is not known yet).
+POLL_SECONDS = 0.01
 
 
-class Bucket:
-    """A token bucket: ``rate`` tokens per second, bursts of at most ``burst``. By default
-    20 ms worth of tokens, at least one: every provider limit under 50/s (Telegram, Zalo,
-    Facebook, email, webhooks) gets evenly spaced sends, so a provider counting in a sliding
-    second never sees a burst, while a gateway taking thousands a second is not paced
-    message by message (a sliding second then sees at most 2% over the rate)."""
+class Window:
+    """At most ``limit`` sends in any ``period`` seconds, counted when each one leaves."""
 
-    def __init__(self, rate: float, burst: float | None = None, clock: Callable = time.monotonic):
-        self.rate = rate
-        self.burst = burst if burst is not None else max(1.0, rate * BURST_SECONDS)
-        self.tokens = self.burst
-        self.clock = clock
-        self.updated = clock()
+    def __init__(self, limit: int, period: float):
+        self.limit = limit
+        self.period = period
+        self.sent: deque[float] = deque()
+        self.pending = 0  # turns granted, not yet sent or given back
+        self.held_until = 0.0
 
-    def reserve(self) -> float:
-        """Take a token; return how long to wait before using it (0 if one was ready)."""
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+    @classmethod
+    def for_rate(cls, per_second: float) -> Window:
+        """Return the window of a rate: BURST_SECONDS worth of messages (at least one) per
+        the period that holds them. Every provider limit under 50/s (Telegram, Zalo,
+        Facebook, email, webhooks) gets evenly spaced sends (28/s: one per 36 ms), so no
+        burst reaches the provider to be counted late and the next one early; a gateway
+        taking thousands a second is not paced message by message (5000/s: 100 per 20 ms)."""
+        burst = max(1, math.floor(per_second * BURST_SECONDS))
+        return cls(burst, burst / per_second)
 
-    def idle(self) -> bool:
-        """Return whether the bucket is back to a full burst: no different from a new one."""
-        return self.tokens + (self.clock() - self.updated) * self.rate >= self.burst
+    def wait(self, now: float) -> float:
+        """Return how long until a turn could be granted (0: now)."""
+        if now < self.held_until:
+            return self.held_until - now
+        while self.sent and now - self.sent[0] >= self.period:
+            self.sent.popleft()
+        if len(self.sent) + self.pending < self.limit:
+            return 0.0
+        if len(self.sent) >= self.limit or not self.pending:
+            return max(self.sent[0] + self.period - now, 0.0) or POLL_SECONDS
+        return POLL_SECONDS
 
-    def postpone(self, seconds: float) -> None:
-        """Move the next turns back by ``seconds``: the turn last taken was used that
-        much later than it was taken."""
-        self.tokens -= seconds * self.rate
+    def idle(self, now: float) -> bool:
+        """Return whether the window remembers nothing that still counts."""
+        return (
+            not self.pending
+            and now >= self.held_until
+            and not (self.sent and now - self.sent[-1] < self.period)
+        )
 
 
-# Past this many buckets, those back to a full burst (idle: the same as new) are dropped:
-# every Telegram resident's chat has its own, and the worker runs for days.
+class Turn:
+    """A granted turn in some windows: ``sent`` when the request leaves, or ``give_back``
+    if it never does (the attempt was cancelled meanwhile)."""
+
+    def __init__(self, windows: Sequence[Window]):
+        self.windows = windows
+        for window in windows:
+            window.pending += 1
+
+    def sent(self) -> None:
+        now = time.monotonic()
+        for window in self.windows:
+            window.pending -= 1
+            window.sent.append(now)
+        self.windows = ()
+
+    def give_back(self) -> None:
+        for window in self.windows:
+            window.pending -= 1
+        self.windows = ()
+
+
+# Past this many windows, the idle ones (no different from new) are dropped: every
+# Telegram resident's chat has its own, and the worker runs for days.
 PRUNE_AT = 10_000
 
 
 class Pacer:
-    """Buckets by key, created on first use; per-chat turns are taken one message at a
-    time (a lock per chat), so each is counted from when the one before it left."""
+    """Windows by key, created on first use."""
 
     def __init__(self):
-        self.buckets: dict[Hashable, Bucket] = {}
-        self.chats: dict[Hashable, asyncio.Lock] = {}
+        self.windows: dict[Hashable, Window] = {}
         self.prune_at = PRUNE_AT
 
-    async def wait(
-        self,
-        key: Hashable,
-        rate: float,
-        target: Hashable | None = None,
-        target_rate: float | None = None,
-    ) -> None:
-        """Wait until ``key`` may send one more message at ``rate`` per second and, where
-        the provider also limits each chat, ``target`` at ``target_rate`` (no suspension
-        at all when the tokens are ready: the usual case for a fast gateway).
-
-        The chat's turn comes first (it may be a second away), the account's last, right
-        before the request: a turn left waiting would let sends bunch up in the
-        provider's window. The chat's next turn is then counted from when this message
-        left, not from when its turn was taken, and a second message to the same chat
-        takes its turn only after that."""
-        if target is None or target_rate is None:
-            await self._turn(key, rate)
-            return
-        lock = self.chats.get(target)
-        if lock is None:
-            lock = self.chats[target] = asyncio.Lock()
-        async with lock:
-            turn = await self._turn(target, target_rate)
-            await self._turn(key, rate)
-            self.buckets[target].postpone(time.monotonic() - turn)
-
-    async def _turn(self, key: Hashable, rate: float) -> float:
-        """Wait for ``key``'s next turn; return when that turn was (monotonic clock)."""
-        bucket = self.buckets.get(key)
-        if bucket is None or bucket.rate != rate:
-            if len(self.buckets) >= self.prune_at:
+    def window(self, key: Hashable, limit: int, period: float) -> Window:
+        """Return the window of ``key`` (a new one if its limit changed)."""
+        window = self.windows.get(key)
+        if window is None or (window.limit, window.period) != (limit, period):
+            if len(self.windows) >= self.prune_at:
                 self._prune()
-            bucket = self.buckets[key] = Bucket(rate)
-        delay = bucket.reserve()
-        turn = bucket.updated + delay
-        if delay > 0:
+            window = self.windows[key] = Window(limit, period)
+        return window
+
+    def rate(self, key: Hashable, per_second: float) -> Window:
+        """Return the window of ``key`` at a rate per second."""
+        shape = Window.for_rate(per_second)
+        return self.window(key, shape.limit, shape.period)
+
+    def hold(self, key: Hashable, seconds: float) -> None:
+        """Grant ``key`` no turn for ``seconds`` (a provider's 429 said so)."""
+        window = self.windows.get(key)
+        if window is not None:
+            window.held_until = max(window.held_until, time.monotonic() + seconds)
+
+    async def turn(self, windows: Sequence[Window]) -> Turn:
+        """Wait until every window has room, then take a turn in all of them at once (no
+        suspension when they have: the usual case for a fast gateway)."""
+        while True:
+            now = time.monotonic()
+            delay = max(window.wait(now) for window in windows)
+            if delay <= 0:
+                return Turn(windows)
             await asyncio.sleep(delay)
-        return turn
 
     def _prune(self) -> None:
-        """Drop the idle buckets (and their chats' locks), then wait for the count to
-        double before looking again."""
-        for key in [k for k, bucket in self.buckets.items() if bucket.idle()]:
-            lock = self.chats.get(key)
-            if lock is None or not lock.locked():
-                del self.buckets[key]
-                self.chats.pop(key, None)
-        self.prune_at = max(PRUNE_AT, 2 * len(self.buckets))
+        """Drop the idle windows, then wait for the count to double before looking again."""
+        now = time.monotonic()
+        for key in [k for k, window in self.windows.items() if window.idle(now)]:
+            del self.windows[key]
+        self.prune_at = max(PRUNE_AT, 2 * len(self.windows))

@@ -1,14 +1,15 @@
 """How hard to push each channel, and when to try again.
 
-Rates are the providers' published limits, enforced by us (docs/reliability.md#rates; e.g.
-Telegram: 30 messages/s per bot, 1/s per chat,
+Rates are the providers' published limits, enforced by us in sliding windows as the
+providers count them (alerts/delivery/pacing.py; docs/reliability.md#rates; e.g. Telegram:
+30 messages/s per bot, 1/s per chat, 20/min per group or channel,
 https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this; we stay
-under, at 28/s and 0.95/s), so a 429 is an exception, not the way we find the limit. Two
-under, not one: requests leave a few milliseconds early or late, and at 29/s the fake Bot
-API's sliding second already counted 30 in every run of scripts/bench, one late request away
-from a 429 (one run in six). Retry schedules follow docs/reliability.md#retry-schedules; each
-delay is drawn with full jitter (uniform between 0 and the step), Retry-After overrides the
-schedule, and no retry is ever scheduled after the warning expires.
+under, at 28/s, 0.95/s and 19/min), so a 429 is an exception, not the way we find the limit.
+Under, not at: a request reaches the provider a few milliseconds after it leaves, never
+exactly as late as the one before it. Retry schedules follow
+docs/reliability.md#retry-schedules; each delay is drawn with full jitter (uniform between 0
+and the step), Retry-After overrides the schedule, and no retry is ever scheduled after the
+warning expires.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Policy:
     per_target_per_second: float | None
     deadline: float
     schedule: tuple[float, ...]
+    # (messages, seconds) to one group or channel, where the provider limits them.
+    per_group: tuple[int, float] | None = None
 
     @property
     def max_attempts(self) -> int:
@@ -41,7 +44,7 @@ _GATEWAY = (10, 10, 20, 40, 80, 160, 320, 600, 600, 600, 600, 600)
 _WEBHOOK = (5, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR)
 
 POLICIES = {
-    "telegram": Policy(16, 28.0, 0.95, 15.0, _MESSAGING),
+    "telegram": Policy(16, 28.0, 0.95, 15.0, _MESSAGING, per_group=(19, 60.0)),
     "zalo": Policy(8, 20.0, None, 20.0, _MESSAGING),
     "facebook": Policy(2, 1.0, None, 20.0, _MESSAGING),
     # Brandname gateways take thousands a second (eSMS publishes no figure): the

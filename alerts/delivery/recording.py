@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from datetime import datetime
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -30,11 +31,20 @@ from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store
 from alerts.store import deliveries as store
 from alerts.store import notices as notice_store
+from alerts.store import outbox_rows
 from alerts.store import subscriptions as subscription_store
 from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
 
 Result = tuple[Delivery | Notice, Outcome, float]
+
+
+class Flushed(NamedTuple):
+    """What one recording did beyond the rows: which deliveries may start now, and which
+    accounts stopped (breaker opened, or disabled): their lanes give back what waits."""
+
+    started: set[int]
+    stopped: set[int]
 
 
 class Recorder:
@@ -59,28 +69,38 @@ class Recorder:
         results: list[Result],
         refreshed: Mapping[int, str | None],
         outcomes: dict[str, int],
-    ) -> None:
-        """Apply every outcome in one transaction, then the breakers; count the reactions
-        into ``outcomes``. ``refreshed`` maps an account to None (new token stored) or why
-        its refresh failed."""
+        starting: list[Delivery] = (),
+    ) -> Flushed:
+        """Apply every outcome in one transaction, then the breakers, and mark the
+        ``starting`` deliveries' attempts as started (those of an account this very
+        transaction stops go back to the queue instead); count the reactions into ``outcomes``. ``refreshed`` maps an account to None (new token stored) or why its
+        refresh failed. One commit for both: what came back is durable by the time the
+        next attempts may go (docs/reliability.md#durability)."""
         by_account: dict[int, list[Outcome]] = {}
         sent: list[tuple[int, str | None, dict]] = []
+        stopped: set[int] = set()
         with write(db):
             now = utcnow()
             at = to_text(now)
             for work, outcome, seconds in results:
                 outcomes[outcome.reaction] = outcomes.get(outcome.reaction, 0) + 1
                 if isinstance(work, Notice):
-                    self._apply_notice(db, work, outcome, now, refreshed)
+                    self._apply_notice(db, work, outcome, now, refreshed, stopped)
                 elif outcome.reaction == Reaction.OK:
                     sent.append((work.id, outcome.provider_id, _entry(work, outcome, seconds, at)))
                 else:
-                    self._apply(db, work, outcome, seconds, now, refreshed)
+                    self._apply(db, work, outcome, seconds, now, refreshed, stopped)
                 by_account.setdefault(work.account_id, []).append(outcome)
             if sent:
                 store.mark_sent_many(db, at, sent)
             for account_id, seen in by_account.items():
-                self._breaker(db, account_id, seen, now)
+                if self._breaker(db, account_id, seen, now):
+                    stopped.add(account_id)
+            starts = [d.id for d in starting if d.account_id not in stopped]
+            started = store.mark_started(db, starts, at) if starts else []
+            held_back = [d.id for d in starting if d.account_id in stopped]
+            outbox_rows.unclaim(db, "deliveries", held_back)
+        return Flushed(set(started), stopped)
 
     def store_secrets(self, db, account_id: int, sealed: str, detail: dict) -> None:
         """Store a refreshed token pair (sealed) and audit it, in one transaction."""
@@ -90,7 +110,7 @@ class Recorder:
 
     # --- deliveries --------------------------------------------------------------------
 
-    def _apply(self, db, delivery: Delivery, outcome: Outcome, seconds, now, refreshed) -> None:
+    def _apply(self, db, delivery: Delivery, outcome: Outcome, seconds, now, refreshed, stopped):
         """Apply an attempt that did not succeed (those that did are marked in one go)."""
         entry = _entry(delivery, outcome, seconds, to_text(now))
         reaction = outcome.reaction
@@ -98,7 +118,7 @@ class Recorder:
             failure = _refresh_failure(db, delivery, outcome, refreshed)
             if failure:
                 store.mark_dead(db, delivery.id, outcome.detail, entry)
-                self._disable(db, delivery.account_id, failure)
+                self._disable(db, delivery.account_id, failure, stopped)
             else:
                 store.mark_retry(db, delivery.id, to_text(now), outcome.detail, entry, False)
         elif reaction == Reaction.DISABLE_SUBSCRIBER:
@@ -109,7 +129,7 @@ class Recorder:
                 )
         elif reaction == Reaction.DISABLE_CHANNEL:
             store.mark_dead(db, delivery.id, outcome.detail, entry)
-            self._disable(db, delivery.account_id, outcome.detail)
+            self._disable(db, delivery.account_id, outcome.detail, stopped)
         elif reaction == Reaction.GIVE_UP:
             store.mark_dead(db, delivery.id, outcome.detail, entry)
         else:
@@ -145,7 +165,7 @@ class Recorder:
 
     # --- notices -----------------------------------------------------------------------
 
-    def _apply_notice(self, db, notice: Notice, outcome: Outcome, now, refreshed) -> None:
+    def _apply_notice(self, db, notice: Notice, outcome: Outcome, now, refreshed, stopped):
         """Record a notice's attempt with the deliveries' reactions (its history is its
         status, attempts and last error: a notice is no evidence to keep)."""
         reaction, detail = outcome.reaction, outcome.detail[:300]
@@ -155,12 +175,12 @@ class Recorder:
             failure = _refresh_failure(db, notice, outcome, refreshed)
             if failure:
                 notice_store.mark_dead(db, notice.id, detail)
-                self._disable(db, notice.account_id, failure)
+                self._disable(db, notice.account_id, failure, stopped)
             else:
                 notice_store.mark_retry(db, notice.id, to_text(now), detail)
         elif reaction == Reaction.DISABLE_CHANNEL:
             notice_store.mark_dead(db, notice.id, detail)
-            self._disable(db, notice.account_id, detail)
+            self._disable(db, notice.account_id, detail, stopped)
         elif reaction in (Reaction.DISABLE_SUBSCRIBER, Reaction.GIVE_UP):
             notice_store.mark_dead(db, notice.id, detail)
         else:
@@ -174,13 +194,14 @@ class Recorder:
 
     # --- accounts ----------------------------------------------------------------------
 
-    def _disable(self, db, account_id: int, reason: str) -> None:
+    def _disable(self, db, account_id: int, reason: str, stopped: set[int]) -> None:
+        stopped.add(account_id)
         account_store.set_active(db, account_id, False, reason[:300])
         audit_event(db, "channel.disabled", account_id, {"reason": reason[:300]})
 
-    def _breaker(self, db, account_id: int, outcomes: list[Outcome], now: datetime) -> None:
+    def _breaker(self, db, account_id: int, outcomes: list[Outcome], now: datetime) -> bool:
         """Open an account's breaker after repeated transient failures (in a row, across
-        ticks); any success closes it."""
+        ticks); any success closes it. Return whether it opened (again) now."""
         stored = account_store.get_account(db, account_id)
         failures = stored.breaker_failures
         for outcome in outcomes:
@@ -189,11 +210,12 @@ class Recorder:
             elif outcome.reaction in (Reaction.RETRY_BACKOFF, Reaction.UNKNOWN):
                 failures += 1
         if failures == stored.breaker_failures:
-            return
+            return False
         opened = None
         if failures >= policies.BREAKER_THRESHOLD:
             opened = to_text(now + timedelta(seconds=policies.BREAKER_OPEN_SECONDS))
         account_store.set_breaker(db, account_id, failures, opened)
+        return opened is not None
 
 
 def _entry(delivery: Delivery, outcome: Outcome, seconds: float, at: str) -> dict:

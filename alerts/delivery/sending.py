@@ -1,6 +1,7 @@
-"""Sending, on the event loop: one attempt within its pace and deadline, and a token
-refresh at most once a minute per account. ``Drain`` calls it; ``claims`` asks it which
-accounts were refreshed lately and at what rate an account may go."""
+"""Sending, on the event loop: the pacing windows of an attempt, one attempt within its
+deadline, and a token refresh at most once a minute per account. ``Drain`` calls it;
+``claims`` asks it which accounts were refreshed lately and at what rate an account may
+go."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from alerts.channels.http import describe
 from alerts.delivery import policy as policies
 from alerts.delivery.deadlines import Deadlines
 from alerts.delivery.pacing import Pacer
+from alerts.delivery.pacing import Window
 from alerts.delivery.recording import Result
 from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
@@ -45,18 +47,31 @@ class Sender:
             self._rules_by_rate[key] = policies.with_rate(self.rules[channel], settings)
         return self._rules_by_rate[key]
 
-    async def send_one(self, work: Delivery | Notice, account: Account, item: Item) -> Result:
-        """Wait for the pace, then send within the channel's deadline; an attempt past its
-        deadline counts as UNKNOWN (it may have arrived). The caller holds a slot."""
+    def windows(self, work: Delivery | Notice, account: Account) -> list[Window]:
+        """Return the pacing windows an attempt takes its turn in: its account's and, where
+        the provider limits them, its chat's and its group's (a Telegram channel, a
+        group, or the unit's own broadcast channel)."""
+        rule = self.rule(work.channel, account.settings)
+        found = [self.pacer.rate(account.id, rule.per_second)]
+        target = work.target
+        if rule.per_target_per_second and target != "broadcast":
+            found.append(self.pacer.rate((account.id, target), rule.per_target_per_second))
+        if rule.per_group and (target == "broadcast" or target.startswith(("-", "@"))):
+            found.append(self.pacer.window((account.id, "group", target), *rule.per_group))
+        return found
+
+    def hold(self, account_id: int, outcome: Outcome) -> None:
+        """A provider's rate limit holds the whole account (a bot, not one message) for the
+        time it says (docs/reliability.md#rates)."""
+        if outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after:
+            self.pacer.hold(account_id, outcome.retry_after)
+
+    async def send(self, work: Delivery | Notice, account: Account, item: Item) -> Result:
+        """Send within the channel's deadline (the caller took the pacing turn and holds a
+        slot); an attempt past its deadline counts as UNKNOWN (it may have arrived)."""
         rule = self.rules[work.channel]
         began = time.monotonic()
         try:
-            rule = self.rule(work.channel, account.settings)
-            chat = None
-            if rule.per_target_per_second and work.target != "broadcast":
-                chat = (account.id, work.target)
-            await self.pacer.wait(account.id, rule.per_second, chat, rule.per_target_per_second)
-            began = time.monotonic()
             client = client_for(work.channel)
             outcome = await self.deadlines.within(
                 rule.deadline, client.send(self.http, account, item)

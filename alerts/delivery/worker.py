@@ -1,5 +1,7 @@
-"""The one worker process: APScheduler 3 runs a single interval job that publishes what is
-due, expires what is over and dispatches the outbox.
+"""The one worker process: APScheduler 3 runs a single interval job that renews the lease,
+publishes what is due and expires what is over, while the delivery engine, started once,
+sends the outbox on its own threads (alerts/delivery/engine.py). The job takes
+milliseconds whatever the engine is doing, so it never overlaps itself.
 
 Only one worker may be active per database: it holds a lease row it renews every tick
 (the heartbeat ``/healthz`` shows). A second worker waits while the lease is fresh and
@@ -13,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -34,7 +37,7 @@ from alerts.store import lease as lease_store
 from alerts.warnings import workflow
 
 INTERVAL = 2.0
-# A tick keeps sending while work is due for up to this long (the lease is renewed after).
+# ``flask dispatch-once`` keeps sending while work is due for up to this long.
 DRAIN_SECONDS = 20.0
 log = logging.getLogger("alerts.worker")
 
@@ -75,8 +78,9 @@ def release(db: sqlite_utils.Database, holder: str) -> None:
 def tick(
     db: sqlite_utils.Database, config: Mapping, dispatcher: Dispatcher, heartbeat=None
 ) -> Summary:
-    """One pass: publish what is due, expire what is over, dispatch the outbox;
-    ``heartbeat`` renews the worker's lease while a long fan-out is recorded."""
+    """One pass by hand (``flask dispatch-once``): publish what is due, expire what is
+    over, dispatch the outbox until nothing more is due; ``heartbeat`` renews the lease
+    while a long fan-out is recorded."""
     workflow.publish_due(db, config)
     workflow.expire_due(db)
     budget = min(DRAIN_SECONDS, config["WORKER_LEASE_SECONDS"] / 3)  # renew the lease in time
@@ -107,6 +111,7 @@ def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> Non
         if orphans:
             log.warning("Recovered %s deliveries left in flight by a stopped worker.", orphans)
         dispatcher = Dispatcher(config)
+        dispatcher.start(db)
         _schedule(db, config, dispatcher, holder, lease).start()
     finally:
         if dispatcher is not None:
@@ -115,20 +120,30 @@ def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> Non
 
 
 def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: int):
-    """Return the scheduler that renews the lease and ticks every INTERVAL seconds."""
+    """Return the scheduler that ticks every INTERVAL seconds: renew the lease, publish and
+    expire, and log what the engine did. A failing write (a full disk) is logged and the
+    next tick tries again; only a lease taken by another worker stops it."""
     scheduler = BlockingScheduler(timezone="UTC")
-
-    def heartbeat() -> None:
-        acquire(db, holder, lease)
+    failing = {"since": None}
 
     def job() -> None:
         try:
-            heartbeat()
-            summary = tick(db, config, dispatcher, heartbeat)
+            acquire(db, holder, lease)
+            workflow.publish_due(db, config)
+            workflow.expire_due(db)
         except LeaseHeld:
             log.error("Lost the worker lease to another process; stopping.")
             scheduler.shutdown(wait=False)
             return
+        except sqlite3.Error as error:  # the engine waits it out as well
+            if failing["since"] is None:
+                failing["since"] = time.monotonic()
+                log.error("Writes are failing (%s); retrying every tick.", error)
+            return
+        if failing["since"] is not None:
+            log.warning("Writes succeed again after %.0f s.", time.monotonic() - failing["since"])
+            failing["since"] = None
+        summary = dispatcher.progress()
         if summary.claimed or summary.recovered or summary.expired:
             log.info("tick: %s", summary)
 

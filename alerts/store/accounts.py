@@ -122,3 +122,13 @@ def set_breaker(
 def all_secrets(db: sqlite_utils.Database) -> list[tuple[int, bytes]]:
     """Return every account's id with its sealed secrets (to re-seal them after rotation)."""
     return db.execute("SELECT id, secrets FROM channel_accounts").fetchall()
+
+
+def usable(db: sqlite_utils.Database, now: str) -> list[StoredAccount]:
+    """Return the accounts the worker may send through now: active, breaker closed."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM channel_accounts WHERE active = 1"
+        " AND (breaker_open_until IS NULL OR breaker_open_until <= ?) ORDER BY id",
+        [now],
+    ).fetchall()
+    return [_account(r) for r in rows]

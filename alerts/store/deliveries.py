@@ -16,13 +16,9 @@ _FIELDS = (
 )
 _DUE = (
     f"SELECT json_group_array(json_array({_FIELDS})) FROM"
-    f" (SELECT {', '.join('d.' + f.strip() for f in _FIELDS.split(','))} FROM deliveries d"
-    " JOIN channel_accounts a ON a.id = d.account_id"
-    " WHERE d.status = 'queued' AND d.next_attempt_at <= ? AND a.active = 1"
-    " AND (a.breaker_open_until IS NULL OR a.breaker_open_until <= ?)"
-    " AND d.account_id NOT IN (SELECT value FROM json_each(?))"
-    " AND d.id NOT IN (SELECT value FROM json_each(?))"
-    " ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?)"
+    f" (SELECT {_FIELDS} FROM deliveries"
+    " WHERE status = 'queued' AND account_id = ? AND next_attempt_at <= ? AND priority >= ?"
+    " ORDER BY priority DESC, next_attempt_at, id LIMIT ?)"
 )
 
 
@@ -47,20 +43,44 @@ class Delivery(NamedTuple):
 def recover_expired_leases(
     db: sqlite_utils.Database, now: str, *, all_in_flight=False, held: Iterable[int] = ()
 ) -> int:
-    """Return to the queue deliveries whose sender died mid-attempt (lease expired, or
-    every one in flight when a new worker starts: only one worker runs at a time), but
-    never those the calling worker still ``held`` in memory. Their outcome is unknown, so
-    they are marked possible duplicates and resent with the same idempotency key."""
+    """Return to the queue deliveries a worker claimed and lost (lease expired, or every
+    one in flight when a new worker starts: only one worker runs at a time), but never
+    those the calling worker still ``held`` in memory. One whose attempt had started may
+    have arrived: it is marked a possible duplicate and resent with the same idempotency
+    key. One that never started goes back as it was: nothing of it left."""
     cursor = db.execute(
-        "UPDATE deliveries SET status = 'queued', possible_duplicate = 1,"
-        " lease_expires_at = NULL, next_attempt_at = ?,"
-        " history = json_insert(history, '$[#]', json_object('at', ?, 'reaction', 'unknown',"
-        " 'detail', 'the worker stopped during the attempt'))"
+        "UPDATE deliveries SET status = 'queued', lease_expires_at = NULL, next_attempt_at = ?,"
+        " possible_duplicate = MAX(possible_duplicate, started_at IS NOT NULL),"
+        " history = CASE WHEN started_at IS NULL THEN history"
+        " ELSE json_insert(history, '$[#]', json_object('at', ?, 'reaction', 'unknown',"
+        " 'detail', 'the worker stopped during the attempt')) END, started_at = NULL"
         " WHERE status = 'sending' AND (lease_expires_at <= ? OR ?)"
         " AND id NOT IN (SELECT value FROM json_each(?))",
         [now, now, now, int(all_in_flight), json.dumps(list(held))],
     )
     return cursor.rowcount
+
+
+def mark_started(db: sqlite_utils.Database, ids: list[int], now: str) -> list[int]:
+    """Record that these claimed deliveries' attempts start now (each one then counts as
+    an attempt) and return those still claimed: a delivery cancelled since its claim is
+    not among them, and must not be sent."""
+    rows = db.execute(
+        "UPDATE deliveries SET started_at = ?, attempts = attempts + 1"
+        " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'sending' RETURNING id",
+        [now, json.dumps(ids)],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def not_claimed(db: sqlite_utils.Database, ids: list[int]) -> list[int]:
+    """Return which of these claimed deliveries are no longer claimed (cancelled since)."""
+    rows = db.execute(
+        "SELECT id FROM deliveries WHERE id IN (SELECT value FROM json_each(?))"
+        " AND status != 'sending'",
+        [json.dumps(ids)],
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def expire_queued(db: sqlite_utils.Database, now: str) -> int:
@@ -74,21 +94,16 @@ def expire_queued(db: sqlite_utils.Database, now: str) -> int:
 
 
 def due(
-    db: sqlite_utils.Database,
-    now: str,
-    limit: int,
-    skip_accounts: Iterable[int] = (),
-    skip_ids: Iterable[int] = (),
+    db: sqlite_utils.Database, account_id: int, now: str, limit: int, min_priority: int = 0
 ) -> list[Delivery]:
-    """Return queued deliveries due now on usable accounts (active, breaker closed, not
-    in ``skip_accounts``), top priority first, then oldest, leaving out ``skip_ids``.
+    """Return one account's queued deliveries due now (of at least ``min_priority``), top
+    priority first, then oldest: an index walk of that account's queue only.
 
     The rows come back as one JSON array, in one step of SQLite: each step gives up the
     GIL, and the worker's store thread would otherwise wait for the busy sending thread
     once per row (measured: a quarter of a second per batch of 500). An aggregate keeps
     no promised order, so the rows are sorted again here."""
-    skipped = [json.dumps(list(skip_accounts)), json.dumps(list(skip_ids))]
-    (rows,) = db.execute(_DUE, [now, now, *skipped, limit]).fetchone()
+    (rows,) = db.execute(_DUE, [account_id, now, min_priority, limit]).fetchone()
     rows = sorted(json.loads(rows), key=lambda r: (-r[11], r[0]))
     return [Delivery(*r[:10], bool(r[10])) for r in rows]
 
@@ -105,7 +120,7 @@ def mark_sent_many(db, now: str, sent: list[tuple[int, str | None, dict]]) -> No
     )
     db.execute(
         "UPDATE deliveries SET status = 'sent', sent_at = ?, provider_id = s.value ->> 1,"
-        " lease_expires_at = NULL, last_error = NULL,"
+        " lease_expires_at = NULL, started_at = NULL, last_error = NULL,"
         " history = json_insert(history, '$[#]', json(s.value -> 2))"
         " FROM json_each(?) AS s WHERE deliveries.id = s.value ->> 0",
         [now, rows],
@@ -117,7 +132,8 @@ def mark_retry(
 ) -> None:
     db.execute(
         "UPDATE deliveries SET status = 'queued', next_attempt_at = ?, last_error = ?,"
-        " lease_expires_at = NULL, possible_duplicate = MAX(possible_duplicate, ?),"
+        " lease_expires_at = NULL, started_at = NULL,"
+        " possible_duplicate = MAX(possible_duplicate, ?),"
         " history = json_insert(history, '$[#]', json(?)) WHERE id = ?",
         [next_at, error, int(possible_duplicate), _history(entry), delivery_id],
     )
@@ -126,7 +142,7 @@ def mark_retry(
 def mark_dead(db, delivery_id: int, error: str, entry: dict) -> None:
     db.execute(
         "UPDATE deliveries SET status = 'dead', last_error = ?, lease_expires_at = NULL,"
-        " history = json_insert(history, '$[#]', json(?)) WHERE id = ?",
+        " started_at = NULL, history = json_insert(history, '$[#]', json(?)) WHERE id = ?",
         [error, _history(entry), delivery_id],
     )
 
@@ -284,26 +300,33 @@ def queue_residents(
     return cursor.rowcount
 
 
+# Queued, or claimed by the worker but not yet on the wire: a cancel stops these.
+_NOT_STARTED = "(status = 'queued' OR (status = 'sending' AND started_at IS NULL))"
+
+
 def cancel_superseded(db: sqlite_utils.Database, series_id: int, warning_id: int) -> None:
-    """Cancel the queued deliveries of the series' other revisions (an Update replaces them)."""
+    """Cancel the deliveries of the series' other revisions that have not started (an
+    Update replaces them): queued, or claimed by the worker and not yet on the wire."""
     db.execute(
-        "UPDATE deliveries SET status = 'cancelled', last_error = 'superseded'"
-        " WHERE status = 'queued' AND warning_id IN"
+        "UPDATE deliveries SET status = 'cancelled', last_error = 'superseded',"
+        f" lease_expires_at = NULL WHERE {_NOT_STARTED} AND warning_id IN"
         " (SELECT id FROM warnings WHERE series_id = ? AND id != ?)",
         [series_id, warning_id],
     )
 
 
 def queue_cancel(db: sqlite_utils.Database, warning_id: int, priority: int, now: str) -> int:
-    """Stop the warning's queued deliveries and queue a Cancel to every target that received
-    it or whose outcome is unknown; return how many Cancels were queued.
+    """Stop the warning's deliveries that have not started (queued, or claimed and not yet
+    on the wire: the worker's mark that an attempt starts then fails, so it is never
+    made) and queue a Cancel to every target that received it, is being sent it, or
+    whose outcome is unknown; return how many Cancels were queued.
 
-    A possible duplicate still queued may have arrived, so it is cancelled only after its
-    target got a Cancel of its own."""
+    A possible duplicate not yet resent may have arrived, so it is cancelled only after
+    its target got a Cancel of its own."""
     db.execute(
-        "UPDATE deliveries SET status = 'cancelled', last_error = 'warning cancelled'"
-        " WHERE warning_id = ? AND msg_type != 'Cancel' AND status = 'queued'"
-        " AND possible_duplicate = 0",
+        "UPDATE deliveries SET status = 'cancelled', last_error = 'warning cancelled',"
+        " lease_expires_at = NULL WHERE warning_id = ? AND msg_type != 'Cancel'"
+        f" AND {_NOT_STARTED} AND possible_duplicate = 0",
         [warning_id],
     )
     cursor = db.execute(
@@ -314,12 +337,14 @@ def queue_cancel(db: sqlite_utils.Database, warning_id: int, priority: int, now:
         " province_code, 'w' || warning_id || '-Cancel-' || channel || '-' || account_id"
         " || '-' || target, ?, 'queued', ?, expires_at, ? FROM deliveries"
         " WHERE warning_id = ? AND msg_type != 'Cancel'"
-        " AND (status IN ('sent', 'sending') OR possible_duplicate = 1)",
+        " AND (status = 'sent' OR (status = 'sending' AND started_at IS NOT NULL)"
+        " OR possible_duplicate = 1)",
         [priority, now, now, warning_id],
     )
     db.execute(
-        "UPDATE deliveries SET status = 'cancelled', last_error = 'warning cancelled'"
-        " WHERE warning_id = ? AND msg_type != 'Cancel' AND status = 'queued'",
+        "UPDATE deliveries SET status = 'cancelled', last_error = 'warning cancelled',"
+        " lease_expires_at = NULL WHERE warning_id = ? AND msg_type != 'Cancel'"
+        f" AND {_NOT_STARTED}",
         [warning_id],
     )
     return cursor.rowcount

@@ -63,14 +63,17 @@ def insert(
     return cursor.lastrowid
 
 
-def recover_expired_leases(db: sqlite_utils.Database, now: str, held: Iterable[int] = ()) -> int:
-    """Return to the queue the notices a dead worker left in flight (not those the calling
-    worker still ``held`` in memory)."""
+def recover_expired_leases(
+    db: sqlite_utils.Database, now: str, *, all_in_flight=False, held: Iterable[int] = ()
+) -> int:
+    """Return to the queue the notices a worker claimed and lost (lease expired, or all in
+    flight: see deliveries.recover_expired_leases), not those the calling worker still
+    ``held`` in memory."""
     cursor = db.execute(
         "UPDATE notices SET status = 'queued', lease_expires_at = NULL, next_attempt_at = ?"
-        " WHERE status = 'sending' AND lease_expires_at <= ?"
+        " WHERE status = 'sending' AND (lease_expires_at <= ? OR ?)"
         " AND id NOT IN (SELECT value FROM json_each(?))",
-        [now, now, json.dumps(list(held))],
+        [now, now, int(all_in_flight), json.dumps(list(held))],
     )
     return cursor.rowcount
 

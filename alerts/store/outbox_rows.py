@@ -1,6 +1,10 @@
 """What both outboxes (``deliveries`` and ``notices``) do alike: claiming rows for this
 worker, and putting back those whose attempt never started. One statement for a whole
-batch: the worker's store thread gives up the GIL once, not once per row."""
+batch: the worker's store thread gives up the GIL once, not once per row.
+
+A delivery counts an attempt when it starts (``deliveries.mark_started``: the evidence
+says which attempts reached the wire); a notice, whose history is only its counters,
+when it is claimed."""
 
 from __future__ import annotations
 
@@ -14,10 +18,10 @@ Table = Literal["deliveries", "notices"]
 
 def claim(db: sqlite_utils.Database, table: Table, ids: list[int], lease_until: str) -> None:
     """Mark queued rows as being sent by this worker until ``lease_until``."""
+    counted = "attempts + 1" if _checked(table) == "notices" else "attempts"
     db.execute(
-        f"UPDATE {_checked(table)} SET status = 'sending', attempts = attempts + 1,"
-        " lease_expires_at = ? WHERE id IN (SELECT value FROM json_each(?))"
-        " AND status = 'queued'",
+        f"UPDATE {table} SET status = 'sending', attempts = {counted}, lease_expires_at = ?,"
+        " started_at = NULL WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'",
         [lease_until, json.dumps(ids)],
     )
 
@@ -25,9 +29,10 @@ def claim(db: sqlite_utils.Database, table: Table, ids: list[int], lease_until: 
 def unclaim(db: sqlite_utils.Database, table: Table, ids: list[int]) -> None:
     """Put back in the queue claimed rows whose attempt never started (the worker stopped
     before their turn): nothing was sent, so no possible duplicate."""
+    counted = "attempts - 1" if _checked(table) == "notices" else "attempts"
     db.execute(
-        f"UPDATE {_checked(table)} SET status = 'queued', attempts = attempts - 1,"
-        " lease_expires_at = NULL WHERE status = 'sending'"
+        f"UPDATE {table} SET status = 'queued', attempts = {counted}, lease_expires_at = NULL,"
+        " started_at = NULL WHERE status = 'sending' AND started_at IS NULL"
         " AND id IN (SELECT value FROM json_each(?))",
         [json.dumps(ids)],
     )
