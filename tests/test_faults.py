@@ -114,7 +114,8 @@ def test_a_cancel_stops_what_is_not_on_the_wire_and_reaches_all_within_60_s(db_p
     missing = got - {r.json["chat_id"] for r in corrections}
     assert not missing, db.execute(
         "SELECT target, msg_type, status, history FROM deliveries WHERE target IN"
-        " (SELECT value FROM json_each(?))", [json.dumps([str(m) for m in missing])]
+        " (SELECT value FROM json_each(?))",
+        [json.dumps([str(m) for m in missing])],
     ).fetchall()
     refused = db.execute(
         "SELECT COUNT(*) FROM deliveries, json_each(history) h WHERE h.value ->> 'status' = 429"

@@ -73,7 +73,8 @@ class Recorder:
     ) -> Flushed:
         """Apply every outcome in one transaction, then the breakers, and mark the
         ``starting`` deliveries' attempts as started (those of an account this very
-        transaction stops go back to the queue instead); count the reactions into ``outcomes``. ``refreshed`` maps an account to None (new token stored) or why its
+        transaction stops go back to the queue instead); count the reactions into
+        ``outcomes``. ``refreshed`` maps an account to None (new token stored) or why its
         refresh failed. One commit for both: what came back is durable by the time the
         next attempts may go (docs/reliability.md#durability)."""
         by_account: dict[int, list[Outcome]] = {}
