@@ -18,10 +18,20 @@ from flask_babel import force_locale
 from flask_babel import gettext
 from markupsafe import escape
 
+from alerts.errors import RETRY_AFTER_S
+from alerts.errors import STORAGE_FAILING
 from alerts.errors import storage_fault
 from alerts.store import health as write_health
+from alerts.store import warnings as store
+from alerts.warnings.models import Status
 from tests.builders import CONFIG
+from tests.builders import draft
+from tests.builders import ui_act
+from tests.builders import ui_draft
+from tests.builders import ui_form
 from tests.conftest import make_app
+from tests.conftest import post_form
+from tests.conftest import sign_in
 from tests.disk import small_disk
 
 REFUSED = "Write refused by storage"
@@ -107,6 +117,82 @@ def test_healthz_answers_busy_not_failing_while_another_writer_holds_the_lock(di
         db.execute("ROLLBACK")
     assert response.status_code == 200 and response.json["writes"] == "busy"
     assert response.json["write_error"].startswith("SQLITE_BUSY")
+
+
+def test_a_draft_posted_on_a_full_disk_comes_back_with_the_message_and_saves_nothing(
+    disk, app, client, db, caplog
+):
+    sign_in(client, "hoankiem.canbo")
+    before = counts(db)
+    disk.fill()
+    form = ui_form(headline="Cảnh báo giả danh công an trên đĩa đầy")
+    response = post_form(client, "/admin/warnings/new", form)  # the GET still works
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"] == str(RETRY_AFTER_S)
+    assert vietnamese(app, STORAGE_FAILING) in page
+    assert 'value="Cảnh báo giả danh công an trên đĩa đầy"' in page  # what was typed
+    assert counts(db) == before
+    assert len(refusals_logged(caplog)) == 1
+    disk.free()
+    assert post_form(client, "/admin/warnings/new", form).status_code == 302
+
+
+def test_an_edit_posted_on_a_full_disk_comes_back_with_what_was_typed(disk, client, db):
+    alert_id = ui_draft(client)
+    stored = store.get_alert(db, alert_id).content.headline
+    disk.fill()
+    form = ui_form(headline="Tiêu đề sửa trên đĩa đầy")
+    response = post_form(client, f"/admin/warnings/{alert_id}/edit", form)
+    assert response.status_code == 503
+    assert 'value="Tiêu đề sửa trên đĩa đầy"' in response.get_data(as_text=True)
+    assert store.get_alert(db, alert_id).content.headline == stored
+
+
+def test_an_action_on_a_full_disk_answers_the_503_page_and_changes_nothing(
+    disk, app, client, db, caplog
+):
+    alert_id = ui_draft(client)
+    before = counts(db)
+    disk.fill()
+    response = ui_act(client, alert_id, "submit")
+    assert response.status_code == 503 and response.headers["Retry-After"] == str(RETRY_AFTER_S)
+    assert vietnamese(app, STORAGE_FAILING) in response.get_data(as_text=True)
+    assert store.get_alert(db, alert_id).status == Status.DRAFT and counts(db) == before
+    assert len(refusals_logged(caplog)) == 1
+    assert write_health.last_failure().error == "SQLITE_FULL"  # what /healthz reports since
+    disk.free()
+    assert ui_act(client, alert_id, "submit").status_code == 303
+    assert write_health.last_failure() is None  # the next successful write forgets it
+
+
+def test_a_refusal_on_a_full_disk_is_still_shown_though_its_audit_entry_cannot_be_written(
+    disk, client, caplog
+):
+    sign_in(client, "hoankiem.canbo")
+    disk.fill()
+    assert client.get("/admin/warnings/queue").status_code == 403  # approvers only
+    assert len(refusals_logged(caplog)) == 1
+
+
+def test_an_api_write_on_a_full_disk_answers_problem_503_with_retry_after(
+    disk, app, client, db, auth, caplog
+):
+    headers = auth("hoankiem.canbo")
+    assert client.get("/api/v1/alerts", headers=headers).status_code == 200  # token used
+    disk.fill()
+    response = client.post("/api/v1/alerts", json=draft(), headers=headers)
+    assert response.status_code == 503 and response.headers["Retry-After"] == str(RETRY_AFTER_S)
+    assert response.mimetype == "application/problem+json"
+    assert response.json["status"] == 503 and response.json["detail"] == STORAGE_FAILING
+    assert counts(db)[0] == 0 and len(refusals_logged(caplog)) == 1
+    in_vietnamese = {**headers, "Accept-Language": "vi"}
+    response = client.post("/api/v1/alerts", json=draft(), headers=in_vietnamese)
+    assert response.json["detail"] == vietnamese(app, STORAGE_FAILING)
+    assert client.get("/api/v1/alerts", headers=headers).status_code == 200  # reads work
+    disk.free()
+    assert client.post("/api/v1/alerts", json=draft(), headers=headers).status_code == 201
+    documented = client.get("/api/v1/openapi.json").json["paths"]["/alerts"]["post"]
+    assert "Retry-After" in documented["responses"]["503"]["headers"]
 
 
 @pytest.mark.parametrize(
