@@ -6,6 +6,9 @@ and API layers translate them. ``status`` is the HTTP status the API answers wit
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 # Keywords that mark English messages for extraction into the catalogue (see
 # scripts/translations): the message is the first argument, or the third of _require_status.
 EXTRACT_KEYWORDS = ("N_", "Refused", "Forbidden", "Conflict", "refuse")
@@ -81,3 +84,32 @@ def _plain(value: object) -> object:
 
 class NotFound(Exception):
     """The object does not exist or lies outside the actor's jurisdiction (404)."""
+
+
+# A write the disk refused: what the pages (503) and the API (503 with Retry-After) say.
+# Nothing was saved: each operation is one transaction (alerts.db.write), rolled back whole.
+STORAGE_FAILING = N_(
+    "The server cannot save anything right now: its storage is full or failing. Nothing was saved."
+)
+RETRY_AFTER_S = 60
+# SQLite's primary result codes for a write the storage refused; sqlite3 gives the extended
+# code (SQLITE_IOERR_WRITE is 778), whose low byte is the primary one (sqlite.org/rescode.html).
+_STORAGE_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR}
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def storage_fault(error: BaseException) -> str | None:
+    """Return the name of the fault ("SQLITE_FULL", "SQLITE_IOERR_WRITE", "ENOSPC") when an
+    error means the disk refused a write, else None.
+
+    A full disk is no bug and passes once space is freed: callers answer 503 ("try again
+    later") rather than a generic 500. Reads go on working meanwhile.
+    """
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _STORAGE_CODES:
+            return error.sqlite_errorname
+        return "SQLITE_FULL" if "database or disk is full" in str(error) else None
+    if isinstance(error, OSError) and error.errno in _NO_SPACE:
+        return errno.errorcode[error.errno]
+    return None

@@ -450,6 +450,23 @@ def m010_outbox_lanes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m011_health_probe(db: sqlite_utils.Database) -> None:
+    """One row that /healthz rewrites to prove the database takes a write (a full disk
+    fails only writes: every read, and so the old /healthz, still succeeded). ``probes``
+    counts up so that every rewrite changes the row: SQLite skips writing a page whose
+    content would stay the same, and such a commit succeeds on a full disk."""
+    db.executescript(
+        """
+        CREATE TABLE health_probe (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            at TEXT NOT NULL,
+            probes INTEGER NOT NULL
+        );
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

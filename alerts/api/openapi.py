@@ -29,7 +29,10 @@ _ERRORS = {
     "409": "Not possible in the warning's current state.",
     "413": "The body is larger than 3 MB.",
     "422": "Invalid or unknown fields: `errors` lists them.",
+    "503": "The server cannot save right now (its disk is full or failing); nothing was saved."
+    " Send the same request again after Retry-After seconds.",
 }
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
 
 
 def _json(schema: dict, media: str = "application/json") -> dict:
@@ -39,9 +42,10 @@ def _json(schema: dict, media: str = "application/json") -> dict:
 def _op(summary: str, ok: str, schema: dict, errors: str = "", **extra) -> dict:
     """Return one operation: its success answer and the problems it may answer."""
     responses = {ok: {"description": summary, **_json(schema)}}
-    for code in ["401", *errors.split()]:
+    for code in ["401", *errors.split(), "503"]:  # 503: even a read records the token's use
         problem = _json(schemas.ref("Problem"), problems.MEDIA_TYPE)
         responses[code] = {"description": _ERRORS[code], **problem}
+    responses["503"]["headers"] = _RETRY_AFTER
     return {"summary": summary, "responses": responses, **extra}
 
 

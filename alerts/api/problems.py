@@ -5,6 +5,7 @@ Invalid 422, NotFound 404) and keep their message, translated when the caller as
 Vietnamese (``Accept-Language: vi``); scripts should branch on ``status`` and ``type``,
 never on the text. Routing errors (unknown path, wrong method) happen before any blueprint
 is chosen, so the app-level handlers are wrapped to answer problems for API paths too.
+A write the disk refused (full or failing) answers 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from flask import Flask
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import request
 from flask_babel import force_locale
 from flask_babel import gettext
@@ -26,6 +28,8 @@ from alerts import errors
 from alerts.api import bp
 from alerts.api.inputs import UnknownField
 from alerts.api.urls import external_url
+from alerts.clock import now_text
+from alerts.store import health as write_health
 from alerts.warnings.indicators import PARSERS
 
 MEDIA_TYPE = "application/problem+json"
@@ -127,9 +131,25 @@ def on_http_error(error: HTTPException) -> Response:
 
 @bp.errorhandler(Exception)
 def on_unexpected(error: Exception) -> Response:
-    """A bug: log it with its traceback, answer 500 without details."""
+    """A bug: log it with its traceback, answer 500 without details. A write the disk
+    refused is no bug: 503 with Retry-After (RFC 9110, 15.6.4), nothing saved."""
+    fault = errors.storage_fault(error)
+    if fault is not None:
+        return _storage_refused(fault)
     current_app.logger.exception("Unhandled error on %s", request.path)
     return problem(500, translate(_DETAILS[500]))
+
+
+def _storage_refused(fault: str) -> Response:
+    """Roll back, log once (the route, never the body or token), remember it for /healthz."""
+    db = g.get("db")
+    if db is not None:
+        db.conn.rollback()  # SQLite may keep a transaction open after SQLITE_FULL
+    where = f"{request.method} {request.endpoint or '?'}"
+    current_app.logger.error("Write refused by storage (%s): %s", fault, where)
+    write_health.record_failure(fault, now_text())
+    headers = {"Retry-After": str(errors.RETRY_AFTER_S)}
+    return problem(503, translate(errors.STORAGE_FAILING), headers=headers)
 
 
 def _for_api_paths(fallback: Callable | None, handler: Callable) -> Callable:

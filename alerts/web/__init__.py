@@ -34,6 +34,7 @@ from alerts.web import demo
 from alerts.web import health
 from alerts.web import portal
 from alerts.web import site
+from alerts.web import storage
 from alerts.web import subscribe
 from alerts.web import verify
 from alerts.web import warnings
@@ -61,14 +62,21 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def _audit_refusal(action: str, **detail) -> None:
-    """Record a refused request (CSRF, forbidden page) in the audit log."""
+    """Record a refused request (CSRF, forbidden page) in the audit log.
+
+    On a full disk the entry cannot be written: that is logged, and the refusal still shown
+    (the request changed nothing), rather than turning a 403 into an error page.
+    """
     db = get_db()
-    with write(db):
-        audit_store.append(db, audit.make_entry(actor(), action, request.path[:200], detail))
+    try:
+        with write(db):
+            audit_store.append(db, audit.make_entry(actor(), action, request.path[:200], detail))
+    except storage.FAULTS as error:
+        storage.absorb(error)
 
 
-def _error_page(code: int, message: str):
-    return render_template("errors/error.html", code=code, message=message), code
+def _error_page(code: int, message: str, headers: dict | None = None):
+    return render_template("errors/error.html", code=code, message=message), code, headers or {}
 
 
 def _on_csrf_error(error: CSRFError):
@@ -97,6 +105,10 @@ def _on_http_error(error: HTTPException):
 
 
 def _on_unexpected_error(error: Exception):
+    fault = errors.storage_fault(error)
+    if fault is not None:
+        storage.refused(fault)
+        return _error_page(503, storage.page_message(), storage.RETRY_AFTER)
     current_app.logger.exception("Unhandled error on %s", request.path)
     return _error_page(500, _("Something went wrong on our side. The error was logged."))
 
@@ -181,6 +193,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_require_own_password)
     app.before_request(_require_totp_enrolment)
     app.after_request(_security_headers)
+    app.after_request(storage.forget_on_success)
     app.jinja_env.filters.update(localtime=_localtime, role_names=role_names)
     app.jinja_env.globals["APP_VERSION"] = __version__
     app.jinja_env.globals.update(LABELS, frame_doc=warnings.frame_doc)

@@ -43,6 +43,7 @@ from alerts.warnings import workflow
 from alerts.warnings.content import Content
 from alerts.warnings.models import Alert
 from alerts.warnings.models import Status
+from alerts.web import storage
 from alerts.web.admin.home import region_json
 from alerts.web.context import acting
 from alerts.web.context import my_unit
@@ -217,6 +218,9 @@ def new():
             )
         except errors.Refused as error:
             show_refusal(error, form)
+        except storage.FAULTS as error:
+            storage.keep_form(error)
+            return (*_render_form(form, None, 503, template), storage.RETRY_AFTER)
         else:
             flash(_("Draft saved. Check it, then send it for approval."), "info")
             return redirect(url_for("warnings.show", alert_id=alert_id))
@@ -243,6 +247,9 @@ def edit(alert_id: int):
             )
         except errors.Refused as error:
             show_refusal(error, form)
+        except storage.FAULTS as error:
+            storage.keep_form(error)
+            return (*_render_form(form, alert, 503), storage.RETRY_AFTER)
         else:
             flash(_("Changes saved."), "info")
             return redirect(url_for("warnings.show", alert_id=alert_id))
