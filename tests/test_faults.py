@@ -19,6 +19,7 @@ from tests.builders import acting_as
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe_many
+from tests.disk import small_disk
 from tests.test_delivery import publish
 from tests.test_worker_crash import start_worker
 from tests.test_worker_crash import wait_for
@@ -172,3 +173,46 @@ def lease_free(db) -> bool:
     """Return whether no worker holds a fresh lease (a killed one's runs out by itself)."""
     row = db.execute("SELECT expires_at FROM worker_lease").fetchone()
     return row is None or row[0] <= datetime.now(UTC).isoformat()
+
+
+def test_a_full_disk_stops_every_start_and_the_worker_resumes_by_itself(template_db, tmp_path):
+    """The database's disk fills up mid fan-out: no attempt starts while its start cannot
+    be written, nothing is lost, and once space is back the worker goes on within a tick
+    and takes back its own claims without waiting for its 60 s lease."""
+    log_path = tmp_path / "worker.log"
+    with (
+        small_disk(tmp_path / "disk", template_db, size="24m") as disk,
+        running_fakes() as fakes,
+        open(log_path, "wb") as log,
+    ):
+        db = disk.db
+        ids = add_accounts(db, CONFIG, fakes)
+        db.execute(
+            "UPDATE channel_accounts SET settings = json_set(settings, '$.per_second', 40)"
+            " WHERE id = ?",
+            [ids["sms"]],
+        )
+        subscribe_many(db, "sms", 400, COMMUNE)
+        publish(db, channels=["sms"])
+        worker = start_worker(disk.path, log, lease=60)
+        try:
+            wait_for(lambda: count(db, "status = 'sent'") >= 40)
+            disk.fill()
+            filled = time.time()
+            time.sleep(4)  # two ticks on a full disk
+            during = [r for r in fakes.state.recorded("esms") if r.at > filled + 0.5]
+            assert during == []  # no start could be written: nothing went out
+            disk.free()
+            freed = time.time()
+            wait_for(lambda: [r for r in fakes.state.recorded("esms") if r.at > freed])
+            resumed = min(r.at for r in fakes.state.recorded("esms") if r.at > freed)
+            assert resumed - freed < 3.0
+            wait_for(lambda: count(db, "status = 'sent'") == 400, timeout=30)
+            assert time.time() - freed < 30  # well before the 60 s lease
+        finally:
+            stop(worker)
+        arrived = Counter(r.json["RequestId"] for r in fakes.state.recorded("esms"))
+        assert len(arrived) == 400
+        assert count(db, "possible_duplicate = 1") == 0
+    text = log_path.read_text(errors="replace")
+    assert "could not" in text and "retrying" in text

@@ -24,7 +24,7 @@ from tests.fakes import hooks
 LEASE = 3
 
 
-def start_worker(db_path, log):
+def start_worker(db_path, log, lease: int = LEASE):
     env = {
         **os.environ,
         "ALERTS_ENV": "testing",
@@ -32,7 +32,7 @@ def start_worker(db_path, log):
         "ALERTS_SIGNING_KEY": CONFIG["SIGNING_KEY"],
         "ALERTS_DATA_KEY": CONFIG["DATA_KEY"],
         "ALERTS_PUBLIC_URL": CONFIG["PUBLIC_URL"],
-        "ALERTS_WORKER_LEASE_SECONDS": str(LEASE),
+        "ALERTS_WORKER_LEASE_SECONDS": str(lease),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "alerts", "worker"],
