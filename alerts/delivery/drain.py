@@ -65,6 +65,7 @@ HEARTBEAT_SECONDS = 5.0
 # After a failed write (a full disk), try again this soon; log it at most this often.
 RETRY_SECONDS = 0.5
 COMPLAIN_SECONDS = 60.0
+LAG_SAMPLE = 100_000
 # The failures of the machine a running engine waits out instead of stopping.
 TROUBLE = (sqlite3.Error, OSError)
 
@@ -78,6 +79,8 @@ class Summary:
     claimed: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     notices: int = 0
+    # Seconds from each answer to the commit that recorded it (a sample, for the bench).
+    lags: list[float] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -132,6 +135,7 @@ class Drain:
         self.finished: list[Result] = []
         self.stale: list[Result] = []  # refused tokens: recorded after the refresh
         self.refreshed: dict[int, str | None] = {}
+        self.answered: dict[tuple[str, int], float] = {}  # when each result came back
         self.claiming = True
         self.housekept_at = float("-inf")
         self.beat_at = time.monotonic()
@@ -361,6 +365,7 @@ class Drain:
             if self.refresher is None or self.refresher.done():
                 self.refresher = self._guarded(self._refresh_then_record())
             return
+        self.answered[_key(result[0])] = time.monotonic()
         self.finished.append(result)
         self.wake_writer.set()
 
@@ -408,7 +413,11 @@ class Drain:
                 await self.on_store_thread(self.heartbeat)
 
     def _recorded(self, results: list[Result]) -> None:
+        now, lags = time.monotonic(), self.summary.lags
         for work, _, _ in results:
+            answered = self.answered.pop(_key(work), None)
+            if answered is not None and len(lags) < LAG_SAMPLE:
+                lags.append(now - answered)
             self.held.discard(_key(work))
             self.per_account[work.account_id] -= 1
             lane = self.lanes.get(work.account_id)
