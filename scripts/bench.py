@@ -43,6 +43,7 @@ LATENCY_N = 10_000
 LATENCY_BARE_SAMPLE = 2_000
 PROVINCE_N = 1_000_000
 PACED_N = 300
+HANGING_N = 10_000
 TARGETS = {
     "ratio": 0.8,
     "vs_apprise": 3.0,
@@ -52,6 +53,8 @@ TARGETS = {
     "first_delivery_s": 2.0,
     "paced_per_s": 27.0,
     "paced_429s": 0,
+    "hanging_first_telegram_s": 3.0,
+    "hanging_cancel_claimed_s": 3.0,
 }
 FIGURES: dict[str, object] = {}
 ERRORS: list[str] = []  # transport errors of the bare loop
@@ -399,10 +402,13 @@ def fan_out(
         first = dispatcher.dispatch_due(db, budget=0)  # one batch: the first rows marked sent
         first_batch = time.perf_counter()
         drain_s = first_batch - approved
+        lags = list(first.lags)
         while True:
             started = time.perf_counter()
-            claimed = dispatcher.dispatch_due(db, budget=SLICE_SECONDS).claimed
+            summary = dispatcher.dispatch_due(db, budget=SLICE_SECONDS)
             drain_s += time.perf_counter() - started
+            lags += summary.lags
+            claimed = summary.claimed
             if not claimed:
                 break
             if between is not None:
@@ -439,6 +445,7 @@ def fan_out(
         "sent": found.get("sent", 0),
         "text": text,
         "alert_id": alert_id,
+        "lags": sorted(lags),
     }
 
 
@@ -681,6 +688,77 @@ def paced(template: Path, tmp: Path, config: dict) -> dict:
     }
 
 
+def hanging(template: Path, tmp: Path, config: dict) -> dict:
+    """Issue 13's fault: HANGING_N SMS residents queued on a gateway that accepts every
+    connection and never answers (the fake eSMS, each answer 600 s late), then a warning for
+    Telegram only approved meanwhile. The engine runs as the worker runs it (started, on its
+    own connection). Returns seconds from that approval to its first delivery reaching the
+    fake Bot API, and from a cancel of the SMS warning to its first Cancel claimed."""
+    import httpx
+
+    from alerts.delivery.engine import Dispatcher
+    from alerts.warnings import workflow
+    from tests.fakes import esms as fake_esms
+    from tests.fakes import telegram as fake_telegram
+
+    port = free_port()
+    fake = subprocess.Popen([sys.executable, __file__, "--serve-fake", str(port)])
+    db = fresh_db(template, tmp, "hanging")
+    url = f"http://127.0.0.1:{port}"
+
+    def arrived(channel: str) -> list[dict]:
+        return httpx.get(f"{url}/_control/requests", params={"channel": channel}).json()
+
+    def wait_until(condition, seconds: float = 60.0) -> float:
+        deadline = time.perf_counter() + seconds
+        while not condition():
+            if time.perf_counter() > deadline:
+                raise TimeoutError("hanging: timed out")
+            time.sleep(0.01)
+        return time.perf_counter()
+
+    try:
+        wait_for_port(port)
+        httpx.post(f"{url}/_control/delay", json={"channel": "esms", "seconds": 600})
+        sms = {"brandname": sorted(fake_esms.BRANDNAMES)[0]}
+        sms_secrets = {"api_key": fake_esms.API_KEY, "secret_key": fake_esms.SECRET_KEY}
+        add_account(db, config, "sms", f"{url}/esms", sms, sms_secrets)
+        add_account(
+            db,
+            config,
+            "telegram",
+            f"{url}/telegram",
+            {"chat_id": "@canhbao_bench", "broadcast": "0"},
+            {"bot_token": fake_telegram.TOKEN},
+        )
+        add_subscribers(db, "sms", ((phone(i), "00070") for i in range(HANGING_N)))
+        add_subscribers(db, "telegram", ((str(700_000_000 + i), "00070") for i in range(10)))
+        sms_id = submitted(db, config, "hoankiem.canbo", ["00070"], ["sms"])
+        approve(db, config, "hanoi.duyet", sms_id)
+        dispatcher = Dispatcher(config)
+        try:
+            dispatcher.start(db)
+            wait_until(lambda: len(arrived("esms")) >= 100)
+            telegram_id = submitted(db, config, "hoankiem.canbo", ["00070"], ["telegram"])
+            began = time.perf_counter()
+            approve(db, config, "hanoi.duyet", telegram_id)
+            first = wait_until(lambda: arrived("telegram")) - began
+            began = time.perf_counter()
+            acting = acting_as(db, "hanoi.duyet")
+            workflow.cancel(db, acting, sms_id, reason="Tin sai", config=config)
+            claimed = "SELECT COUNT(*) FROM deliveries WHERE msg_type = 'Cancel'"
+            claimed += " AND status = 'sending'"
+            cancel = wait_until(lambda: db.execute(claimed).fetchone()[0]) - began
+            hung = len(arrived("esms"))
+        finally:
+            dispatcher.close()
+    finally:
+        fake.terminate()
+        fake.wait(5)
+        db.close()
+    return {"first_s": first, "cancel_s": cancel, "hung": hung}
+
+
 def profile_engine(template: Path, tmp: Path, config: dict, url: str, n: int) -> None:
     """Run the engine's fan-out under cProfile in every thread; print where the time goes
     (the event loop's thread, where everything is sent, and the store thread apart)."""
@@ -741,6 +819,9 @@ SUMMARY = (
     "first_delivery_s",
     "paced_per_s",
     "paced_429s",
+    "hanging_first_telegram_s",
+    "hanging_cancel_claimed_s",
+    "record_lag_p99_ms",
 )
 
 
@@ -808,7 +889,7 @@ def meets(name: str, value, target) -> bool:
         return False
     if name == "paced_429s":
         return value <= target
-    if name in ("enqueue_1m_s", "peak_rss_mb", "first_delivery_s"):
+    if name in ("enqueue_1m_s", "peak_rss_mb", "first_delivery_s") or name.startswith("hanging"):
         return value < target
     return value >= target
 
@@ -829,6 +910,14 @@ def measure(tmp: Path, template: Path, config: dict, sinks: Sinks, n: int, concu
     engine = fan_out(template, tmp, config, sinks.url(), n, "engine", between=between)
     note(f"engine: approve + enqueue of {n} took {engine['enqueue_s']:.2f} s (not counted)")
     report("engine_per_s", engine["sent"] / engine["drain_s"])
+    lags = engine["lags"]
+    note(
+        f"record_lag: from an answer to the commit recording it, {len(lags)} sampled;"
+        " a lane's next attempt starts only after (docs/reliability.md#durability)"
+    )
+    report("record_lag_p50_ms", 1000 * lags[len(lags) // 2] if lags else None)
+    report("record_lag_p99_ms", 1000 * lags[int(len(lags) * 0.99)] if lags else None)
+    report("record_lag_max_ms", 1000 * lags[-1] if lags else None)
     note("first_delivery: from the approve call to the commit of the first batch marked sent")
     report("first_delivery_s", engine["first_delivery_s"])
     text = engine["text"]
@@ -888,6 +977,15 @@ def measure(tmp: Path, template: Path, config: dict, sinks: Sinks, n: int, concu
     )
     report("paced_per_s", result["sent"] / result["seconds"])
     report("paced_429s", result["refused"])
+
+    # 8. A gateway that never answers, with a commune's SMS queued on it.
+    result = hanging(template, tmp, config)
+    note(
+        f"hanging: {HANGING_N} SMS queued on a gateway that never answers ({result['hung']}"
+        " requests hung at it); a Telegram warning approved meanwhile, then a cancel of the SMS"
+    )
+    report("hanging_first_telegram_s", result["first_s"])
+    report("hanging_cancel_claimed_s", result["cancel_s"])
 
 
 if __name__ == "__main__":

@@ -89,7 +89,30 @@ class Lane:
 
     size: int
     queue: asyncio.PriorityQueue = field(default_factory=asyncio.PriorityQueue)
+    waiting: dict[tuple[str, int], Delivery | Notice] = field(default_factory=dict)
     slots: list[asyncio.Task] = field(default_factory=list)
+
+    def put(self, priority: int, order: int, work, account: Account, item: Item) -> None:
+        self.waiting[_key(work)] = work
+        self.queue.put_nowait((-priority, order, work, account, item))
+
+    async def take(self) -> tuple:
+        """Return the next attempt: a cancellation first, then in claim order."""
+        _, _, work, account, item = await self.queue.get()
+        del self.waiting[_key(work)]
+        return work, account, item
+
+    def take_out(self, leaving: Callable[[Delivery | Notice], bool]) -> list:
+        """Take out of the queue the attempts ``leaving`` picks; return them."""
+        kept, left = [], []
+        while not self.queue.empty():
+            entry = self.queue.get_nowait()
+            (left if leaving(entry[2]) else kept).append(entry)
+        for entry in kept:
+            self.queue.put_nowait(entry)
+        for entry in left:
+            del self.waiting[_key(entry[2])]
+        return [entry[2] for entry in left]
 
 
 class Drain:
@@ -280,7 +303,7 @@ class Drain:
             for _ in range(self.sender.rules[work.channel].concurrency):
                 lane.slots.append(asyncio.create_task(self._slot(lane)))
         lane.size = size
-        lane.queue.put_nowait((-_priority(work), next(self.order), work, account, item))
+        lane.put(_priority(work), next(self.order), work, account, item)
 
     async def _slot(self, lane: Lane) -> None:
         """One of a lane's slots: take the next attempt, wait for its pacing turn, have its
@@ -288,7 +311,7 @@ class Drain:
         result to the writer. A 429 holds the whole account for the time it says."""
         me = asyncio.current_task()
         while True:
-            _, _, work, account, item = await lane.queue.get()
+            work, account, item = await lane.take()
             self.in_slots[me] = work
             turn = await self.sender.pacer.turn(self.sender.windows(work, account))
             if isinstance(work, Delivery) and not await self._start(work):
@@ -312,18 +335,8 @@ class Drain:
 
     def _waiting(self) -> list[Delivery | Notice]:
         """Return every attempt claimed and not started: in a lane's queue or a slot's hand."""
-        queued = [entry[2] for lane in self.lanes.values() for entry in lane.queue._queue]
+        queued = [work for lane in self.lanes.values() for work in lane.waiting.values()]
         return queued + list(self.in_slots.values())
-
-    def _take_out(self, lane: Lane, leaving: Callable[[Delivery | Notice], bool]) -> list:
-        """Take out of a lane's queue the attempts ``leaving`` picks; return them."""
-        kept, left = [], []
-        while not lane.queue.empty():
-            entry = lane.queue.get_nowait()
-            (left if leaving(entry[2]) else kept).append(entry)
-        for entry in kept:
-            lane.queue.put_nowait(entry)
-        return [entry[2] for entry in left]
 
     def _drop(self, gone: set[int]) -> None:
         """Forget the waiting deliveries cancelled since their claim (a slot that already
@@ -331,7 +344,7 @@ class Drain:
         if not gone:
             return
         for lane in self.lanes.values():
-            self._forget(self._take_out(lane, lambda w: isinstance(w, Delivery) and w.id in gone))
+            self._forget(lane.take_out(lambda w: isinstance(w, Delivery) and w.id in gone))
 
     def _forget(self, works: list[Delivery | Notice]) -> None:
         """Stop holding works that will not be recorded (cancelled, or given back)."""
@@ -348,7 +361,7 @@ class Drain:
         lane = self.lanes.get(account_id)
         if lane is None:
             return
-        waiting = self._take_out(lane, lambda _: True)
+        waiting = lane.take_out(lambda _: True)
         if waiting:
             try:
                 await self.on_store_thread(self.claims.unclaim, self.db, waiting)
