@@ -133,3 +133,33 @@ def test_a_cancel_stops_every_attempt_that_had_not_started(db, fakes):
     keys = {i: rows(db, i)[0]["idempotency_key"] for i in (first, second, third)}
     assert keys[second] not in sent and keys[first] in sent and keys[third] in sent
     assert [r["status"] for r in rows(db, second)] == ["cancelled"]  # and no Cancel queued
+
+
+def test_claims_cancelled_while_their_lane_is_stuck_make_room_for_new_work(db, fakes):
+    """An SMS account's lane holds three (one slot, three a second): the first attempt
+    hangs, two wait behind it when their warning is cancelled (the Cancel to the first
+    joins them). The next housekeeping drops the two from the lane, and the next warning's
+    delivery is claimed into the room, long before the hung attempt's deadline."""
+    ids = add_accounts(db, CONFIG, fakes)
+    db.execute(
+        "UPDATE channel_accounts SET settings = json_set(settings, '$.per_second', 3) WHERE id = ?",
+        [ids["sms"]],
+    )
+    for n in range(4):
+        subscribe(db, "sms", f"+8491234500{n}", "00070")
+    fakes.state.delays["esms"] = 30.0
+    earlier = publish(db, channels=["sms"])
+    stuck = {**policy.POLICIES, "sms": replace(policy.POLICIES["sms"], concurrency=1)}
+    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=stuck)
+    try:
+        engine.start(db)
+        wait_for(lambda: len(fakes.state.recorded("esms")) == 1)
+        claimed = Counter(r["status"] for r in rows(db, earlier))
+        assert claimed == {"sending": 3, "queued": 1}  # the lane is full
+        workflow.cancel(db, acting_as(db, "hanoi.duyet"), earlier, reason="Tin sai", config=CONFIG)
+        later = publish(db, channels=["sms"], headline="Cảnh báo thứ hai về cuộc gọi giả danh")
+        began = time.monotonic()
+        wait_for(lambda: any(r["status"] == "sending" for r in rows(db, later)), timeout=15)
+        assert time.monotonic() - began < 8  # housekeeping every 5 s, not the 15 s deadline
+    finally:
+        engine.close()
