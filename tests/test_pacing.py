@@ -11,7 +11,6 @@ import pytest
 
 from alerts.delivery import policy
 from alerts.delivery.pacing import Pacer
-from alerts.delivery.pacing import Window
 
 
 def most_in_any_window(moments: list[float], period: float) -> int:
@@ -25,15 +24,25 @@ def most_in_any_window(moments: list[float], period: float) -> int:
     return most
 
 
-def test_a_provider_limit_under_fifty_a_second_gets_evenly_spaced_sends():
-    assert (Window.for_rate(28.0).limit, Window.for_rate(28.0).period) == (1, 1 / 28.0)
-    assert (Window.for_rate(0.5).limit, Window.for_rate(0.5).period) == (1, 2.0)
-    assert Window.for_rate(0.95).period == pytest.approx(1 / 0.95)
+async def test_a_provider_limit_under_fifty_a_second_gets_evenly_spaced_turns():
+    pacer = Pacer()
+    window, spacing = pacer.rate("bot", 28.0)
+    assert (window.limit, window.period) == (28, 1.0)
+    granted = []
+    for _ in range(6):
+        await pacer.turn([window, spacing])  # never sent: the spacing alone holds them apart
+        granted.append(time.monotonic())
+    assert min(b - a for a, b in zip(granted, granted[1:], strict=False)) >= 1 / 28 - 0.002
+    assert Pacer().rate("slow", 0.5)[0].period == 2.0  # one message per two seconds
 
 
-def test_a_gateway_taking_thousands_a_second_gets_twenty_ms_of_burst():
-    window = Window.for_rate(5000.0)
-    assert (window.limit, window.period) == (100, pytest.approx(0.02))
+async def test_a_gateway_taking_thousands_a_second_gets_twenty_ms_of_burst():
+    pacer = Pacer()
+    limits = pacer.rate("gateway", 5000.0)
+    began = time.monotonic()
+    for _ in range(100):
+        (await pacer.turn(limits)).sent()
+    assert time.monotonic() - began < 0.01  # a burst of 100, no wait
 
 
 async def test_no_window_ever_counts_more_than_its_limit_however_late_each_send_leaves():
@@ -77,11 +86,11 @@ async def test_a_chat_gets_one_message_per_period_and_the_account_its_rate():
 
 async def test_a_hold_grants_no_turn_to_the_whole_account_until_it_ends():
     pacer = Pacer()
-    window = pacer.rate("bot", 1000.0)
-    (await pacer.turn([window])).sent()
+    bot = pacer.rate("bot", 1000.0)
+    (await pacer.turn(bot)).sent()
     pacer.hold("bot", 0.3)  # a 429 said: retry after 0.3 s
     began = time.monotonic()
-    others = [pacer.turn([window, pacer.rate(("bot", n), 1.0)]) for n in range(5)]
+    others = [pacer.turn([*bot, pacer.window(("bot", n), 1, 1.0)]) for n in range(5)]
     turns = await asyncio.gather(*others)
     assert time.monotonic() - began >= 0.3 - 0.01
     assert len(turns) == 5

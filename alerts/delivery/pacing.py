@@ -11,10 +11,13 @@ its attempt starts): take the send with the latest turn in any window of the per
 when it was granted, every other send of that window had been granted before and was
 either still pending or already sent within the period, so it was counted.
 
-A provider's 429 holds the whole key (a bot, an account) for the time it says: no turn
-is granted before. One window per account and, where the provider limits them, one per
-chat or group. Windows live in the single worker process (only one worker may run per
-database) and are used from the engine's one event loop.
+Counting alone would let a whole second's worth leave at once, and a burst reaches the
+provider spread out, to be counted next to the following one: each account's turns are
+also evenly spaced (``Spacing``). A provider's 429 holds the whole key (a bot, an account)
+for the time it says: no turn is granted before. Per account a window and a spacing and,
+where the provider limits them, a window per chat or group. They live in the single
+worker process (only one worker may run per database) and are used from the engine's one
+event loop.
 """
 
 from __future__ import annotations
@@ -42,16 +45,6 @@ class Window:
         self.pending = 0  # turns granted, not yet sent or given back
         self.held_until = 0.0
 
-    @classmethod
-    def for_rate(cls, per_second: float) -> Window:
-        """Return the window of a rate: BURST_SECONDS worth of messages (at least one) per
-        the period that holds them. Every provider limit under 50/s (Telegram, Zalo,
-        Facebook, email, webhooks) gets evenly spaced sends (28/s: one per 36 ms), so no
-        burst reaches the provider to be counted late and the next one early; a gateway
-        taking thousands a second is not paced message by message (5000/s: 100 per 20 ms)."""
-        burst = max(1, math.floor(per_second * BURST_SECONDS))
-        return cls(burst, burst / per_second)
-
     def wait(self, now: float) -> float:
         """Return how long until a turn could be granted (0: now)."""
         if now < self.held_until:
@@ -64,6 +57,16 @@ class Window:
             return max(self.sent[0] + self.period - now, 0.0) or POLL_SECONDS
         return POLL_SECONDS
 
+    def grant(self, now: float) -> None:
+        self.pending += 1
+
+    def sent_at(self, now: float) -> None:
+        self.pending -= 1
+        self.sent.append(now)
+
+    def give_back(self) -> None:
+        self.pending -= 1
+
     def idle(self, now: float) -> bool:
         """Return whether the window remembers nothing that still counts."""
         return (
@@ -73,26 +76,63 @@ class Window:
         )
 
 
+class Spacing:
+    """Turns spaced evenly at ``rate`` per second, with bursts of BURST_SECONDS worth (at
+    least one), counted when each turn is granted: a token bucket. Under 50/s (Telegram,
+    Zalo, Facebook, email, webhooks) that is one turn at a time (28/s: one every 36 ms),
+    so no burst reaches the provider to be counted late and the next one early; a gateway
+    taking thousands a second is not paced message by message (5000/s: 100 per 20 ms).
+    Granting by the turn rather than the send lets the next turn come while the last one
+    is still having its start written; the account's Window keeps the count honest."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.burst = max(1.0, rate * BURST_SECONDS)
+        self.tokens = self.burst
+        self.updated = time.monotonic()
+        self.held_until = 0.0
+
+    def wait(self, now: float) -> float:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def grant(self, now: float) -> None:
+        self.tokens -= 1
+
+    def sent_at(self, now: float) -> None:
+        return None
+
+    def give_back(self) -> None:
+        self.tokens = min(self.burst, self.tokens + 1)
+
+    def idle(self, now: float) -> bool:
+        return self.tokens + (now - self.updated) * self.rate >= self.burst
+
+
+Limit = Window | Spacing
+
+
 class Turn:
-    """A granted turn in some windows: ``sent`` when the request leaves, or ``give_back``
+    """A granted turn in some limits: ``sent`` when the request leaves, or ``give_back``
     if it never does (the attempt was cancelled meanwhile)."""
 
-    def __init__(self, windows: Sequence[Window]):
-        self.windows = windows
-        for window in windows:
-            window.pending += 1
+    def __init__(self, limits: Sequence[Limit]):
+        self.limits = limits
+        now = time.monotonic()
+        for limit in limits:
+            limit.grant(now)
 
     def sent(self) -> None:
         now = time.monotonic()
-        for window in self.windows:
-            window.pending -= 1
-            window.sent.append(now)
-        self.windows = ()
+        for limit in self.limits:
+            limit.sent_at(now)
+        self.limits = ()
 
     def give_back(self) -> None:
-        for window in self.windows:
-            window.pending -= 1
-        self.windows = ()
+        for limit in self.limits:
+            limit.give_back()
+        self.limits = ()
 
 
 # Past this many windows, the idle ones (no different from new) are dropped: every
@@ -101,45 +141,55 @@ PRUNE_AT = 10_000
 
 
 class Pacer:
-    """Windows by key, created on first use."""
+    """Windows and spacings by key, created on first use."""
 
     def __init__(self):
-        self.windows: dict[Hashable, Window] = {}
+        self.windows: dict[Hashable, Limit] = {}
         self.prune_at = PRUNE_AT
 
     def window(self, key: Hashable, limit: int, period: float) -> Window:
         """Return the window of ``key`` (a new one if its limit changed)."""
         window = self.windows.get(key)
-        if window is None or (window.limit, window.period) != (limit, period):
-            if len(self.windows) >= self.prune_at:
-                self._prune()
-            window = self.windows[key] = Window(limit, period)
+        if not isinstance(window, Window) or (window.limit, window.period) != (limit, period):
+            window = self._new(key, Window(limit, period))
         return window
 
-    def rate(self, key: Hashable, per_second: float) -> Window:
-        """Return the window of ``key`` at a rate per second."""
-        shape = Window.for_rate(per_second)
-        return self.window(key, shape.limit, shape.period)
+    def rate(self, key: Hashable, per_second: float) -> list[Limit]:
+        """Return the limits of ``key`` at a rate per second: a window counting whole
+        messages per second as the provider does (one per 1/rate under one a second), and
+        even spacing."""
+        limit = max(1, math.floor(per_second))
+        window = self.window(key, limit, limit / per_second)
+        spacing = self.windows.get((key, "spacing"))
+        if not isinstance(spacing, Spacing) or spacing.rate != per_second:
+            spacing = self._new((key, "spacing"), Spacing(per_second))
+        return [window, spacing]
+
+    def _new(self, key: Hashable, limit: Limit) -> Limit:
+        if len(self.windows) >= self.prune_at:
+            self._prune()
+        self.windows[key] = limit
+        return limit
 
     def hold(self, key: Hashable, seconds: float) -> None:
         """Grant ``key`` no turn for ``seconds`` (a provider's 429 said so)."""
         window = self.windows.get(key)
-        if window is not None:
+        if isinstance(window, Window):
             window.held_until = max(window.held_until, time.monotonic() + seconds)
 
-    async def turn(self, windows: Sequence[Window]) -> Turn:
-        """Wait until every window has room, then take a turn in all of them at once (no
+    async def turn(self, limits: Sequence[Limit]) -> Turn:
+        """Wait until every limit has room, then take a turn in all of them at once (no
         suspension when they have: the usual case for a fast gateway)."""
         while True:
             now = time.monotonic()
-            delay = max(window.wait(now) for window in windows)
+            delay = max(limit.wait(now) for limit in limits)
             if delay <= 0:
-                return Turn(windows)
+                return Turn(limits)
             await asyncio.sleep(delay)
 
     def _prune(self) -> None:
         """Drop the idle windows, then wait for the count to double before looking again."""
         now = time.monotonic()
-        for key in [k for k, window in self.windows.items() if window.idle(now)]:
+        for key in [k for k, limit in self.windows.items() if limit.idle(now)]:
             del self.windows[key]
         self.prune_at = max(PRUNE_AT, 2 * len(self.windows))

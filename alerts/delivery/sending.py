@@ -5,6 +5,7 @@ go."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 
@@ -18,8 +19,8 @@ from alerts.channels.clients import client_for
 from alerts.channels.http import describe
 from alerts.delivery import policy as policies
 from alerts.delivery.deadlines import Deadlines
+from alerts.delivery.pacing import Limit
 from alerts.delivery.pacing import Pacer
-from alerts.delivery.pacing import Window
 from alerts.delivery.recording import Result
 from alerts.store.deliveries import Delivery
 from alerts.store.notices import Notice
@@ -47,15 +48,17 @@ class Sender:
             self._rules_by_rate[key] = policies.with_rate(self.rules[channel], settings)
         return self._rules_by_rate[key]
 
-    def windows(self, work: Delivery | Notice, account: Account) -> list[Window]:
+    def windows(self, work: Delivery | Notice, account: Account) -> list[Limit]:
         """Return the pacing windows an attempt takes its turn in: its account's and, where
         the provider limits them, its chat's and its group's (a Telegram channel, a
         group, or the unit's own broadcast channel)."""
         rule = self.rule(work.channel, account.settings)
-        found = [self.pacer.rate(account.id, rule.per_second)]
+        found = self.pacer.rate(account.id, rule.per_second)
         target = work.target
         if rule.per_target_per_second and target != "broadcast":
-            found.append(self.pacer.rate((account.id, target), rule.per_target_per_second))
+            chat = max(1, math.floor(rule.per_target_per_second))
+            period = chat / rule.per_target_per_second
+            found.append(self.pacer.window((account.id, target), chat, period))
         if rule.per_group and (target == "broadcast" or target.startswith(("-", "@"))):
             found.append(self.pacer.window((account.id, "group", target), *rule.per_group))
         return found
