@@ -13,6 +13,10 @@ Tests and the demo reach the fake Pages through ``pages(state)``. Queued failure
 (``state.fail("graph", ...)``): kind="error" with code (optional subcode, status, message,
 transient), kind="ratelimit" with code (32, 80001 ...) and minutes, kind="http" with
 status (and retry_after), kind="hang" with seconds (then answers normally), kind="malformed".
+The "rate-limit" mode (``per_second`` calls per sliding second of arrivals, every Page
+together; or ``state.limits["graph"]``) answers as Graph throttles: HTTP 400, error ``code``
+(default 80001) and ``minutes`` (default the Pages' ``regain_minutes``) as
+``estimated_time_to_regain_access``; "hang" and "trickle" are ``modes.py``'s.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from flask import jsonify
 from flask import request
 
 from tests.fakes.failures import answer_queued
+from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
 
 PAGE_ID = "104857600000001"
@@ -162,8 +167,11 @@ def _access(state: FakeState, page_id: str, params: dict):
         return _error(190)
     if book.hourly_budget and book.usage(page_id) >= 100:
         return _throttled(page_id, 80001, book.regain_minutes)
-    if state.over_limit("graph") is not None:
-        return _throttled(page_id, 80001, book.regain_minutes)
+    if throttle(state, "graph", state.rate("graph")) is not None:
+        mode = state.mode("graph")
+        options = mode.options if mode is not None else {}
+        code = int(options.get("code", 80001))
+        return _throttled(page_id, code, int(options.get("minutes", book.regain_minutes)))
     with book.lock:
         book.calls.setdefault(page_id, []).append(time.time())
     return None
