@@ -11,8 +11,9 @@ past the Page's budget with ``estimated_time_to_regain_access`` (minutes) in
 
 Tests and the demo reach the fake Pages through ``pages(state)``. Queued failures
 (``state.fail("graph", ...)``): kind="error" with code (optional subcode, status, message,
-transient), kind="ratelimit" with code (32, 80001 ...) and minutes, kind="http" with
-status (and retry_after), kind="hang" with seconds (then answers normally), kind="malformed".
+transient, retry_after), kind="ratelimit" with code (32, 80001 ...) and minutes, kind="http"
+with status (and retry_after), kind="hang" with seconds (then answers normally),
+kind="malformed".
 The "rate-limit" mode (``per_second`` calls per sliding second of arrivals, every Page
 together; or ``state.limits["graph"]``) answers as Graph throttles: HTTP 400, error ``code``
 (default 80001) and ``minutes`` (default the Pages' ``regain_minutes``) as
@@ -128,6 +129,8 @@ def _failure(failure: dict, page_id: str):
         body = response.get_json()
         body["error"]["is_transient"] = bool(failure["transient"])
         response.set_data(json.dumps(body))
+    if "retry_after" in failure:
+        response.headers["Retry-After"] = str(failure["retry_after"])
     return response
 
 

@@ -11,7 +11,8 @@ duplicate, not processed again).
 
 Tests register an endpoint's secret with ``register(state, endpoint, secret)`` and read
 what happened with ``deliveries(state)``. Queued failures (``state.fail("hooks", ...)``):
-kind="http" (status, optional retry_after and location), kind="gone" (410), kind="hang"
+kind="http" (status, optional retry_after and location), kind="gone" (410), kind="close" (no
+answer, the connection closed), kind="hang"
 (seconds; then the delivery is processed as usual, as a slow receiver would), kind="malformed"
 (an HTML page with status 200, nothing processed: a proxy answering for the receiver).
 The "rate-limit" mode (``per_second`` deliveries per sliding second of arrivals, all
@@ -34,6 +35,7 @@ from flask import jsonify
 from flask import request
 
 from tests.fakes.failures import next_failure
+from tests.fakes.modes import hang_up
 from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
 
@@ -94,6 +96,8 @@ def blueprint(state: FakeState) -> Blueprint:
     @bp.post("/<endpoint>")
     def receive(endpoint: str):
         failure = next_failure(state, CHANNEL) or {}
+        if failure.get("kind") == "close":
+            return hang_up(state)
         if failure.get("kind") == "gone":
             return jsonify(error="this endpoint was removed"), 410
         if failure.get("kind") == "http":

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 
 from flask import Response
 from flask import g
+from flask import request
 
 from tests.fakes.state import FakeState
 from tests.fakes.state import Mode
@@ -66,9 +67,14 @@ def client_gone(connection: socket.socket) -> bool:
         return True
 
 
-def hang_up(connection: socket.socket | None) -> Response:
-    """Close the connection without an answer: the empty response returned then fails to
-    write, which werkzeug takes quietly as a dropped connection."""
+def hang_up(state: FakeState) -> Response:
+    """Close the request's connection without an answer (its record marked ``dropped``):
+    the empty response returned then fails to write, which werkzeug takes quietly as a
+    dropped connection."""
+    item = g.get("fake_record")
+    if item is not None:
+        state.drop(item)
+    connection = request.environ.get("werkzeug.socket")
     if connection is not None:
         try:
             connection.shutdown(socket.SHUT_RDWR)

@@ -63,10 +63,8 @@ def recorder(state: FakeState, channel: str):
             time.sleep(delay)
         mode = state.mode(channel)
         if mode is not None and mode.name == "hang":
-            connection = request.environ.get("werkzeug.socket")
-            if not modes.hold(mode, connection):
-                state.drop(item)
-                return modes.hang_up(connection)
+            if not modes.hold(mode, request.environ.get("werkzeug.socket")):
+                return modes.hang_up(state)
         return None
 
     return hook
