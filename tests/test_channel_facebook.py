@@ -109,6 +109,17 @@ async def test_throttling_waits_as_long_as_the_usage_headers_say(
     assert outcome.status_code == 400
 
 
+async def test_graphs_own_outage_answer_with_a_retry_after_is_waited_for(fake_channels, http):
+    """Retry-After on an answer worth retrying is read alike by every channel
+    (docs/channels.md#answers-from-something-else), Graph's own error objects included."""
+    fake_channels.state.fail("graph", kind="error", code=2, status=503, retry_after=9)
+
+    outcome = await facebook.send(http, make_account(fake_channels), page_item())
+
+    assert outcome.reaction is Reaction.RETRY_AFTER and outcome.retry_after == 9.0
+    assert outcome.detail.startswith("Graph error 2")
+
+
 async def test_throttling_without_a_wait_backs_off(fake_channels, http):
     fake_channels.state.fail("graph", kind="ratelimit", code=80001, minutes=0)
 

@@ -140,7 +140,11 @@ async def test_gone_disables_the_endpoint(receiver, http):
         ({"status": 408}, Reaction.RETRY_BACKOFF, None),
         ({"status": 400}, Reaction.GIVE_UP, None),
         ({"status": 413}, Reaction.GIVE_UP, None),
-        ({"status": 301, "location": "https://elsewhere.example/hook"}, Reaction.GIVE_UP, None),
+        (
+            {"status": 301, "location": "https://elsewhere.example/hook"},
+            Reaction.DISABLE_CHANNEL,
+            None,
+        ),
     ],
 )
 async def test_each_failure_is_classified(receiver, http, failure, reaction, wait):

@@ -365,6 +365,23 @@ async def test_a_hang_before_the_broadcast_step_is_retried_not_unknown(fake_chan
     assert outcome.reaction is Reaction.RETRY_BACKOFF
 
 
+async def test_a_page_that_is_not_zalos_is_unknown_only_at_the_broadcast_step(fake_channels, http):
+    """Something in front of Zalo answered 200 with a page: at the article steps nobody can
+    have been reached (retried), at the broadcast the followers may have been (UNKNOWN)."""
+    state = fake_channels.state
+    state.fail("zalo", kind="malformed")  # the article create
+    early = await zalo.send(http, make_account(fake_channels), broadcast_item(), sleep=no_wait)
+    fake_zalo.oa(state).verify_pending = 0
+    state.fail("zalo", count=2, kind="hang", seconds=0)  # create and verify go through
+    state.fail("zalo", kind="malformed")  # the broadcast
+    late = await zalo.send(http, make_account(fake_channels), broadcast_item(), sleep=no_wait)
+
+    assert early.reaction is Reaction.RETRY_BACKOFF
+    assert early.detail.startswith("HTTP 200, not JSON")
+    assert late.reaction is Reaction.UNKNOWN
+    assert paths(fake_channels)[-1] == "/zalo/v2.0/oa/message"
+
+
 async def test_secrets_never_show_in_repr_details_or_errors(fake_channels, http):
     account = make_account(fake_channels)
     echo = f"access_token {fake_zalo.ACCESS_TOKEN} is invalid"

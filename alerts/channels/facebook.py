@@ -29,6 +29,7 @@ from alerts.channels.http import foreign_answer
 from alerts.channels.http import post
 from alerts.channels.http import read_json
 from alerts.channels.http import scrub
+from alerts.channels.http import told_wait
 from alerts.channels.http import transport_outcome
 
 CHANNEL = "facebook"
@@ -121,7 +122,7 @@ def _code_outcome(
     code: int, error: dict, detail: str, status: int, headers: httpx.Headers
 ) -> Outcome:
     if code in RATE_LIMITED:
-        wait = regain_seconds(headers)
+        wait = regain_seconds(headers) or told_wait(status, headers)
         if wait:
             return Outcome(Reaction.RETRY_AFTER, detail, wait, status_code=status)
         return Outcome(Reaction.RETRY_BACKOFF, detail, status_code=status)
@@ -136,6 +137,9 @@ def _code_outcome(
         reaction = Reaction.RETRY_BACKOFF
     if reaction is not Reaction.RETRY_BACKOFF and error.get("is_transient") is True:
         reaction = Reaction.RETRY_BACKOFF
+    wait = told_wait(status, headers) if reaction is Reaction.RETRY_BACKOFF else None
+    if wait is not None:
+        return Outcome(Reaction.RETRY_AFTER, detail, wait, status_code=status)
     return Outcome(reaction, detail, status_code=status)
 
 

@@ -127,16 +127,38 @@ def retry_after_seconds(value: object) -> float | None:
     return max(seconds, 0.0)
 
 
+def retryable(status: int) -> bool:
+    """Return whether an HTTP status is worth retrying whoever sent it: a timeout (408), too
+    early (425), too many requests (429) or a server error (5xx)."""
+    return status >= 500 or status in (408, 425, 429)
+
+
+def told_wait(status: int, headers: httpx.Headers) -> float | None:
+    """Return the wait a Retry-After names on an answer worth retrying, else None.
+
+    Every channel reads it alike (docs/channels.md#answers-from-something-else): an outage
+    page of a proxy in front of any provider says 503 with Retry-After, and Standard
+    Webhooks asks that any Retry-After be honoured."""
+    return retry_after_seconds(headers.get("retry-after")) if retryable(status) else None
+
+
 def foreign_answer(
     status: int, headers: httpx.Headers, raw: bytes, provider: str, unexpected: str
 ) -> Outcome:
     """Classify an answer that is not the provider API's own (a proxy, an outage page, a
-    wrong base URL): ``unexpected`` says what a JSON body lacked."""
-    wait = retry_after_seconds(headers.get("retry-after")) if status in (429, 503) else None
+    wrong base URL): ``unexpected`` says what a JSON body lacked.
+
+    A 2xx is UNKNOWN: whatever answered may have passed the message on before it, so a
+    resend is a possible duplicate. A status that is not worth retrying (3xx, 4xx) will come
+    back on every request of the account: it is misconfigured."""
+    kind = "not JSON" if raw[:1] not in (b"{", b"[") else unexpected
+    if 200 <= status < 300:
+        detail = f"HTTP {status}, {kind}: it may have been sent"
+        return Outcome(Reaction.UNKNOWN, detail, status_code=status)
+    wait = told_wait(status, headers)
     if wait is not None:
         return Outcome(Reaction.RETRY_AFTER, f"HTTP {status}", wait, status_code=status)
-    if status >= 500 or status in (408, 425, 429) or 200 <= status < 300:
-        kind = "not JSON" if raw[:1] not in (b"{", b"[") else unexpected
+    if retryable(status):
         return Outcome(Reaction.RETRY_BACKOFF, f"HTTP {status}, {kind}", status_code=status)
     detail = f"HTTP {status} from {provider}: check base_url"
     return Outcome(Reaction.DISABLE_CHANNEL, detail, status_code=status)

@@ -24,8 +24,9 @@ from alerts.channels import Reaction
 from alerts.channels.http import DETAIL
 from alerts.channels.http import SEND_ERRORS
 from alerts.channels.http import post_json
-from alerts.channels.http import retry_after_seconds
+from alerts.channels.http import retryable
 from alerts.channels.http import scrub_outcome
+from alerts.channels.http import told_wait
 from alerts.channels.http import transport_outcome
 
 CHANNEL = "sms"
@@ -120,13 +121,12 @@ def _classify(response: httpx.Response, data: object) -> Outcome:
         # Not the gateway's JSON: it may have accepted the message (the RequestId makes a retry
         # safe, and the engine's policy for SMS decides).
         return Outcome(Reaction.UNKNOWN, "a 2xx answer without CodeResult", status_code=status)
-    if status == 429:
-        wait = retry_after_seconds(response.headers.get("retry-after"))
+    if retryable(status):
+        detail = "rate limited" if status == 429 else f"HTTP {status}"
+        wait = told_wait(status, response.headers)
         if wait is not None:
-            return Outcome(Reaction.RETRY_AFTER, "rate limited", retry_after=wait, status_code=429)
-        return Outcome(Reaction.RETRY_BACKOFF, "rate limited", status_code=429)
-    if status >= 500:
-        return Outcome(Reaction.RETRY_BACKOFF, f"HTTP {status}", status_code=status)
+            return Outcome(Reaction.RETRY_AFTER, detail, retry_after=wait, status_code=status)
+        return Outcome(Reaction.RETRY_BACKOFF, detail, status_code=status)
     if status in (401, 403, 404) or 300 <= status < 400:
         # Refused by a firewall, or the base URL is wrong: nothing will get through.
         return Outcome(Reaction.DISABLE_CHANNEL, f"HTTP {status}", status_code=status)

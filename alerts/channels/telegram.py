@@ -30,7 +30,9 @@ from alerts.channels.http import DETAIL
 from alerts.channels.http import SEND_ERRORS
 from alerts.channels.http import post_json
 from alerts.channels.http import retry_after_seconds
+from alerts.channels.http import retryable
 from alerts.channels.http import scrub_outcome
+from alerts.channels.http import told_wait
 from alerts.channels.http import transport_outcome
 from alerts.render import Rendering
 
@@ -144,15 +146,14 @@ def _classify(response: httpx.Response, data: object, broadcast: bool) -> Outcom
             return Outcome(Reaction.OK, provider_id=str(message_id), status_code=status)
         detail = "a 2xx answer that is not the Bot API's"
         return Outcome(Reaction.UNKNOWN, detail, status_code=status)
-    if status == 429:
-        wait = retry_after_seconds(params.get("retry_after"))
+    if retryable(status):
+        # Telegram's own 429 names its wait in the body; a proxy's 503 in a header.
+        wait = retry_after_seconds(params.get("retry_after")) if status == 429 else None
         if wait is None:
-            wait = retry_after_seconds(response.headers.get("retry-after"))
+            wait = told_wait(status, response.headers)
         if wait is None:
             return Outcome(Reaction.RETRY_BACKOFF, description, status_code=status)
         return Outcome(Reaction.RETRY_AFTER, description, retry_after=wait, status_code=status)
-    if status >= 500:
-        return Outcome(Reaction.RETRY_BACKOFF, description, status_code=status)
     if status in (401, 404) or 300 <= status < 400:
         # 401: the token was revoked; 404: malformed token or wrong base URL; 3xx: a proxy.
         return Outcome(Reaction.DISABLE_CHANNEL, description, status_code=status)

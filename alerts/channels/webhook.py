@@ -6,9 +6,11 @@ The body is the rendering's JSON, sent byte for byte as rendered (UTF-8), with w
 webhook-timestamp (this attempt) and webhook-signature. During a secret rotation the body is
 signed with both secrets, so a receiver that still knows only the previous one accepts it.
 
-Classification follows the spec (5b.3): 2xx delivered; a redirect is a failure (redirects are
-never followed: the endpoint URL must be fixed); 410 Gone disables the endpoint; a
-Retry-After is honoured on 408, 429 and 5xx; other 4xx will not change on a resend. A read
+Classification follows the spec (5b.3): 2xx delivered; a redirect is never followed and, as
+every channel takes it, disables the endpoint until its URL is fixed (each later delivery
+would be redirected too: docs/channels.md#answers-from-something-else); 410 Gone disables
+the endpoint; a Retry-After is honoured on 408, 425, 429 and 5xx (``http.told_wait``);
+other 4xx will not change on a resend. A read
 timeout is UNKNOWN: the request may have been processed, and resending is safe because the
 receiver dedups on webhook-id. Settings: "url"; secrets: "secret" and, while rotating,
 "previous_secret" ("whsec_<base64>"). The URL is never put in a detail (it may hold a token).
@@ -25,13 +27,13 @@ from alerts.channels import Outcome
 from alerts.channels import Reaction
 from alerts.channels.http import SEND_ERRORS
 from alerts.channels.http import post
-from alerts.channels.http import retry_after_seconds
+from alerts.channels.http import retryable
+from alerts.channels.http import told_wait
 from alerts.channels.http import transport_outcome
 from alerts.channels.webhook_signing import secret_key
 from alerts.channels.webhook_signing import sign_headers
 
 CHANNEL = "webhook"
-_RETRYABLE = {408, 425, 429}
 
 
 async def send(http: httpx.AsyncClient, account: Account, item: Item) -> Outcome:
@@ -84,12 +86,12 @@ def classify(response: httpx.Response, msg_id: str) -> Outcome:
         return Outcome(Reaction.OK, detail, provider_id=msg_id, status_code=status)
     if 300 <= status < 400:
         detail += ": a redirect; redirects are not followed, update the endpoint URL"
-        return Outcome(Reaction.GIVE_UP, detail, status_code=status)
+        return Outcome(Reaction.DISABLE_CHANNEL, detail, status_code=status)
     if status == 410:
         detail += ": the endpoint is gone; disabled as the spec asks"
         return Outcome(Reaction.DISABLE_CHANNEL, detail, status_code=status)
-    if status >= 500 or status in _RETRYABLE:
-        wait = retry_after_seconds(response.headers.get("retry-after"))
+    if retryable(status):
+        wait = told_wait(status, response.headers)
         if wait is not None:
             return Outcome(Reaction.RETRY_AFTER, detail, retry_after=wait, status_code=status)
         return Outcome(Reaction.RETRY_BACKOFF, detail, status_code=status)

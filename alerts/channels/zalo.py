@@ -186,18 +186,23 @@ async def _call(
 ) -> _Reply:
     """POST one OA request and classify the answer.
 
-    ``final`` is false for the article steps before the broadcast: a timeout there cannot
-    have reached anyone, so it is retried rather than reported as unknown."""
+    ``final`` is false for the article steps before the broadcast: a timeout or an answer
+    that is not Zalo's there cannot have reached anyone, so it is retried rather than
+    reported as unknown."""
     url = account.base_url.rstrip("/") + path
     headers = {"access_token": account.secrets["access_token"]}
     try:
         response, raw = await post(http, url, headers=headers, json=body)
     except SEND_ERRORS as exc:
-        outcome = transport_outcome(exc, account.secrets.values())
-        if not final and outcome.reaction is Reaction.UNKNOWN:
-            outcome = Outcome(Reaction.RETRY_BACKOFF, outcome.detail)
-        return _Reply(outcome)
-    return _classify(response.status_code, response.headers, raw, account)
+        reply = _Reply(transport_outcome(exc, account.secrets.values()))
+    else:
+        reply = _classify(response.status_code, response.headers, raw, account)
+    if not final and reply.outcome.reaction is Reaction.UNKNOWN:
+        outcome = reply.outcome
+        reply = _Reply(
+            Outcome(Reaction.RETRY_BACKOFF, outcome.detail, status_code=outcome.status_code)
+        )
+    return reply
 
 
 def _classify(status: int, headers: httpx.Headers, raw: bytes, account: Account) -> _Reply:

@@ -19,10 +19,13 @@ Not modelled: balance (queue code 103), the 1-per-5-minutes rule for the same nu
 content in testing, delivery callbacks to ``CallbackUrl``. eSMS documents no inbound "STOP"
 (mobile-originated) webhook, so there is none here.
 
-``state.limits["esms"]`` (requests/s, off by default) answers HTTP 429 with Retry-After
-(also undocumented). Queued failures (``state.fail("esms", kind=...)``): "code" (code,
-optional message), "http" (status), "hang" (seconds: wait, then answer normally) and
-"invalid". Accepted messages are listed in ``state.extra["esms_sent"]``.
+A rate limit (requests per sliding second of arrivals, off by default), set by the
+"rate-limit" mode's ``per_second`` (``state.set_mode("esms", "rate-limit", per_second=5)``)
+or ``state.limits["esms"]``, answers HTTP 429 with Retry-After (eSMS documents no answer
+for it: an assumption). The "hang" and "trickle" modes are ``modes.py``'s. Queued failures
+(``state.fail("esms", kind=...)``): "code" (code, optional message), "http" (status), "hang"
+(seconds: wait, then answer normally) and "invalid". Accepted messages are listed in
+``state.extra["esms_sent"]``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from flask import jsonify
 from flask import request
 
 from tests.fakes.failures import answer_queued
+from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
 
 API_KEY = "FAKEAPIKEY"
@@ -152,7 +156,7 @@ def blueprint(state: FakeState) -> Blueprint:
         answer = answer_queued(state, "esms", _queued, default_kind="code", http_status=503)
         if answer is not None:
             return answer
-        wait = state.over_limit("esms")
+        wait = throttle(state, "esms", state.rate("esms"))
         if wait is not None:
             response = jsonify(error="Too many requests")
             response.status_code = 429

@@ -3,7 +3,8 @@
 A "hang" waits its ``seconds`` and then lets the request go on as usual (a slow provider);
 "http" is an HTML error page with its ``status`` (``retry_after`` as a Retry-After header;
 a 3xx sends its Location to ``location``, by default another host) and "malformed" an HTML
-page with status 200: what a proxy or an outage page answers instead of the API.
+page with status 200: what a proxy or an outage page answers instead of the API; "close"
+reads the request and closes the connection without a word (a proxy or a crashed server).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 from flask import Response
 
+from tests.fakes.modes import hang_up
 from tests.fakes.state import FakeState
 
 
@@ -38,10 +40,13 @@ def answer_queued(
     http_status: int = 502,
 ):
     """Answer the channel's next queued failure, or return None for the request to go on:
-    "hang", "http" and "malformed" as this module says, any other kind by ``own(failure)``."""
+    "hang", "http", "malformed" and "close" as this module says, any other kind by
+    ``own(failure)``."""
     failure = next_failure(state, channel, default_kind)
     if failure is None:
         return None
+    if failure["kind"] == "close":
+        return hang_up(state)
     if failure["kind"] == "malformed":
         return Response("<html><body>Service unavailable</body></html>", mimetype="text/html")
     if failure["kind"] != "http":

@@ -11,8 +11,13 @@ past the Page's budget with ``estimated_time_to_regain_access`` (minutes) in
 
 Tests and the demo reach the fake Pages through ``pages(state)``. Queued failures
 (``state.fail("graph", ...)``): kind="error" with code (optional subcode, status, message,
-transient), kind="ratelimit" with code (32, 80001 ...) and minutes, kind="http" with
-status (and retry_after), kind="hang" with seconds (then answers normally), kind="malformed".
+transient, retry_after), kind="ratelimit" with code (32, 80001 ...) and minutes, kind="http"
+with status (and retry_after), kind="hang" with seconds (then answers normally),
+kind="malformed".
+The "rate-limit" mode (``per_second`` calls per sliding second of arrivals, every Page
+together; or ``state.limits["graph"]``) answers as Graph throttles: HTTP 400, error ``code``
+(default 80001) and ``minutes`` (default the Pages' ``regain_minutes``) as
+``estimated_time_to_regain_access``; "hang" and "trickle" are ``modes.py``'s.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from flask import jsonify
 from flask import request
 
 from tests.fakes.failures import answer_queued
+from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
 
 PAGE_ID = "104857600000001"
@@ -123,6 +129,8 @@ def _failure(failure: dict, page_id: str):
         body = response.get_json()
         body["error"]["is_transient"] = bool(failure["transient"])
         response.set_data(json.dumps(body))
+    if "retry_after" in failure:
+        response.headers["Retry-After"] = str(failure["retry_after"])
     return response
 
 
@@ -162,8 +170,11 @@ def _access(state: FakeState, page_id: str, params: dict):
         return _error(190)
     if book.hourly_budget and book.usage(page_id) >= 100:
         return _throttled(page_id, 80001, book.regain_minutes)
-    if state.over_limit("graph") is not None:
-        return _throttled(page_id, 80001, book.regain_minutes)
+    if throttle(state, "graph", state.rate("graph")) is not None:
+        mode = state.mode("graph")
+        options = mode.options if mode is not None else {}
+        code = int(options.get("code", 80001))
+        return _throttled(page_id, code, int(options.get("minutes", book.regain_minutes)))
     with book.lock:
         book.calls.setdefault(page_id, []).append(time.time())
     return None

@@ -11,9 +11,13 @@ duplicate, not processed again).
 
 Tests register an endpoint's secret with ``register(state, endpoint, secret)`` and read
 what happened with ``deliveries(state)``. Queued failures (``state.fail("hooks", ...)``):
-kind="http" (status, optional retry_after and location), kind="gone" (410), kind="hang"
+kind="http" (status, optional retry_after and location), kind="gone" (410), kind="close" (no
+answer, the connection closed), kind="hang"
 (seconds; then the delivery is processed as usual, as a slow receiver would), kind="malformed"
 (an HTML page with status 200, nothing processed: a proxy answering for the receiver).
+The "rate-limit" mode (``per_second`` deliveries per sliding second of arrivals, all
+endpoints together) answers 429 with Retry-After, which Standard Webhooks asks senders to
+honour (5b.3); "hang" and "trickle" are ``modes.py``'s.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import time
 
 from flask import Blueprint
@@ -30,6 +35,8 @@ from flask import jsonify
 from flask import request
 
 from tests.fakes.failures import next_failure
+from tests.fakes.modes import hang_up
+from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
 
 CHANNEL = "hooks"
@@ -89,12 +96,17 @@ def blueprint(state: FakeState) -> Blueprint:
     @bp.post("/<endpoint>")
     def receive(endpoint: str):
         failure = next_failure(state, CHANNEL) or {}
+        if failure.get("kind") == "close":
+            return hang_up(state)
         if failure.get("kind") == "gone":
             return jsonify(error="this endpoint was removed"), 410
         if failure.get("kind") == "http":
             return _failure_response(failure)
         if failure.get("kind") == "malformed":
             return Response("<html><body>OK</body></html>", mimetype="text/html")
+        wait = throttle(state, CHANNEL, state.rate(CHANNEL))
+        if wait is not None:
+            return _failure_response({"status": 429, "retry_after": max(1, math.ceil(wait))})
         with state.lock:
             secret = state.extra.get(SECRETS, {}).get(endpoint)
         if secret is None:

@@ -6,8 +6,15 @@ An account's ``base_url`` points at one of them. The SMTP fake runs beside it (`
 
 Control API (JSON): POST /_control/reset, POST /_control/fail {"channel", "count", ...},
 POST /_control/delay {"channel", "seconds"}, POST /_control/limit {"key", "per_second"},
-GET /_control/requests?channel=.
+POST /_control/mode {"channel", "mode", ...options} (a null "mode" clears it; the modes are
+``modes.py``'s), GET /_control/requests?channel= (each with its arrival and its answer).
 Run for the demo: ``python -m tests.fakes.server --port 8025``.
+
+Each connection is served on its own thread (werkzeug's threaded server, which also closes
+every connection after its answer): hundreds of requests hung by one channel's "hang" mode
+leave every other channel's fake answering at once (tests/test_fakes.py measures it; 500
+requests arriving together were all accepted within 1.6 s, with werkzeug's listen backlog of
+128 as with one of 1,024).
 """
 
 from __future__ import annotations
@@ -18,40 +25,64 @@ import threading
 import time
 
 from flask import Flask
+from flask import Response
+from flask import g
 from flask import jsonify
 from flask import request
 from werkzeug.serving import make_server
 
+from tests.fakes import modes
+from tests.fakes.state import CHANNELS
 from tests.fakes.state import FakeState
 from tests.fakes.state import Recorded
 
-CHANNEL_MODULES = ("zalo", "graph", "telegram", "esms", "hooks")
+CHANNEL_MODULES = CHANNELS
+
+
+def _json(body: bytes) -> object | None:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
 
 
 def recorder(state: FakeState, channel: str):
-    """Return a before_request hook: record the request, then apply a queued delay or hang
-    (failures of other kinds are for the channel's own views to answer)."""
+    """Return a before_request hook: record the request on arrival, then apply a delay or
+    the channel's "hang" mode (queued failures and the other modes are for the channel's
+    views and ``answer_recorder`` to apply)."""
 
     def hook():
+        arrived = time.time()
         body = request.get_data(cache=True)
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
-        state.record(
-            Recorded(
-                channel,
-                request.method,
-                request.path,
-                {k.lower(): v for k, v in request.headers.items()},
-                body,
-                parsed,
-                time.time(),
-            )
-        )
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        item = Recorded(channel, request.method, request.path, headers, body, _json(body), arrived)
+        g.fake_record = item
+        state.record(item)
         delay = state.delays.get(channel)
         if delay:
             time.sleep(delay)
+        mode = state.mode(channel)
+        if mode is not None and mode.name == "hang":
+            if not modes.hold(mode, request.environ.get("werkzeug.socket")):
+                return modes.hang_up(state)
+        return None
+
+    return hook
+
+
+def answer_recorder(state: FakeState, channel: str):
+    """Return an after_request hook: note the answer on the request's record, then apply
+    the channel's "trickle" mode."""
+
+    def hook(response: Response) -> Response:
+        item = g.get("fake_record")
+        if item is None or item.dropped:
+            return response
+        state.answer(item, response.status_code, _json(response.get_data()))
+        mode = state.mode(channel)
+        if mode is not None and mode.name == "trickle":
+            return modes.trickle(response, mode)
+        return response
 
     return hook
 
@@ -82,9 +113,23 @@ def control(app: Flask, state: FakeState) -> None:
         state.limits[body["key"]] = float(body["per_second"])
         return jsonify(ok=True)
 
+    @app.post("/_control/mode")
+    def mode():
+        body = dict(request.get_json())
+        channel, name = body.pop("channel"), body.pop("mode", None)
+        try:
+            if name:
+                state.set_mode(channel, name, **body)
+            else:
+                state.clear_mode(channel)
+        except ValueError as exc:
+            return jsonify(ok=False, error=str(exc)), 400
+        return jsonify(ok=True)
+
     @app.get("/_control/requests")
     def requests_():
         channel = request.args.get("channel")
+        found = state.exchanges(channel) if channel else state.recorded()
         return jsonify(
             [
                 {
@@ -93,8 +138,11 @@ def control(app: Flask, state: FakeState) -> None:
                     "path": r.path,
                     "json": r.json,
                     "at": r.at,
+                    "status": r.status,
+                    "answered": r.answered,
+                    "dropped": r.dropped,
                 }
-                for r in state.recorded(channel)
+                for r in found
             ]
         )
 
@@ -110,6 +158,7 @@ def create_app(state: FakeState | None = None) -> Flask:
         module = importlib.import_module(f"tests.fakes.{name}")
         blueprint = module.blueprint(state)
         blueprint.before_request(recorder(state, name))
+        blueprint.after_request(answer_recorder(state, name))
         app.register_blueprint(blueprint, url_prefix=f"/{name}")
     control(app, state)
     return app
@@ -140,6 +189,8 @@ class FakeChannels:
         return self
 
     def __exit__(self, *exc) -> None:
+        for channel in CHANNELS:
+            self.state.clear_mode(channel)  # let hung requests go
         self.server.shutdown()
         self.thread.join()
         self.server.server_close()

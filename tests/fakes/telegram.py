@@ -16,7 +16,10 @@ with the HTTP status equal to ``error_code``. What it checks, in order:
   ``state.limits["telegram:bot"]`` messages/s overall (default 30),
   ``state.limits["telegram:chat"]`` messages/s per chat (default 1) and
   ``state.limits["telegram:group_per_minute"]`` per group or channel (negative ids and
-  "@names", default 20); 0 turns a limit off.
+  "@names", default 20); 0 turns a limit off. Each counts the arrivals of sendMessage that
+  reach it (the refused ones too) over a sliding second (minute); the "rate-limit" mode's
+  ``per_second``, ``per_chat`` and ``per_group_minute`` override them while it lasts.
+  "hang" and "trickle" are ``modes.py``'s.
 
 Queued failures (``state.fail("telegram", kind=...)``): "error" (status, description,
 optional retry_after and parameters), "429" (retry_after or after), "http" (status: an HTML
@@ -29,7 +32,6 @@ from __future__ import annotations
 import html
 import math
 import time
-from collections import deque
 from html.parser import HTMLParser
 
 from flask import Blueprint
@@ -37,6 +39,7 @@ from flask import jsonify
 from flask import request
 
 from tests.fakes.failures import answer_queued
+from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
 
 TOKEN = "123456:TEST-TOKEN"
@@ -54,6 +57,12 @@ CHAT_ERRORS = {
     "unknown": (400, "Bad Request: chat not found"),
 }
 DEFAULT_LIMITS = {"telegram:bot": 30.0, "telegram:chat": 1.0, "telegram:group_per_minute": 20.0}
+# The "rate-limit" mode's option for each limit.
+MODE_OPTIONS = {
+    "telegram:bot": "per_second",
+    "telegram:chat": "per_chat",
+    "telegram:group_per_minute": "per_group_minute",
+}
 
 
 class ParseError(ValueError):
@@ -164,34 +173,27 @@ def _queued(failure: dict):
 
 
 def _limit(state: FakeState, key: str) -> float:
-    return float(state.limits.get(key, DEFAULT_LIMITS[key]))
-
-
-def _over_minute(state: FakeState, chat: str) -> float | None:
-    """Per-group limit over a sliding minute (over_limit only knows seconds)."""
-    limit = _limit(state, "telegram:group_per_minute")
-    if not limit:
-        return None
-    now = time.monotonic()
-    with state.lock:
-        windows = state.extra.setdefault("telegram_group_windows", {})
-        window = windows.setdefault(chat, deque())
-        while window and now - window[0] >= 60.0:
-            window.popleft()
-        if len(window) >= limit:
-            return 60.0 - (now - window[0])
-        window.append(now)
-        return None
+    """Return a flood limit: the "rate-limit" mode's option, else ``state.limits``, else
+    Telegram's own."""
+    default = float(state.limits.get(key, DEFAULT_LIMITS[key]))
+    mode = state.mode("telegram")
+    if mode is not None and mode.name == "rate-limit":
+        return float(mode.options.get(MODE_OPTIONS[key], default))
+    return default
 
 
 def _flood(state: FakeState, chat: str) -> float | None:
-    """Return the wait if this message breaks a flood limit, else None (and count it)."""
-    wait = state.over_limit("telegram:bot", _limit(state, "telegram:bot"))
-    if wait is None:
-        wait = state.over_limit(f"telegram:chat:{chat}", _limit(state, "telegram:chat"))
-    if wait is None and chat.startswith(("-", "@")):
-        wait = _over_minute(state, chat)
-    return wait
+    """Count this message in every window it falls in (the bot's second, the chat's second,
+    a group's minute) and return the longest wait among those it is over, else None."""
+    waits = [
+        throttle(state, "telegram:bot", _limit(state, "telegram:bot")),
+        throttle(state, f"telegram:chat:{chat}", _limit(state, "telegram:chat")),
+    ]
+    if chat.startswith(("-", "@")):
+        limit = _limit(state, "telegram:group_per_minute")
+        waits.append(throttle(state, f"telegram:group:{chat}", limit, per=60.0))
+    found = [wait for wait in waits if wait is not None]
+    return max(found) if found else None
 
 
 def _chat_type(chat: str) -> str:

@@ -11,7 +11,10 @@ and its ``oauth_url`` setting are both ``<fake>/zalo``.
 Tests and the demo reach the fake OA through ``oa(state)``: tokens, users' states,
 articles and what was sent. Queued failures (``state.fail("zalo", ...)``): kind="error"
 with code (and message), kind="http" with status (and retry_after), kind="hang" with
-seconds (then answers normally), kind="malformed" (a 200 that is not JSON).
+seconds (then answers normally), kind="malformed" (a 200 that is not JSON). Besides the
+per-minute limit (``oa(state).per_minute``), the "rate-limit" mode (``per_second`` requests
+per sliding second of arrivals; or ``state.limits["zalo"]``) answers -32 as well; "hang"
+and "trickle" are ``modes.py``'s.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from flask import request
 from werkzeug.serving import WSGIRequestHandler
 
 from tests.fakes.failures import answer_queued
+from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
 
 ACCESS_TOKEN = "zalo-access-1"
@@ -165,7 +169,8 @@ def _limited(state: FakeState, account: OA):
         start, count = account.window
         count = count + 1 if start == minute else 1
         account.window = (minute, count)
-    if count > account.per_minute or state.over_limit("zalo") is not None:
+    per_second = throttle(state, "zalo", state.rate("zalo"))  # counted either way
+    if count > account.per_minute or per_second is not None:
         return _answer(-32)
     return None
 
