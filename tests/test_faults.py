@@ -55,7 +55,7 @@ def test_a_hanging_gateway_with_10000_queued_holds_up_no_other_channel(db_path, 
         add_accounts(db, CONFIG, fakes)
         subscribe_many(db, "sms", 10_000, COMMUNE)
         subscribe_many(db, "telegram", 2, COMMUNE)
-        fakes.state.delays["esms"] = 600.0  # accepts every request, never answers
+        fakes.state.set_mode("esms", "hang")  # accepts every request, never answers
         sms_warning = publish(db, channels=["sms"])
         worker = start_worker(db_path, log)
         try:

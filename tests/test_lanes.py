@@ -163,3 +163,24 @@ def test_claims_cancelled_while_their_lane_is_stuck_make_room_for_new_work(db, f
         assert time.monotonic() - began < 8  # housekeeping every 5 s, not the 15 s deadline
     finally:
         engine.close()
+
+
+def test_a_trickling_provider_ends_at_its_deadline_and_holds_up_nobody(db, fakes):
+    """The Graph API sends its headers, then its body a byte a second: the attempt ends at
+    its (here 1.5 s) deadline as a possible duplicate, while Telegram goes out at once."""
+    add_accounts(db, CONFIG, fakes)
+    fakes.state.set_mode("graph", "trickle", seconds=1.0)
+    alert_id = publish(db, channels=["facebook", "telegram"])
+    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=FAST)
+    try:
+        began = time.monotonic()
+        engine.start(db)
+        wait_for(lambda: by_channel(db, alert_id)["telegram"][0]["status"] == "sent")
+        assert time.monotonic() - began < 1.0
+        tried = '"reaction":"unknown"'
+        wait_for(lambda: tried in by_channel(db, alert_id)["facebook"][0]["history"], timeout=5)
+        assert time.monotonic() - began < 3.0
+    finally:
+        engine.close()
+    post = by_channel(db, alert_id)["facebook"][0]
+    assert post["status"] == "queued" and post["possible_duplicate"] == 1
