@@ -29,6 +29,7 @@ from alerts.clock import utcnow
 from alerts.db import write
 from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
+from alerts.store import backup
 from alerts.store import deliveries as store
 from alerts.store import lease as lease_store
 from alerts.warnings import workflow
@@ -131,6 +132,10 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
             return
         if summary.claimed or summary.recovered or summary.expired:
             log.info("tick: %s", summary)
+        try:  # a failing backup (a full disk) is logged, and the worker goes on sending
+            backup.maybe_backup(config, utcnow())
+        except Exception:
+            log.exception("Scheduled backup failed; it is tried again later.")
 
     scheduler.add_job(
         job,
