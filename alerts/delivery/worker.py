@@ -132,10 +132,10 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
             return
         if summary.claimed or summary.recovered or summary.expired:
             log.info("tick: %s", summary)
-        try:  # a failing backup (a full disk) is logged, and the worker goes on sending
-            backup.maybe_backup(config, utcnow())
+        try:  # on its own thread: a failing backup is logged there, the worker goes on
+            backup.start_due_backup(config, utcnow())
         except Exception:
-            log.exception("Scheduled backup failed; it is tried again later.")
+            log.exception("Could not start the scheduled backup.")
 
     scheduler.add_job(
         job,

@@ -10,9 +10,11 @@ then, so a file with the asked-for name is always a whole, verified backup.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +48,8 @@ STALE_PARTIAL = timedelta(hours=1)
 # worker ticking every 2 s does not copy the database, fail and log 1,800 times an hour.
 RETRY_AFTER = timedelta(minutes=15)
 _failed_at: dict[Path, datetime] = {}
+_running: threading.Thread | None = None
+log = logging.getLogger("alerts.backup")
 
 
 class BackupError(Exception):
@@ -76,8 +80,9 @@ class Restored:
     kept: Path | None
 
 
-def copy_database(source: sqlite3.Connection, target: sqlite3.Connection) -> None:
-    """Copy ``source`` into ``target`` with the backup API, PAGES_PER_STEP pages a step.
+def copy_database(source: sqlite3.Connection, target: sqlite3.Connection, progress=None) -> None:
+    """Copy ``source`` into ``target`` with the backup API, PAGES_PER_STEP pages a step
+    (``progress(status, remaining, total)`` is called after each, as sqlite3 documents).
 
     In steps because a single step holds the source's read lock and the GIL-free copy for
     the whole file, where steps of 1024 pages (``sleep=0``: no pause when a step finds the
@@ -93,7 +98,7 @@ def copy_database(source: sqlite3.Connection, target: sqlite3.Connection) -> Non
     source.execute("BEGIN")
     try:
         source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot
-        source.backup(target, pages=PAGES_PER_STEP, sleep=0)
+        source.backup(target, pages=PAGES_PER_STEP, progress=progress, sleep=0)
     finally:
         source.execute("COMMIT")
 
@@ -220,13 +225,15 @@ def restore(
     first copied, whole, to ``<database>.before-restore-<UTC time>``. The backup is written
     with the backup API through a connection to the live file, so SQLite's own WAL handling
     applies and no stale -wal or -shm can be replayed over the restored pages (a file copy
-    over a WAL database could be). A live file SQLite cannot read is set aside under the
-    same name, its -wal and -shm with it, only with ``force``.
+    over a WAL database could be). The pages are copied as they are, so the source's
+    verification stands for the result (checking again would double a restore's time: 10 s
+    of integrity_check for 1M subscribers). A live file SQLite cannot read is set aside
+    under the same name, its -wal and -shm with it, only with ``force``.
     """
     source, database = Path(source), Path(database)
     if database.exists() and source.resolve() == database.resolve():
         raise BackupError(f"{source} is the live database itself.")
-    verify_file(source)
+    contents = replace(verify_file(source), path=database)
     kept = database.with_name(f"{database.name}.before-restore-{now.strftime(STAMP)}")
     if kept.exists():
         raise BackupError(f"{kept} already exists; try again in a second.")
@@ -241,7 +248,6 @@ def restore(
             with write(live):
                 # The lease of the worker that ran when the backup was taken: nobody holds it.
                 live.execute("DELETE FROM worker_lease")
-        contents = verify_file(database)
         detail = {"from": str(source), "kept": str(kept) if kept else None, **contents.counts}
         with write(live):
             audit_store.append(live, audit.make_entry(actor, "db.restore", None, detail))
@@ -304,25 +310,61 @@ def backup_dir(config: Mapping) -> Path:
     return Path(config["DATABASE"]).resolve().parent / "backups"
 
 
-def maybe_backup(config: Mapping, now: datetime) -> Path | None:
-    """Write the scheduled backup if one is due; return its path, else None.
+def start_due_backup(config: Mapping, now: datetime) -> threading.Thread | None:
+    """Start ``maybe_backup`` on a thread of its own if a backup is due and none runs yet;
+    return the thread (None when nothing was started). Its failure is logged there.
 
-    Cheap when none is due (a listing of the backup folder, no database access), so the
-    worker calls it every tick. Due when the newest ``alerts-<UTC time>.sqlite`` there is
-    ALERTS_BACKUP_EVERY_HOURS old (at once when there is none); retention then keeps the
-    newest ALERTS_BACKUP_KEEP of them. The copy runs on a connection of its own: the
-    worker's own may be in use by its dispatcher's threads.
+    The worker calls this after every tick. On a thread because a backup of 1M subscribers
+    takes 10 s or more, nearly all of it integrity_check reading the copy (see README,
+    "Backup and restore"): in the tick it would hold every new warning, cancel and retry
+    back that long. The thread is not a daemon, so a stopping worker finishes the backup.
     """
+    global _running
+    if (_running and _running.is_alive()) or not _due(config, now):
+        return None
+    _running = threading.Thread(
+        target=_backup_logged, args=(config, now), name="alerts-backup", daemon=False
+    )
+    _running.start()
+    return _running
+
+
+def _backup_logged(config: Mapping, now: datetime) -> None:
+    began = time.perf_counter()
+    try:
+        path = maybe_backup(config, now)
+    except Exception:
+        log.exception("Scheduled backup failed; it is tried again later.")
+        return
+    if path:
+        log.info("Scheduled backup written: %s (%.1f s).", path, time.perf_counter() - began)
+
+
+def _due(config: Mapping, now: datetime) -> bool:
+    """Return whether a scheduled backup is due (a listing of the folder, no database)."""
     every = config["BACKUP_EVERY_HOURS"]
     if not every:
-        return None
+        return False
     directory = backup_dir(config)
     failed = _failed_at.get(directory)
     if failed and now - failed < RETRY_AFTER:
-        return None
+        return False
     newest = max((stamp for stamp, _ in _scheduled(directory)), default=None)
-    if newest and abs(now - newest) < timedelta(hours=every):
+    return not newest or abs(now - newest) >= timedelta(hours=every)
+
+
+def maybe_backup(config: Mapping, now: datetime) -> Path | None:
+    """Write the scheduled backup if one is due, here and now; return its path, else None.
+
+    Due when the newest ``alerts-<UTC time>.sqlite`` in the backup folder is
+    ALERTS_BACKUP_EVERY_HOURS old (at once when there is none); retention then keeps the
+    newest ALERTS_BACKUP_KEEP of them. The copy runs on a connection of its own: the
+    worker's own is in use by its dispatcher's threads. After a failure, the next try
+    waits RETRY_AFTER.
+    """
+    if not _due(config, now):
         return None
+    directory = backup_dir(config)
     target = directory / f"alerts-{now.astimezone(UTC).strftime(STAMP)}.sqlite"
     try:
         directory.mkdir(parents=True, exist_ok=True)
