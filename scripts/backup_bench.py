@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +88,25 @@ def writer(path: Path, stop: threading.Event, latencies: list[float]) -> None:
     db.close()
 
 
+@contextmanager
+def writing(path: Path):
+    """Run ``writer`` on a thread for the block; yield its commit latencies (seconds)."""
+    stop, latencies = threading.Event(), []
+    thread = threading.Thread(target=writer, args=(path, stop, latencies))
+    thread.start()
+    try:
+        yield latencies
+    finally:
+        stop.set()
+        thread.join()
+
+
+def report_latencies(name: str, latencies: list[float]) -> None:
+    ordered = sorted(latencies)
+    report(f"p99_{name}_ms", ordered[int(len(ordered) * 0.99)] * 1000)
+    report(f"slowest_{name}_ms", ordered[-1] * 1000)
+
+
 def measure(tmp: Path, n: int) -> None:
     from alerts import audit
     from alerts.clock import utcnow
@@ -98,6 +119,12 @@ def measure(tmp: Path, n: int) -> None:
 
     db = open_db(live)
     began = time.perf_counter()
+    bare = sqlite3.connect(tmp / "bare.sqlite")
+    backups.copy_database(db.conn, bare)
+    report("copy_s", time.perf_counter() - began)  # the backup API's copy alone
+    bare.close()
+    (tmp / "bare.sqlite").unlink()
+    began = time.perf_counter()
     contents = backups.backup(db, tmp / "quiet.sqlite", audit.SYSTEM)
     report("backup_s", time.perf_counter() - began)
     report("backup_mb", contents.size / 1e6)
@@ -105,19 +132,17 @@ def measure(tmp: Path, n: int) -> None:
     backups.verify_file(tmp / "quiet.sqlite")
     report("verify_s", time.perf_counter() - began)
 
-    stop, latencies = threading.Event(), []
-    thread = threading.Thread(target=writer, args=(live, stop, latencies))
-    thread.start()
     began = time.perf_counter()
-    try:
+    with writing(live) as latencies:
         backups.backup(db, tmp / "busy.sqlite", audit.SYSTEM)
-        report("backup_under_writes_s", time.perf_counter() - began)
-    finally:
-        stop.set()
-        thread.join()
-    db.close()
+        seconds = time.perf_counter() - began
+    report("backup_under_writes_s", seconds)
     report("writes_during_backup", len(latencies))
-    report("slowest_write_ms", max(latencies) * 1000)
+    report_latencies("write", latencies)
+    with writing(live) as latencies:  # the same writer as long again, with no backup
+        time.sleep(seconds)
+    report_latencies("baseline_write", latencies)
+    db.close()
 
     began = time.perf_counter()
     restored = backups.restore(tmp / "quiet.sqlite", live, audit.SYSTEM, utcnow())
@@ -130,7 +155,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=1_000_000)
     args = parser.parse_args()
-    note(f"nproc={os.cpu_count()} python={sys.version.split()[0]}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    note(f"nproc={os.cpu_count()} python={sys.version.split()[0]} load average {load}")
     with tempfile.TemporaryDirectory(prefix="alerts-backup-bench-") as tmp:
         measure(Path(tmp), args.n)
     print(" ".join(f"{k}={v}" for k, v in FIGURES.items()), flush=True)

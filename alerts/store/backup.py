@@ -84,16 +84,18 @@ def copy_database(source: sqlite3.Connection, target: sqlite3.Connection, progre
     """Copy ``source`` into ``target`` with the backup API, PAGES_PER_STEP pages a step
     (``progress(status, remaining, total)`` is called after each, as sqlite3 documents).
 
-    In steps because a single step holds the source's read lock and the GIL-free copy for
-    the whole file, where steps of 1024 pages (``sleep=0``: no pause when a step finds the
-    file busy) let the busy handler of other connections and other threads of this process
-    in between. A read never blocks writers in WAL mode (db.py), so the worker and the web
-    app keep committing. But SQLite restarts a step-wise backup from page 1 whenever another
-    connection writes the source between steps (https://www.sqlite.org/c3ref/backup_finish.html,
-    "sqlite3_backup_step()"); measured here with a writer committing every millisecond, a
-    33 MB copy took 21 s and 2,591 steps instead of 8. So one read transaction is held
-    across the steps: every step reads the same snapshot, the copy is consistent as of its
-    start and never restarts, and commits made meanwhile go to the WAL untouched.
+    Writers go on meanwhile because the database is in WAL mode (db.py): a reader never
+    blocks a writer, so the worker and the web app keep committing while the copy reads, and
+    the backup never takes the write lock of the live file. The steps (1024 pages, 4 MiB;
+    ``sleep=0``: a busy step is retried at once) keep each call into SQLite short and
+    report progress (the tests and scripts/backup_bench.py count them); by themselves they
+    let no writer in. They have a trap: SQLite restarts a step-wise backup from page 1
+    whenever another connection writes the source between two steps
+    (https://www.sqlite.org/c3ref/backup_finish.html, "sqlite3_backup_step()"); measured
+    here with a writer committing every millisecond, a 33 MB copy took 21 s and 2,591 steps
+    instead of 8. So one read transaction is held across the steps: every step reads the
+    same snapshot, the copy is consistent as of its start and never restarts, and commits
+    made meanwhile go to the WAL (the bench measures the writers' latency during a backup).
     """
     source.execute("BEGIN")
     try:
