@@ -99,6 +99,12 @@ def _segments(value: str) -> int:
     return number
 
 
+def _hours(value: str) -> int:
+    if not value.strip().isdigit() or int(value) > 8760:
+        raise ValueError("must be a whole number of hours from 0 (off) to 8760")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Setting:
     """One deployment setting: read as ALERTS_<name> and stored as app.config[name]."""
@@ -151,6 +157,16 @@ SETTINGS = (
         60,
         "How long a silent worker keeps the lease before another may take over.",
     ),
+    Setting(
+        "BACKUP_EVERY_HOURS",
+        _hours,
+        None,
+        "Hours between the worker's verified backups; 0 = off (default: 24 in production).",
+    ),
+    Setting(
+        "BACKUP_DIR", _text, "", "Folder of the scheduled backups (default: backups/ by the db)."
+    ),
+    Setting("BACKUP_KEEP", _positive_int, 7, "How many scheduled backups are kept."),
     Setting("SMS_MAX_SEGMENTS", _segments, 2, "SMS budget per warning, in 153-character parts."),
     Setting(
         "DATA_KEY",
@@ -215,6 +231,8 @@ def _derive(settings: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError("ALERTS_SECRET_KEY must be at least 32 characters in production")
     if settings["REQUIRE_TOTP"] is None:
         settings["REQUIRE_TOTP"] = production
+    if settings["BACKUP_EVERY_HOURS"] is None:
+        settings["BACKUP_EVERY_HOURS"] = 24 if production else 0
     return settings
 
 

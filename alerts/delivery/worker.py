@@ -32,6 +32,7 @@ from alerts.clock import utcnow
 from alerts.db import write
 from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
+from alerts.store import backup
 from alerts.store import deliveries as store
 from alerts.store import lease as lease_store
 from alerts.warnings import workflow
@@ -146,6 +147,10 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
         summary = dispatcher.progress()
         if summary.claimed or summary.recovered or summary.expired:
             log.info("tick: %s", summary)
+        try:  # on its own thread: a failing backup is logged there, the worker goes on
+            backup.start_due_backup(config, utcnow())
+        except Exception:
+            log.exception("Could not start the scheduled backup.")
 
     scheduler.add_job(
         job,
