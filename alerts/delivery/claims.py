@@ -146,7 +146,7 @@ class Claims:
         """Return (the batch, whether more is due, each usable account's policy): each
         account's lane filled up to its size, a cancellation taken whatever the lane
         holds, and the accounts served in turn when the batch is full. Each lane's claim
-        walks that account's own queue: a slow channel's long queue (Telegram: 28/s)
+        walks that account's own queue: a slow channel's long queue (Telegram: 27.5/s)
         never holds a fast one's back (SMS to the same commune)."""
         usable = account_store.usable(db, moment)
         rules = {a.id: self.rule(a.channel, a.settings) for a in usable}

@@ -121,8 +121,8 @@ class Drain:
 
     Its collaborators: ``claims`` (claim, prepare, give back: store-thread work),
     ``sender`` (pacing, send and refresh on the loop), ``recorder`` (record outcomes and
-    starts: store-thread work), and ``on_store_thread``, which runs a function on the one
-    store thread."""
+    starts: on the writer's thread), and ``on_store_thread``, which runs a function on the
+    one store thread."""
 
     def __init__(
         self,
@@ -136,11 +136,15 @@ class Drain:
         budget: float,
         heartbeat,
         forever: bool = False,
+        writer: tuple[Callable[..., Awaitable], object] | None = None,
     ):
         self.claims = claims
         self.sender = sender
         self.recorder = recorder
         self.on_store_thread = on_store_thread
+        # Where starts and results are written: a thread and connection of their own, so a
+        # claim being prepared never holds up the next start (the store's, if none).
+        self.on_writer_thread, self.writer_db = writer or (on_store_thread, db)
         self.config = config  # seals a refreshed token pair
         self.db = db
         self.now = now
@@ -397,9 +401,9 @@ class Drain:
         results, self.finished = self.finished, []
         outcomes: dict[str, int] = {}
         try:
-            flushed = await self.on_store_thread(
+            flushed = await self.on_writer_thread(
                 self.recorder.record,
-                self.db,
+                self.writer_db,
                 results,
                 dict(self.refreshed),
                 outcomes,
@@ -491,7 +495,9 @@ class Drain:
         try:
             if results:
                 refreshed = dict(self.refreshed)
-                await self.on_store_thread(self.recorder.record, self.db, results, refreshed, {})
+                await self.on_writer_thread(
+                    self.recorder.record, self.writer_db, results, refreshed, {}
+                )
             await self.on_store_thread(self.claims.unclaim, self.db, waiting)
         except Exception:  # the error that stopped the run is the one to report
             log.exception("could not give back what the stopped engine held")

@@ -89,7 +89,7 @@ class Dispatcher:
         self.claims = Claims(config, self.rules, self.sender.rule, self.sender.recent_refresh)
         self.drain: Drain | None = None  # the one running, if any
         self.draining: Future | None = None
-        self.own_db: sqlite_utils.Database | None = None  # the started engine's connection
+        self.own_dbs: list[sqlite_utils.Database] = []  # the started engine's connections
         self.reported = Summary()
         self.loop = asyncio.new_event_loop()
         self.loop_thread = threading.Thread(
@@ -97,6 +97,7 @@ class Dispatcher:
         )
         self.loop_thread.start()
         self.store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self.writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
 
     def close(self) -> None:
         """Stop: cancel a drain still running (a signal stopped the worker mid-tick) and give
@@ -114,8 +115,9 @@ class Dispatcher:
             self.loop_thread.join()
             self.loop.close()
             self.store_thread.shutdown()
-            if self.own_db is not None:
-                self.own_db.close()
+            self.writer_thread.shutdown()
+            for db in self.own_dbs:
+                db.close()
 
     def _run(self, coroutine):
         """Run a coroutine on the engine's loop and wait for its result."""
@@ -124,6 +126,11 @@ class Dispatcher:
     async def _on_store_thread(self, function: Callable, *args):
         """Run ``function(*args)`` on the store thread (the loop keeps sending meanwhile)."""
         return await asyncio.get_running_loop().run_in_executor(self.store_thread, function, *args)
+
+    async def _on_writer_thread(self, function: Callable, *args):
+        """Run ``function(*args)`` on the writer's thread (starts and results)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.writer_thread, function, *args)
 
     def dispatch_due(
         self,
@@ -135,21 +142,24 @@ class Dispatcher:
         """Claim and send; claim more while work is due and ``budget`` seconds have not
         passed, then wait for what is in flight. ``heartbeat`` runs (on the store thread)
         after a recording, at most every few seconds: an exception from it stops the run."""
-        self.drain = self._drain(db, now, budget, heartbeat, forever=False)
+        writer_db = open_db(file_of(db))
+        self.drain = self._drain(db, writer_db, now, budget, heartbeat, forever=False)
         self.draining = asyncio.run_coroutine_threadsafe(self.drain.run(), self.loop)
         try:
             return self.draining.result()
         finally:
             self.drain = None
+            writer_db.close()
 
     def start(self, db: sqlite_utils.Database) -> None:
         """Run the engine until ``close``, on a connection of its own to ``db``'s file (the
         worker's scheduler thread keeps using ``db`` meanwhile)."""
-        self.own_db = open_db(file_of(db))
+        self.own_dbs = [open_db(file_of(db)), open_db(file_of(db))]
         self._start_forever()
 
     def _start_forever(self) -> None:
-        self.drain = self._drain(self.own_db, None, 0.0, None, forever=True)
+        claims_db, writer_db = self.own_dbs
+        self.drain = self._drain(claims_db, writer_db, None, 0.0, None, forever=True)
         self.draining = asyncio.run_coroutine_threadsafe(self.drain.run(), self.loop)
         self.reported = Summary()
 
@@ -171,7 +181,7 @@ class Dispatcher:
             done.notices - before.notices,
         )
 
-    def _drain(self, db, now, budget, heartbeat, forever: bool) -> Drain:
+    def _drain(self, db, writer_db, now, budget, heartbeat, forever: bool) -> Drain:
         return Drain(
             self.claims,
             self.sender,
@@ -183,6 +193,7 @@ class Dispatcher:
             budget,
             heartbeat,
             forever,
+            writer=(self._on_writer_thread, writer_db),
         )
 
 

@@ -79,9 +79,10 @@ class Window:
 class Spacing:
     """Turns spaced evenly at ``rate`` per second, with bursts of BURST_SECONDS worth (at
     least one), counted when each turn is granted: a token bucket. Under 50/s (Telegram,
-    Zalo, Facebook, email, webhooks) that is one turn at a time (28/s: one every 36 ms),
-    so no burst reaches the provider to be counted late and the next one early; a gateway
-    taking thousands a second is not paced message by message (5000/s: 100 per 20 ms).
+    Zalo, Facebook, email, webhooks) that is one turn at a time (Telegram, 27.5/s: one
+    every 36 ms), so no burst reaches the provider to be counted late and the next one
+    early; a gateway taking thousands a second is not paced message by message (5000/s:
+    100 per 20 ms).
     Granting by the turn rather than the send lets the next turn come while the last one
     is still having its start written; the account's Window keeps the count honest."""
 

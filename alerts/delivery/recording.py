@@ -100,7 +100,8 @@ class Recorder:
             starts = [d.id for d in starting if d.account_id not in stopped]
             started = store.mark_started(db, starts, at) if starts else []
             held_back = [d.id for d in starting if d.account_id in stopped]
-            outbox_rows.unclaim(db, "deliveries", held_back)
+            if held_back:
+                outbox_rows.unclaim(db, "deliveries", held_back)
         return Flushed(set(started), stopped)
 
     def store_secrets(self, db, account_id: int, sealed: str, detail: dict) -> None:
