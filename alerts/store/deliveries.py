@@ -65,9 +65,9 @@ def mark_started(db: sqlite_utils.Database, ids: list[int], now: str) -> list[in
     """Record that these claimed deliveries' attempts start now (each one then counts as
     an attempt) and return those still claimed: a delivery cancelled since its claim is
     not among them, and must not be sent."""
-    rows = db.execute(
+    rows = db.execute(  # "+status": by the ids, never a walk of every row being sent
         "UPDATE deliveries SET started_at = ?, attempts = attempts + 1"
-        " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'sending' RETURNING id",
+        " WHERE id IN (SELECT value FROM json_each(?)) AND +status = 'sending' RETURNING id",
         [now, json.dumps(ids)],
     ).fetchall()
     return [r[0] for r in rows]
