@@ -116,8 +116,13 @@ class Claims:
         a failed write made it forget. One trip to the store thread for the whole claim
         keeps the next batch coming while the loop sends."""
         moment = to_text(now)
-        recovered = expired = 0
+        recovered = 0
         gone: list[int] = []
+        # Chosen outside the write (reads), so the write lock is held only to mark them:
+        # the writer's next start waits for no claim being chosen.
+        batch, more, lanes = self._take(db, moment, drain.held)
+        notices = notice_store.due(db, moment, NOTICE_BATCH)
+        lease = self._lease(batch, notices, now, drain.held, lanes)
         with write(db):
             if drain.housekeeping:
                 recovered = store.recover_expired_leases(
@@ -129,11 +134,11 @@ class Claims:
                 gone = store.not_claimed(db, drain.waiting)
             expired = store.expire_queued(db, moment)
             notice_store.expire_queued(db, moment)
-            batch, more, lanes = self._take(db, moment, drain.held)
-            notices = notice_store.due(db, moment, NOTICE_BATCH)
-            lease = self._lease(batch, notices, now, drain.held, lanes)
-            outbox_rows.claim(db, "deliveries", [d.id for d in batch], lease)
-            outbox_rows.claim(db, "notices", [n.id for n in notices], lease)
+            # What a cancel or the expiry took meanwhile is not claimed: left out.
+            claimed = outbox_rows.claim(db, "deliveries", [d.id for d in batch], lease)
+            batch = [d for d in batch if d.id in claimed]
+            claimed = outbox_rows.claim(db, "notices", [n.id for n in notices], lease)
+            notices = [n for n in notices if n.id in claimed]
             if self.config.get("SECRET_KEY"):
                 emailed = [d.subscription_id for d in batch if d.channel == "email"]
                 subscriptions.remember_tokens(db, self.config, [i for i in emailed if i])

@@ -18,14 +18,19 @@ import sqlite_utils
 Table = Literal["deliveries", "notices"]
 
 
-def claim(db: sqlite_utils.Database, table: Table, ids: list[int], lease_until: str) -> None:
-    """Mark queued rows as being sent by this worker until ``lease_until``."""
+def claim(db: sqlite_utils.Database, table: Table, ids: list[int], lease_until: str) -> set[int]:
+    """Mark queued rows as being sent by this worker until ``lease_until``; return the ids
+    claimed (a row cancelled or expired since it was chosen is not)."""
     counted = "attempts + 1" if _checked(table) == "notices" else "attempts"
-    db.execute(
+    if not ids:
+        return set()
+    rows = db.execute(
         f"UPDATE {table} SET status = 'sending', attempts = {counted}, lease_expires_at = ?,"
-        " started_at = NULL WHERE id IN (SELECT value FROM json_each(?)) AND +status = 'queued'",
+        " started_at = NULL WHERE id IN (SELECT value FROM json_each(?)) AND +status = 'queued'"
+        " RETURNING id",
         [lease_until, json.dumps(ids)],
-    )
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def unclaim(db: sqlite_utils.Database, table: Table, ids: list[int]) -> None:
