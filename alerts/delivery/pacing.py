@@ -156,11 +156,14 @@ class Pacer:
         return window
 
     def rate(self, key: Hashable, per_second: float) -> list[Limit]:
-        """Return the limits of ``key`` at a rate per second: a window counting whole
-        messages per second as the provider does (one per 1/rate under one a second), and
-        even spacing."""
-        limit = max(1, math.floor(per_second))
-        window = self.window(key, limit, limit / per_second)
+        """Return the limits of ``key`` at a rate per second: even spacing at the rate, and a
+        window counting whole messages per second as the provider does (27.5/s: at most 28
+        in any second; under one a second, one per 1/rate), which the spacing seldom
+        reaches: a start written late never costs the next turn its place."""
+        if per_second >= 1:  # what the provider counts: whole messages in a second
+            window = self.window(key, math.ceil(per_second), 1.0)
+        else:
+            window = self.window(key, 1, 1 / per_second)
         spacing = self.windows.get((key, "spacing"))
         if not isinstance(spacing, Spacing) or spacing.rate != per_second:
             spacing = self._new((key, "spacing"), Spacing(per_second))
