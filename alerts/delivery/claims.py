@@ -150,27 +150,33 @@ class Claims:
     def _take(self, db, moment: str, held: Mapping[int, int]):
         """Return (the batch, whether more is due, each usable account's policy): each
         account's lane filled up to its size, a cancellation taken whatever the lane
-        holds, and the accounts served in turn when the batch is full. Each lane's claim
-        walks that account's own queue: a slow channel's long queue (Telegram: 27.5/s)
-        never holds a fast one's back (SMS to the same commune)."""
+        holds. Each lane's claim walks that account's own queue: a slow channel's long
+        queue (Telegram: 27.5/s) never holds a fast one's back (SMS to the same commune).
+        Each lane gets an equal share of the batch before any gets more (the accounts
+        taken in turn, one further on each claim): a lane filling up with a province's
+        fan-out never keeps a new warning of another account out of a claim."""
         usable = account_store.usable(db, moment)
         rules = {a.id: self.rule(a.channel, a.settings) for a in usable}
         start = self.rotation % max(1, len(usable))
         self.rotation += 1
+        share = max(1, BATCH // max(1, len(usable)))
         batch: list[Delivery] = []
+        reserves: list[list[Delivery]] = []
         more = False
         for account in usable[start:] + usable[:start]:
-            if len(batch) >= BATCH:
-                more = True
-                break
-            room = min(lane_size(rules[account.id]) - held.get(account.id, 0), BATCH - len(batch))
+            room = lane_size(rules[account.id]) - held.get(account.id, 0)
             if room > 0:
-                taken = store.due(db, account.id, moment, room)
-                more = more or len(taken) == room
-            else:
-                taken = store.due(db, account.id, moment, BATCH - len(batch), TOP_PRIORITY)
+                due = store.due(db, account.id, moment, min(room, BATCH))
+                more = more or len(due) == room
+                batch.extend(due[:share])
+                reserves.append(due[share:])
+            else:  # a full lane: only what must overtake it
+                batch.extend(store.due(db, account.id, moment, BATCH, TOP_PRIORITY))
                 more = more or bool(store.due(db, account.id, moment, 1))
-            batch.extend(taken)
+        for reserve in reserves:
+            extra = reserve[: max(0, BATCH - len(batch))]
+            batch.extend(extra)
+            more = more or len(extra) < len(reserve)
         return batch, more, rules
 
     def _lease(self, batch, notices, now: datetime, held, rules) -> str:
