@@ -58,7 +58,8 @@ log = logging.getLogger(__name__)
 
 # Claim at least this often (and at once when a lane is down to half its size).
 CLAIM_SECONDS = 0.5
-# Take back what nobody holds, and drop claims cancelled meanwhile, this often.
+# Take back what nobody holds, drop claims cancelled meanwhile and unconfirmed
+# subscription requests past their time, this often.
 HOUSEKEEPING_SECONDS = 5.0
 # Renew the worker's lease (the caller's heartbeat) this often during a long drain.
 HEARTBEAT_SECONDS = 5.0
@@ -181,7 +182,6 @@ class Drain:
     async def run(self) -> Summary:
         self.task = asyncio.current_task()
         try:
-            await self.on_store_thread(subscriptions.expire_pending, self.db, self._now())
             self.tasks = [self._guarded(self._writer()), self._guarded(self._claimer())]
             while self.forever or not self._done():
                 await self.changed.wait()
@@ -250,6 +250,8 @@ class Drain:
         nothing more is due or the budget is spent."""
         claims, db = self.claims, self.db
         housekeeping = time.monotonic() - self.housekept_at >= HOUSEKEEPING_SECONDS
+        if housekeeping:  # unconfirmed subscription requests end after their 24 h
+            await self.on_store_thread(subscriptions.expire_pending, db, self._now())
         took = await self.on_store_thread(
             claims.claim, db, self._now(), self._holding(housekeeping)
         )
