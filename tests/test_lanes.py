@@ -24,6 +24,8 @@ from tests.test_delivery import FAST
 from tests.test_delivery import by_channel
 from tests.test_delivery import publish
 from tests.test_delivery import rows
+from tests.test_subscriptions import CONF
+from tests.test_subscriptions import ask
 
 
 @pytest.fixture
@@ -184,3 +186,17 @@ def test_a_trickling_provider_ends_at_its_deadline_and_holds_up_nobody(db, fakes
         engine.close()
     post = by_channel(db, alert_id)["facebook"][0]
     assert post["status"] == "queued" and post["possible_duplicate"] == 1
+
+
+def test_a_started_engine_ends_unconfirmed_requests_at_its_housekeeping(db, fakes, monkeypatch):
+    monkeypatch.setattr("alerts.delivery.drain.HOUSEKEEPING_SECONDS", 0.2)
+    add_accounts(db, CONFIG, fakes)
+    ask(db)
+    engine = Dispatcher(CONF, rng=random.Random(7), rules=FAST)
+    try:
+        engine.start(db)
+        wait_for(lambda: fakes.state.recorded("esms"))  # the code went out
+        db.execute("UPDATE subscriptions SET confirm_expires_at = '2000-01-01T00:00:00+00:00'")
+        wait_for(lambda: not db.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0], 5)
+    finally:
+        engine.close()
