@@ -842,6 +842,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="only profile the engine's fan-out of N (cProfile)"
     )
+    parser.add_argument(
+        "--only", choices=["enqueue"], help="only one figure (enqueue: enqueue_1m_s)"
+    )
     args = parser.parse_args(argv)
     logging.getLogger("apprise").setLevel(logging.ERROR)
     started = time.perf_counter()
@@ -864,6 +867,9 @@ def main(argv: list[str]) -> int:
             note(f"template database (migrated, map, units, demo users): {seconds:.1f} s")
             if args.profile:
                 profile_engine(template, tmp, config, sinks.url(), args.n)
+                return 0
+            if args.only == "enqueue":
+                report("enqueue_1m_s", enqueue_province(template, tmp, config)[0])
                 return 0
             measure(tmp, template, config, sinks, args.n, concurrency)
         finally:

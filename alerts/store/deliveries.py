@@ -85,9 +85,9 @@ def not_claimed(db: sqlite_utils.Database, ids: list[int]) -> list[int]:
 
 def expire_queued(db: sqlite_utils.Database, now: str) -> int:
     """Dead-letter deliveries whose warning expired before they could go out."""
-    cursor = db.execute(
+    cursor = db.execute(  # unixepoch(): as deliveries_expiry holds it (migrations m012)
         "UPDATE deliveries SET status = 'dead', last_error = 'expired before delivery'"
-        " WHERE status = 'queued' AND expires_at <= ?",
+        " WHERE status = 'queued' AND unixepoch(expires_at) <= unixepoch(?)",
         [now],
     )
     return cursor.rowcount
