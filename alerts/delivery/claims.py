@@ -151,7 +151,7 @@ class Claims:
         """Return (the batch, whether more is due, each usable account's policy): each
         account's lane filled up to its size, a cancellation taken whatever the lane
         holds. Each lane's claim walks that account's own queue: a slow channel's long
-        queue (Telegram: 27.5/s) never holds a fast one's back (SMS to the same commune).
+        queue (Telegram: 28/s) never holds a fast one's back (SMS to the same commune).
         Each lane gets an equal share of the batch before any gets more (the accounts
         taken in turn, one further on each claim): a lane filling up with a province's
         fan-out never keeps a new warning of another account out of a claim."""

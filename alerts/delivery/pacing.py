@@ -79,7 +79,7 @@ class Window:
 class Spacing:
     """Turns spaced evenly at ``rate`` per second, with bursts of BURST_SECONDS worth (at
     least one), counted when each turn is granted: a token bucket. Under 50/s (Telegram,
-    Zalo, Facebook, email, webhooks) that is one turn at a time (Telegram, 27.5/s: one
+    Zalo, Facebook, email, webhooks) that is one turn at a time (Telegram, 28/s: one
     every 36 ms), so no burst reaches the provider to be counted late and the next one
     early; a gateway taking thousands a second is not paced message by message (5000/s:
     100 per 20 ms).
@@ -157,7 +157,7 @@ class Pacer:
 
     def rate(self, key: Hashable, per_second: float) -> list[Limit]:
         """Return the limits of ``key`` at a rate per second: even spacing at the rate, and a
-        window counting whole messages per second as the provider does (27.5/s: at most 28
+        window counting whole messages per second as the provider does (28/s: at most 28
         in any second; under one a second, one per 1/rate), which the spacing seldom
         reaches: a start written late never costs the next turn its place."""
         if per_second >= 1:  # what the provider counts: whole messages in a second

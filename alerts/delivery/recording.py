@@ -53,6 +53,10 @@ class Recorder:
     def __init__(self, rules: Mapping[str, policies.Policy], rng: random.Random):
         self.rules = rules
         self.rng = rng
+        # Accounts whose breaker is known closed with no failure counted: only this worker
+        # counts failures, so a flush of successes for one of them has nothing to write
+        # (and reads nothing: every read on the writer's thread waits for the GIL).
+        self.closed: set[int] = set()
 
     def wanting_refresh(self, db: sqlite_utils.Database, results: Iterable[Result]) -> set[int]:
         """Return the accounts to refresh: told their token is stale by an attempt that was
@@ -204,6 +208,8 @@ class Recorder:
     def _breaker(self, db, account_id: int, outcomes: list[Outcome], now: datetime) -> bool:
         """Open an account's breaker after repeated transient failures (in a row, across
         ticks); any success closes it. Return whether it opened (again) now."""
+        if account_id in self.closed and all(o.reaction == Reaction.OK for o in outcomes):
+            return False
         stored = account_store.get_account(db, account_id)
         failures = stored.breaker_failures
         for outcome in outcomes:
@@ -211,6 +217,10 @@ class Recorder:
                 failures = 0
             elif outcome.reaction in (Reaction.RETRY_BACKOFF, Reaction.UNKNOWN):
                 failures += 1
+        if failures == 0:
+            self.closed.add(account_id)
+        else:
+            self.closed.discard(account_id)
         if failures == stored.breaker_failures:
             return False
         opened = None
