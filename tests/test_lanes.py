@@ -83,7 +83,7 @@ def test_a_hung_provider_holds_only_its_own_lane(db, fakes):
         approved = time.monotonic()
         alert_id = publish(db, channels=["telegram"])
         arrived = wait_for(lambda: len(fakes.state.recorded("telegram")) == 1)
-        assert arrived - approved < 1.5
+        assert arrived - approved < 3.0  # a claim within the half second, whatever hangs
         wait_for(lambda: by_channel(db, alert_id)["telegram"][0]["status"] == "sent")
     finally:
         engine.close()
@@ -178,10 +178,10 @@ def test_a_trickling_provider_ends_at_its_deadline_and_holds_up_nobody(db, fakes
         began = time.monotonic()
         engine.start(db)
         wait_for(lambda: by_channel(db, alert_id)["telegram"][0]["status"] == "sent")
-        assert time.monotonic() - began < 1.0
+        assert time.monotonic() - began < 2.0
         tried = '"reaction":"unknown"'
         wait_for(lambda: tried in by_channel(db, alert_id)["facebook"][0]["history"], timeout=5)
-        assert time.monotonic() - began < 3.0
+        assert time.monotonic() - began < 5.0  # the deadline; the body alone lasts minutes
     finally:
         engine.close()
     post = by_channel(db, alert_id)["facebook"][0]
