@@ -45,12 +45,14 @@ def wait_for(condition, timeout: float = 20.0) -> float:
 
 
 def test_a_breaker_that_opens_gives_back_what_waits_in_its_lane(db, fakes):
+    """Telegram (no idempotency key: each start waits for the answers before it), one slot:
+    five failures in a row open the breaker, and what waits goes back untouched."""
     add_accounts(db, CONFIG, fakes)
     for n in range(20):
-        subscribe(db, "sms", f"+849123450{n:02d}", "00070")
-    alert_id = publish(db, channels=["sms"])
-    fakes.state.fail("esms", count=20, kind="http", status=503)
-    one_at_a_time = {**FAST, "sms": replace(FAST["sms"], concurrency=1)}
+        subscribe(db, "telegram", str(700_000_000 + n), "00070")
+    alert_id = publish(db, channels=["telegram"])
+    fakes.state.fail("telegram", count=30, kind="http", status=503)
+    one_at_a_time = {**FAST, "telegram": replace(FAST["telegram"], concurrency=1)}
     engine = Dispatcher(CONFIG, rng=random.Random(7), rules=one_at_a_time)
     try:
         engine.dispatch_due(db, budget=5)
@@ -58,10 +60,10 @@ def test_a_breaker_that_opens_gives_back_what_waits_in_its_lane(db, fakes):
         engine.close()
     found = rows(db, alert_id)
     tried = [r for r in found if r["attempts"]]
-    # Five failures in a row open the breaker; the other fifteen never started: back in
+    # Five failures in a row open the breaker; the other sixteen never started: back in
     # the queue as they were, no attempt counted, not possible duplicates.
     assert len(tried) == policy.BREAKER_THRESHOLD
-    assert len(fakes.state.recorded("esms")) == policy.BREAKER_THRESHOLD
+    assert len(fakes.state.recorded("telegram")) == policy.BREAKER_THRESHOLD
     untried = [r for r in found if not r["attempts"]]
     assert {r["status"] for r in untried} == {"queued"}, [
         (r["id"], r["status"]) for r in found if r["status"] != "queued"

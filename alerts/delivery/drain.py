@@ -92,6 +92,7 @@ class Lane:
     queue: asyncio.PriorityQueue = field(default_factory=asyncio.PriorityQueue)
     waiting: dict[tuple[str, int], Delivery | Notice] = field(default_factory=dict)
     slots: list[asyncio.Task] = field(default_factory=list)
+    stopped: bool = False  # its breaker opened: nothing more starts until a new claim
 
     def put(self, priority: int, order: int, work, account: Account, item: Item) -> None:
         self.waiting[_key(work)] = work
@@ -309,6 +310,7 @@ class Drain:
             for _ in range(self.sender.rules[work.channel].concurrency):
                 lane.slots.append(asyncio.create_task(self._slot(lane)))
         lane.size = size
+        lane.stopped = False  # claimed again: the breaker let it through
         lane.put(_priority(work), next(self.order), work, account, item)
 
     async def _slot(self, lane: Lane) -> None:
@@ -320,6 +322,11 @@ class Drain:
             work, account, item = await lane.take()
             self.in_slots[me] = work
             turn = await self.sender.pacer.turn(self.sender.windows(work, account))
+            if lane.stopped:  # its breaker opened while this one waited for its turn
+                turn.give_back()
+                del self.in_slots[me]
+                await self._give_back_one(work)
+                continue
             if isinstance(work, Delivery) and not await self._start(work):
                 turn.give_back()
                 del self.in_slots[me]
@@ -367,6 +374,7 @@ class Drain:
         lane = self.lanes.get(account_id)
         if lane is None:
             return
+        lane.stopped = True
         waiting = lane.take_out(lambda _: True)
         if waiting:
             try:
@@ -374,6 +382,14 @@ class Drain:
             except TROUBLE as error:  # housekeeping takes them back once nobody holds them
                 self._complain("give back", error)
         self._forget(waiting)
+
+    async def _give_back_one(self, work: Delivery | Notice) -> None:
+        """Put one attempt of a stopped lane back in the queue (it never started)."""
+        try:
+            await self.on_store_thread(self.claims.unclaim, self.db, [work])
+        except TROUBLE as error:  # housekeeping takes it back once nobody holds it
+            self._complain("give back", error)
+        self._forget([work])
 
     # --- the writer --------------------------------------------------------------------
 
@@ -399,8 +415,13 @@ class Drain:
             self.changed.set()
 
     async def _write(self) -> None:
+        """One transaction: the results gathered, then the starts (each waits for the
+        answers recorded with it)."""
         starting, self.starting = self.starting, []
         results, self.finished = self.finished, []
+        await self._commit(starting, results)
+
+    async def _commit(self, starting: list, results: list[Result]) -> None:
         outcomes: dict[str, int] = {}
         try:
             flushed = await self.on_writer_thread(
