@@ -23,20 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-
-FIGURES: dict[str, object] = {}
-
-
-def report(name: str, value) -> None:
-    """Remember a figure and print it at once."""
-    if isinstance(value, float):
-        value = round(value, 3 if value < 10 else 1)
-    FIGURES[name] = value
-    print(f"{name}={value}", flush=True)
-
-
-def note(text: str) -> None:
-    print(f"# {text}", flush=True)
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench import FIGURES  # noqa: E402  (the figures' format is the benchmark's)
+from bench import note  # noqa: E402
+from bench import report  # noqa: E402
 
 
 def build(path: Path, n: int) -> None:

@@ -8,8 +8,6 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC
@@ -28,7 +26,7 @@ from alerts.delivery import worker
 from alerts.store import audit as audit_store
 from alerts.store import backup as backups
 from alerts.store import lease as lease_store
-from tests.builders import CONFIG
+from tests.test_worker_crash import start_worker
 
 T0 = datetime(2026, 12, 4, 2, 0, 0, tzinfo=UTC)
 
@@ -389,25 +387,6 @@ def test_the_worker_starts_a_due_backup_on_its_own_thread(db, db_path, tmp_path)
     assert backups.start_due_backup(settings, T0 + timedelta(hours=1)) is None  # not due
 
 
-def start_worker(db_path, folder, log):
-    env = {
-        **os.environ,
-        "ALERTS_ENV": "testing",
-        "ALERTS_DATABASE": str(db_path),
-        "ALERTS_SIGNING_KEY": CONFIG["SIGNING_KEY"],
-        "ALERTS_DATA_KEY": CONFIG["DATA_KEY"],
-        "ALERTS_PUBLIC_URL": CONFIG["PUBLIC_URL"],
-        "ALERTS_BACKUP_EVERY_HOURS": "1",
-        "ALERTS_BACKUP_DIR": str(folder),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "alerts", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-
-
 def wait_for(condition, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -420,7 +399,7 @@ def wait_for(condition, timeout: float = 30.0) -> None:
 def test_the_worker_writes_the_scheduled_backup(db, db_path, tmp_path):
     folder = tmp_path / "backups"
     with open(tmp_path / "worker.log", "wb") as log:
-        process = start_worker(db_path, folder, log)
+        process = start_worker(db_path, log, BACKUP_EVERY_HOURS="1", BACKUP_DIR=str(folder))
         try:
             wait_for(lambda: list(folder.glob("alerts-*.sqlite")))
         finally:
@@ -434,7 +413,7 @@ def test_a_failing_scheduled_backup_never_stops_the_worker(db, db_path, tmp_path
     folder = tmp_path / "backups"
     folder.write_text("a file where the folder should be")
     with open(tmp_path / "worker.log", "wb") as log:
-        process = start_worker(db_path, folder, log)
+        process = start_worker(db_path, log, BACKUP_EVERY_HOURS="1", BACKUP_DIR=str(folder))
         try:
             wait_for(lambda: b"Scheduled backup failed" in (tmp_path / "worker.log").read_bytes())
             first = lease_store.get_lease(db)["heartbeat_at"]

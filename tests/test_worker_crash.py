@@ -24,7 +24,8 @@ from tests.fakes import hooks
 LEASE = 3
 
 
-def start_worker(db_path, log, lease: int = LEASE):
+def start_worker(db_path, log, lease: int = LEASE, **settings: str):
+    """Start ``flask worker`` on the database; ``settings`` are more ALERTS_* (without it)."""
     env = {
         **os.environ,
         "ALERTS_ENV": "testing",
@@ -33,6 +34,7 @@ def start_worker(db_path, log, lease: int = LEASE):
         "ALERTS_DATA_KEY": CONFIG["DATA_KEY"],
         "ALERTS_PUBLIC_URL": CONFIG["PUBLIC_URL"],
         "ALERTS_WORKER_LEASE_SECONDS": str(lease),
+        **{f"ALERTS_{name}": value for name, value in settings.items()},
     }
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "alerts", "worker"],
