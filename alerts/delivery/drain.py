@@ -431,6 +431,7 @@ class Drain:
                 dict(self.refreshed),
                 outcomes,
                 [work for work, _ in starting],
+                [account_id for account_id, lane in self.lanes.items() if lane.stopped],
             )
         except TROUBLE as error:
             self.starting[:0], self.finished[:0] = starting, results  # nothing is lost

@@ -74,13 +74,14 @@ class Recorder:
         refreshed: Mapping[int, str | None],
         outcomes: dict[str, int],
         starting: list[Delivery] = (),
+        halted: Iterable[int] = (),
     ) -> Flushed:
         """Apply every outcome in one transaction, then the breakers, and mark the
         ``starting`` deliveries' attempts as started (those of an account this very
-        transaction stops go back to the queue instead); count the reactions into
-        ``outcomes``. ``refreshed`` maps an account to None (new token stored) or why its
-        refresh failed. One commit for both: what came back is durable by the time the
-        next attempts may go (docs/reliability.md#durability)."""
+        transaction stops, or ``halted`` already, go back to the queue instead); count the
+        reactions into ``outcomes``. ``refreshed`` maps an account to None (new token
+        stored) or why its refresh failed. One commit for both: what came back is durable
+        by the time the next attempts may go (docs/reliability.md#durability)."""
         by_account: dict[int, list[Outcome]] = {}
         sent: list[tuple[int, str | None, dict]] = []
         stopped: set[int] = set()
@@ -101,12 +102,13 @@ class Recorder:
             for account_id, seen in by_account.items():
                 if self._breaker(db, account_id, seen, now):
                     stopped.add(account_id)
+            stopped.update(halted)
             starts = [d.id for d in starting if d.account_id not in stopped]
             started = store.mark_started(db, starts, at) if starts else []
             held_back = [d.id for d in starting if d.account_id in stopped]
             if held_back:
                 outbox_rows.unclaim(db, "deliveries", held_back)
-        return Flushed(set(started), stopped)
+        return Flushed(set(started), stopped - set(halted))
 
     def store_secrets(self, db, account_id: int, sealed: str, detail: dict) -> None:
         """Store a refreshed token pair (sealed) and audit it, in one transaction."""
