@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench import FIGURES  # noqa: E402  (the figures' format is the benchmark's)
 from bench import note  # noqa: E402
+from bench import province_subscribers  # noqa: E402
 from bench import report  # noqa: E402
 
 
@@ -33,32 +34,18 @@ def build(path: Path, n: int) -> None:
     """Migrate, load the map, units and demo users, then N subscribers in one statement."""
     from alerts import migrations
     from alerts import seed
-    from alerts.clock import now_text
     from alerts.db import open_db
-    from alerts.db import write
 
     db = open_db(path)
     migrations.apply(db)
     seed.load_reference_data(db)
     seed.seed_demo_users(db)
-    communes = [
-        r[0] for r in db.execute("SELECT code FROM regions WHERE parent_code = '01' ORDER BY code")
-    ]
-    began, now = time.perf_counter(), now_text()
-    with write(db):  # generated in SQL, as scripts/bench.py's enqueue_province does
-        db.execute("CREATE TEMP TABLE bench_communes (k INTEGER PRIMARY KEY, code TEXT)")
-        db.conn.executemany("INSERT INTO bench_communes VALUES (?, ?)", list(enumerate(communes)))
-        db.execute(
-            "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < ? - 1)"
-            " INSERT INTO subscriptions (channel, address, region_code, status, test_audience,"
-            " created_at, confirmed_at) SELECT 'sms', printf('+8490%07d', i), c.code, 'active',"
-            " 0, ?, ? FROM s JOIN bench_communes c ON c.k = i * ? / ?",
-            [n, now, now, len(communes), n],
-        )
+    began = time.perf_counter()
+    communes = province_subscribers(db, n)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     seconds = time.perf_counter() - began
-    note(f"{n} subscribers over {len(communes)} communes inserted in {seconds:.1f} s")
+    note(f"{n} subscribers over {communes} communes inserted in {seconds:.1f} s")
 
 
 def writer(path: Path, stop: threading.Event, latencies: list[float]) -> None:

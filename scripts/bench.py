@@ -573,20 +573,17 @@ def apprise_run(port: int, n: int, text: str) -> tuple[float, int]:
     return time.perf_counter() - began, n if delivered else 0
 
 
-def enqueue_province(template: Path, tmp: Path, config: dict) -> tuple[float, int]:
-    """1,000,000 SMS subscribers over Hà Nội's communes; time the province-wide approval
-    (which runs enqueue_publication in its transaction). Returns seconds and rows queued."""
+def province_subscribers(db, n: int) -> int:
+    """Add ``n`` active SMS subscribers spread over Hà Nội's communes, generated in SQL (a
+    Python loop would take longer than what is timed); return how many communes."""
     from alerts.clock import now_text
     from alerts.db import write
 
-    db = fresh_db(template, tmp, "province")
-    add_account(db, config, "sms", "http://127.0.0.1:9", SMS_SETTINGS, SMS_SECRETS)
     communes = [
         r[0] for r in db.execute("SELECT code FROM regions WHERE parent_code = '01' ORDER BY code")
     ]
-    began = time.perf_counter()
     now = now_text()
-    with write(db):  # generated in SQL: a Python loop would take longer than what we time
+    with write(db):
         db.execute("CREATE TEMP TABLE bench_communes (k INTEGER PRIMARY KEY, code TEXT)")
         db.conn.executemany("INSERT INTO bench_communes VALUES (?, ?)", list(enumerate(communes)))
         db.execute(
@@ -594,8 +591,19 @@ def enqueue_province(template: Path, tmp: Path, config: dict) -> tuple[float, in
             " INSERT INTO subscriptions (channel, address, region_code, status, test_audience,"
             " created_at, confirmed_at) SELECT 'sms', printf('+8490%07d', i), c.code, 'active',"
             " 0, ?, ? FROM s JOIN bench_communes c ON c.k = i * ? / ?",
-            [PROVINCE_N, now, now, len(communes), PROVINCE_N],
+            [n, now, now, len(communes), n],
         )
+        db.execute("DROP TABLE bench_communes")
+    return len(communes)
+
+
+def enqueue_province(template: Path, tmp: Path, config: dict) -> tuple[float, int]:
+    """1,000,000 SMS subscribers over Hà Nội's communes; time the province-wide approval
+    (which runs enqueue_publication in its transaction). Returns seconds and rows queued."""
+    db = fresh_db(template, tmp, "province")
+    add_account(db, config, "sms", "http://127.0.0.1:9", SMS_SETTINGS, SMS_SECRETS)
+    began = time.perf_counter()
+    communes = province_subscribers(db, PROVINCE_N)
     inserted = time.perf_counter() - began
     alert_id = submitted(db, config, "hanoi.canbo", ["01"], ["sms"])
     began = time.perf_counter()
@@ -606,7 +614,7 @@ def enqueue_province(template: Path, tmp: Path, config: dict) -> tuple[float, in
     for suffix in ("", "-wal", "-shm"):
         (tmp / f"province.db{suffix}").unlink(missing_ok=True)
     note(
-        f"enqueue_1m: {PROVINCE_N} subscribers over the {len(communes)} communes of Hà Nội"
+        f"enqueue_1m: {PROVINCE_N} subscribers over the {communes} communes of Hà Nội"
         f" (inserted in {inserted:.1f} s, not counted); {rows} deliveries queued by the approval"
     )
     return seconds, rows
@@ -624,6 +632,16 @@ def serve_fake(port: int) -> None:
     serve(port, FakeState()).serve_forever(poll_interval=0.02)
 
 
+def add_fake_telegram(db, config: dict, url: str) -> int:
+    """Add a bot on the fake Bot API at ``url`` that posts to no channel (residents only)."""
+    from tests.fakes import telegram as fake_telegram
+
+    settings = {"chat_id": "@canhbao_bench", "broadcast": "0"}
+    return add_account(
+        db, config, "telegram", f"{url}/telegram", settings, {"bot_token": fake_telegram.TOKEN}
+    )
+
+
 def paced(template: Path, tmp: Path, config: dict) -> dict:
     """300 residents' Telegram chats through the engine against the fake Bot API (30/s per
     bot, 1/s per chat, a sliding one-second window). Returns seconds, sent, the requests the
@@ -631,7 +649,6 @@ def paced(template: Path, tmp: Path, config: dict) -> dict:
     import httpx
 
     from alerts.delivery.engine import Dispatcher
-    from tests.fakes import telegram as fake_telegram
 
     port = free_port()
     fake = subprocess.Popen([sys.executable, __file__, "--serve-fake", str(port)])
@@ -639,14 +656,7 @@ def paced(template: Path, tmp: Path, config: dict) -> dict:
     try:
         wait_for_port(port)
         url = f"http://127.0.0.1:{port}"
-        add_account(
-            db,
-            config,
-            "telegram",
-            f"{url}/telegram",
-            {"chat_id": "@canhbao_bench", "broadcast": "0"},
-            {"bot_token": fake_telegram.TOKEN},
-        )
+        add_fake_telegram(db, config, url)
         add_subscribers(db, "telegram", ((str(700_000_000 + i), "00070") for i in range(PACED_N)))
         alert_id = submitted(db, config, "hoankiem.canbo", ["00070"], ["telegram"])
         approve(db, config, "hanoi.duyet", alert_id)
@@ -699,7 +709,6 @@ def hanging(template: Path, tmp: Path, config: dict) -> dict:
     from alerts.delivery.engine import Dispatcher
     from alerts.warnings import workflow
     from tests.fakes import esms as fake_esms
-    from tests.fakes import telegram as fake_telegram
 
     port = free_port()
     fake = subprocess.Popen([sys.executable, __file__, "--serve-fake", str(port)])
@@ -723,14 +732,7 @@ def hanging(template: Path, tmp: Path, config: dict) -> dict:
         sms = {"brandname": sorted(fake_esms.BRANDNAMES)[0]}
         sms_secrets = {"api_key": fake_esms.API_KEY, "secret_key": fake_esms.SECRET_KEY}
         add_account(db, config, "sms", f"{url}/esms", sms, sms_secrets)
-        add_account(
-            db,
-            config,
-            "telegram",
-            f"{url}/telegram",
-            {"chat_id": "@canhbao_bench", "broadcast": "0"},
-            {"bot_token": fake_telegram.TOKEN},
-        )
+        add_fake_telegram(db, config, url)
         add_subscribers(db, "sms", ((phone(i), "00070") for i in range(HANGING_N)))
         add_subscribers(db, "telegram", ((str(700_000_000 + i), "00070") for i in range(10)))
         sms_id = submitted(db, config, "hoankiem.canbo", ["00070"], ["sms"])

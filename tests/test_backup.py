@@ -27,6 +27,7 @@ from alerts.store import audit as audit_store
 from alerts.store import backup as backups
 from alerts.store import lease as lease_store
 from tests.test_worker_crash import start_worker
+from tests.test_worker_crash import wait_for
 
 T0 = datetime(2026, 12, 4, 2, 0, 0, tzinfo=UTC)
 
@@ -385,15 +386,6 @@ def test_the_worker_starts_a_due_backup_on_its_own_thread(db, db_path, tmp_path)
         thread.join()
     assert (tmp_path / "backups" / "alerts-20261204-020000.sqlite").is_file()
     assert backups.start_due_backup(settings, T0 + timedelta(hours=1)) is None  # not due
-
-
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def test_the_worker_writes_the_scheduled_backup(db, db_path, tmp_path):

@@ -142,12 +142,8 @@ def on_unexpected(error: Exception) -> Response:
 
 def _storage_refused(fault: str) -> Response:
     """Roll back, log once (the route, never the body or token), remember it for /healthz."""
-    db = g.get("db")
-    if db is not None:
-        db.conn.rollback()  # SQLite may keep a transaction open after SQLITE_FULL
     where = f"{request.method} {request.endpoint or '?'}"
-    current_app.logger.error("Write refused by storage (%s): %s", fault, where)
-    write_health.record_failure(fault, now_text())
+    write_health.refused(g.get("db"), fault, where, now_text())
     headers = {"Retry-After": str(errors.RETRY_AFTER_S)}
     return problem(503, translate(errors.STORAGE_FAILING), headers=headers)
 

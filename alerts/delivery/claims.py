@@ -6,6 +6,7 @@ claimed but never sent. Every function here runs on the dispatcher's one store t
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -185,14 +186,11 @@ class Claims:
         its deadline on the lane's slots. (What this worker holds is never taken back
         while it runs; the lease tells what a claim is expected to take.)"""
         longest = 0.0
-        for account_id in {w.account_id for w in [*batch, *notices]}:
+        for account_id, claimed in Counter(w.account_id for w in [*batch, *notices]).items():
             rule = rules.get(account_id)
-            if rule is None:
-                continue
-            ahead = held.get(account_id, 0) + sum(
-                w.account_id == account_id for w in [*batch, *notices]
-            )
-            longest = max(longest, policies.worst_case_seconds(rule, ahead))
+            if rule is not None:
+                ahead = held.get(account_id, 0) + claimed
+                longest = max(longest, policies.worst_case_seconds(rule, ahead))
         return to_text(now + timedelta(seconds=longest + LEASE_MARGIN))
 
     def _expiring(self, accounts: Mapping[int, Account | Outcome]) -> list[Account]:

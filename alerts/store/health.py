@@ -17,6 +17,7 @@ behind:
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import sqlite3
 import tempfile
@@ -49,6 +50,18 @@ class WriteFailure:
 
 _lock = threading.Lock()
 _last: WriteFailure | None = None
+log = logging.getLogger("alerts.storage")
+
+
+def refused(db: sqlite_utils.Database | None, fault: str, where: str, at: str) -> None:
+    """A write of a request the disk refused: roll back what the request began (SQLite may
+    keep a transaction open after SQLITE_FULL), log it once by ``where`` (the route, never
+    the path: residents' links carry their tokens) and remember it for /healthz. The pages
+    and the API answer it each in their own way."""
+    if db is not None:
+        db.conn.rollback()
+    log.error("Write refused by storage (%s): %s", fault, where)
+    record_failure(fault, at)
 
 
 def record_failure(error: str, at: str) -> None:

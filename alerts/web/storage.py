@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import current_app
 from flask import flash
 from flask import g
 from flask import request
@@ -27,16 +26,9 @@ RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_S)}
 
 
 def refused(fault: str) -> None:
-    """Roll back what the request began, log the refusal once and remember it.
-
-    The log names the route, not the path: residents' links carry their tokens in it.
-    """
-    db = g.get("db")
-    if db is not None:
-        db.conn.rollback()  # SQLite may keep a transaction open after SQLITE_FULL
+    """Roll back what the request began, log the refusal once and remember it."""
     where = f"{request.method} {request.endpoint or '?'}"
-    current_app.logger.error("Write refused by storage (%s): %s", fault, where)
-    write_health.record_failure(fault, now_text())
+    write_health.refused(g.get("db"), fault, where, now_text())
 
 
 def page_message() -> str:
