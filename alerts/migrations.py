@@ -539,6 +539,69 @@ def m012_outbox_lean_inserts(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m013_inbound(db: sqlite_utils.Database) -> None:
+    """What the channels send back (issue 15, ../shared/channels-inbound.md).
+
+    - ``inbound_events``: the durable inbox. An endpoint checks a call's proof of origin,
+      writes each event here and answers at once; the worker applies it later. A platform
+      re-delivers (Zalo, Meta, eSMS and Telegram all retry): ``UNIQUE (account_id,
+      event_key)`` on the platform's own event id makes the retry a no-op. What a resident
+      sent (their address, their text, the raw body) is sealed with the data key
+      (``sealed``) and dropped after processing and a retention period; the key stays
+      for deduplication.
+    - Deliveries get the provider's receipt (delivered, read, failed) beside the engine's
+      status, which stays the engine's alone: a receipt reports what happened after the
+      send, it never reopens one. Receipts name our sends by the provider's message id,
+      hence an index on it (partial: queued rows, the million at approval, have none).
+    - Subscriptions get the reason a platform gave when it paused one (blocked the bot,
+      unfollowed the OA, a hard bounce, a complaint).
+    - ``channel_links``: one-time tokens of a "subscribe in the app" link (a Telegram
+      ``/start`` payload), bound to the communes chosen; only their digests are kept.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE inbound_events (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            account_id INTEGER NOT NULL REFERENCES channel_accounts(id),
+            event_key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            sealed BLOB,
+            received_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new'
+                CHECK (status = 'new' OR status = 'done' OR status = 'failed'),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            processed_at TEXT,
+            outcome TEXT,
+            UNIQUE (account_id, event_key)
+        );
+        CREATE INDEX inbound_new ON inbound_events(id) WHERE status = 'new';
+        CREATE INDEX inbound_received ON inbound_events(received_at);
+        ALTER TABLE deliveries ADD COLUMN receipt TEXT
+            CHECK (receipt IS NULL OR receipt = 'delivered' OR receipt = 'read'
+                OR receipt = 'failed');
+        ALTER TABLE deliveries ADD COLUMN receipt_at TEXT;
+        ALTER TABLE deliveries ADD COLUMN receipt_detail TEXT;
+        CREATE INDEX deliveries_provider ON deliveries(account_id, provider_id)
+            WHERE provider_id IS NOT NULL;
+        ALTER TABLE subscriptions ADD COLUMN paused_reason TEXT;
+        CREATE TABLE channel_links (
+            token_hash TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            account_id INTEGER NOT NULL REFERENCES channel_accounts(id),
+            region_codes TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        CREATE INDEX channel_links_expiry ON channel_links(expires_at);
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

@@ -1,5 +1,6 @@
 """The one worker process: APScheduler 3 runs a single interval job that renews the lease,
-publishes what is due and expires what is over, while the delivery engine, started once,
+publishes what is due, expires what is over and applies what the channels sent back
+(alerts/delivery/inbox.py), while the delivery engine, started once,
 sends the outbox on its own threads (alerts/delivery/engine.py). The job takes
 milliseconds whatever the engine is doing, so it never overlaps itself.
 
@@ -30,6 +31,7 @@ from alerts.clock import from_text
 from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write
+from alerts.delivery import inbox
 from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
 from alerts.store import backup
@@ -38,6 +40,7 @@ from alerts.store import lease as lease_store
 from alerts.warnings import workflow
 
 INTERVAL = 2.0
+FORGET_EVERY = 3600.0  # seconds between purges of residents' data from applied events
 # ``flask dispatch-once`` keeps sending while work is due for up to this long.
 DRAIN_SECONDS = 20.0
 log = logging.getLogger("alerts.worker")
@@ -84,6 +87,7 @@ def tick(
     while a long fan-out is recorded."""
     workflow.publish_due(db, config)
     workflow.expire_due(db)
+    inbox.apply_waiting(db, config)
     budget = min(DRAIN_SECONDS, config["WORKER_LEASE_SECONDS"] / 3)  # renew the lease in time
     return dispatcher.dispatch_due(db, budget=budget, heartbeat=heartbeat)
 
@@ -126,12 +130,17 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
     next tick tries again; only a lease taken by another worker stops it."""
     scheduler = BlockingScheduler(timezone="UTC")
     failing = {"since": None}
+    forgotten = {"at": 0.0}
 
     def job() -> None:
         try:
             acquire(db, holder, lease)
             workflow.publish_due(db, config)
             workflow.expire_due(db)
+            inbox.apply_waiting(db, config)
+            if time.monotonic() - forgotten["at"] > FORGET_EVERY:
+                inbox.forget_old(db)
+                forgotten["at"] = time.monotonic()
         except LeaseHeld:
             log.error("Lost the worker lease to another process; stopping.")
             scheduler.shutdown(wait=False)

@@ -57,6 +57,7 @@ from alerts.residents.notices import queue_notice
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store
+from alerts.store import receipts as receipt_store
 from alerts.store import subscriptions as store
 from alerts.store import throttle as throttle_store
 
@@ -346,6 +347,18 @@ def stop_keyword(db: sqlite_utils.Database, phone: str, *, ip: str | None = None
         detail = {"channel": "sms", "address": mask("sms", address), "ended": ended}
         _log(db, audit.Actor("sms-gateway", None, ip), "subscription.stop", None, **detail)
     return ended
+
+
+def pause(db: sqlite_utils.Database, channel: str, address: str, reason: str, now: datetime) -> int:
+    """Pause an address on one channel at once, with the platform's reason (it blocked the
+    bot, unfollowed the OA, bounced or complained), and cancel what was queued for it;
+    other channels are untouched. Runs inside the caller's transaction; audited masked."""
+    paused = store.pause(db, channel, address, reason, to_text(now))
+    if paused:
+        receipt_store.stop_queued(db, paused, reason)
+        detail = {"channel": channel, "address": mask(channel, address), "reason": reason}
+        _log(db, audit.Actor(f"{channel}-platform"), "subscription.paused", None, **detail)
+    return len(paused)
 
 
 def inbound_secret_ok(db: sqlite_utils.Database, config: Mapping, presented: str) -> bool:

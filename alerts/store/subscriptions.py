@@ -137,6 +137,20 @@ def end(
     return cursor.rowcount
 
 
+def pause(
+    db: sqlite_utils.Database, channel: str, address: str, reason: str, now: str
+) -> list[int]:
+    """Pause an address's active and pending subscriptions on one channel because the
+    platform said it cannot be reached (``paused_reason``); return their ids."""
+    rows = db.execute(
+        "UPDATE subscriptions SET status = 'disabled', ended_at = ?, paused_reason = ?,"
+        " confirm_hash = NULL, confirm_expires_at = NULL"
+        " WHERE channel = ? AND address = ? AND status IN ('active', 'pending') RETURNING id",
+        [now, reason, channel, address],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def expire_pending(db: sqlite_utils.Database, now: str) -> int:
     """Drop the requests nobody confirmed in time; return how many.
 

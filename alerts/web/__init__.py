@@ -32,6 +32,7 @@ from alerts.web import admin
 from alerts.web import auth
 from alerts.web import demo
 from alerts.web import health
+from alerts.web import hooks
 from alerts.web import portal
 from alerts.web import site
 from alerts.web import storage
@@ -44,7 +45,7 @@ from alerts.web.forms import role_names
 from alerts.web.warning_forms import LABELS
 
 # Blueprints that never depend on the staff session (the TOTP enrolment guard skips them).
-PUBLIC_BLUEPRINTS = {"api", "portal", "verify", "subscribe"}
+PUBLIC_BLUEPRINTS = {"api", "portal", "verify", "subscribe", "hooks"}
 # Endpoints a user who must still enrol a second factor may open.
 TOTP_ENROLMENT_ENDPOINTS = {"account.enrol_totp", "auth.logout", "site.set_language", "static"}
 # Endpoints a user whose password an admin chose may open before choosing their own.
@@ -184,6 +185,7 @@ def init_app(app: Flask) -> None:
         portal.bp,
         verify.bp,
         subscribe.bp,
+        hooks.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(CSRFError, _on_csrf_error)

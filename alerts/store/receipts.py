@@ -1,0 +1,60 @@
+"""Providers' receipts on deliveries (m013): delivered, read, or failed after the send.
+
+Every change runs inside the caller's ``write`` transaction.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlite_utils
+
+# A receipt only moves forward: a late "delivered" never hides a "read".
+_RANK = "CASE {col} WHEN 'delivered' THEN 1 WHEN 'failed' THEN 2 WHEN 'read' THEN 3 ELSE 0 END"
+_FORWARD = f"{_RANK.format(col='?')} > {_RANK.format(col='receipt')}"
+
+
+def record(
+    db: sqlite_utils.Database,
+    account_id: int,
+    state: str,
+    at: str,
+    detail: str,
+    *,
+    provider_id: str | None = None,
+    delivery_id: int | None = None,
+) -> int:
+    """Record a receipt on the account's sent delivery named by the provider's message id
+    (or by our own id, for a bounce that carries it); return how many rows it moved."""
+    where, key = (
+        ("provider_id = ?", provider_id) if delivery_id is None else ("id = ?", delivery_id)
+    )
+    entry = json.dumps({"at": at, "receipt": state, "detail": detail})
+    return db.execute(
+        "UPDATE deliveries SET receipt = ?, receipt_at = ?, receipt_detail = ?,"
+        " history = json_insert(history, '$[#]', json(?))"
+        f" WHERE account_id = ? AND {where} AND status = 'sent' AND {_FORWARD}",
+        [state, at, detail[:300], entry, account_id, key, state],
+    ).rowcount
+
+
+def counts(db: sqlite_utils.Database, warning_ids: list[int]) -> dict[tuple[int, str, str], int]:
+    """Return {(warning id, channel, receipt): count} for the warnings' sent deliveries."""
+    rows = db.execute(
+        "SELECT warning_id, channel, receipt, COUNT(*) FROM deliveries"
+        " WHERE warning_id IN (SELECT value FROM json_each(?)) AND receipt IS NOT NULL"
+        " GROUP BY warning_id, channel, receipt",
+        [json.dumps(warning_ids)],
+    ).fetchall()
+    return {(w, c, r): n for w, c, r, n in rows}
+
+
+def stop_queued(db: sqlite_utils.Database, subscription_ids: list[int], reason: str) -> int:
+    """Cancel what is queued, not yet started, for these subscriptions (the resident
+    blocked or unfollowed us: nothing more goes to them); return how many."""
+    return db.execute(
+        "UPDATE deliveries SET status = 'cancelled', last_error = ?, lease_expires_at = NULL"
+        " WHERE subscription_id IN (SELECT value FROM json_each(?))"
+        " AND (status = 'queued' OR (status = 'sending' AND started_at IS NULL))",
+        [reason[:200], json.dumps(subscription_ids)],
+    ).rowcount
