@@ -22,6 +22,7 @@ from alerts.store import receipts as receipt_store
 from tests.builders import CONFIG
 from tests.builders import published
 from tests.conftest import make_app
+from tests.conftest import sign_in
 from tests.delivery_setup import OPERATOR
 from tests.delivery_setup import subscribe
 
@@ -220,3 +221,32 @@ def test_a_receipt_only_moves_forward_and_only_on_sent_deliveries(db, account):
     ).fetchone()
     assert got[:2] == ("sent", "read")
     assert [e.get("receipt") for e in json.loads(got[2]) if "receipt" in e] == ["delivered", "read"]
+
+
+def test_the_warning_page_counts_receipts_and_lists_what_the_provider_reported_failed(
+    client, db, account
+):
+    for chat in ("5342000001", "5342000002", "5342000003"):
+        subscribe(db, "telegram", chat, "00070")
+    alert = published(db, channels=["telegram"])
+    db.execute(
+        "UPDATE deliveries SET status = 'sent', provider_id = 'm-' || target"
+        " WHERE target != 'broadcast'"
+    )
+    with write(db):
+        for chat, state in (("5342000001", "read"), ("5342000002", "delivered")):
+            receipt_store.record(db, account, state, to_text(utcnow()), "", provider_id=f"m-{chat}")
+        receipt_store.record(
+            db, account, "failed", to_text(utcnow()), "13: unreachable", provider_id="m-5342000003"
+        )
+    sign_in(client, "hoankiem.canbo")
+    counts = client.get(f"/admin/warnings/{alert.id}/progress.json").json["channels"]["telegram"]
+    assert (counts["sent"], counts["delivered"], counts["read"], counts["reported_failed"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
+    page = client.get(f"/admin/warnings/{alert.id}").get_data(as_text=True)
+    listed = page[page.index('class="plain reported-failed"') :]
+    assert "13: unreachable" in listed and "53***03" in listed and "5342000003" not in listed

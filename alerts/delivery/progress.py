@@ -13,18 +13,22 @@ from alerts.errors import Forbidden
 from alerts.errors import NotFound
 from alerts.models import Acting
 from alerts.models import Role
+from alerts.residents.addresses import mask
 from alerts.store import audit as audit_store
 from alerts.store import deliveries as store
+from alerts.store import receipts as receipt_store
 from alerts.warnings import workflow
 from alerts.warnings.models import Alert
 
 STATES = ("queued", "sending", "sent", "failed", "dead", "cancelled")
+# What providers reported after the send (receipts, issue 15), counted beside the states.
+RECEIPTS = ("delivered", "read", "reported_failed")
 
 
 def _table(rows: list[dict], key: str) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {}
     for row in rows:
-        counts = table.setdefault(row[key] or "—", dict.fromkeys(STATES, 0))
+        counts = table.setdefault(row[key] or "—", dict.fromkeys(STATES + RECEIPTS, 0))
         counts[row["state"]] += row["count"]
     return table
 
@@ -32,12 +36,17 @@ def _table(rows: list[dict], key: str) -> dict[str, dict[str, int]]:
 def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
     """Return the delivery counts of a revision: totals, per channel, per province."""
     rows = store.counts(db, [alert.id])
-    totals = dict.fromkeys(STATES, 0)
+    totals = dict.fromkeys(STATES + RECEIPTS, 0)
     for row in rows:
         totals[row["state"]] += row["count"]
+    channels = _table(rows, "channel")
+    for (_warning, channel, receipt), count in receipt_store.counts(db, [alert.id]).items():
+        state = "reported_failed" if receipt == "failed" else receipt
+        channels[channel][state] += count
+        totals[state] += count
     return {
         "totals": totals,
-        "channels": _table(rows, "channel"),
+        "channels": channels,
         "provinces": _table(rows, "province"),
         "done": totals["queued"] + totals["sending"] + totals["failed"] == 0,
     }
@@ -46,6 +55,16 @@ def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
 def dead_letters(db: sqlite_utils.Database, alert: Alert) -> list[dict]:
     """Return the revision's dead deliveries with their error history."""
     return store.dead_letters(db, [alert.id])
+
+
+def reported_failed(db: sqlite_utils.Database, alert: Alert) -> list[dict]:
+    """Return the revision's deliveries the provider reported failed after accepting them
+    (an SMS the network could not deliver, a hard bounce), the address masked."""
+    found = receipt_store.reported_failed(db, [alert.id])
+    for item in found:
+        if item["target"] != "broadcast":
+            item["target"] = mask(item["channel"], item["target"])
+    return found
 
 
 def replay(db: sqlite_utils.Database, acting: Acting, delivery_id: int) -> None:

@@ -49,6 +49,21 @@ def counts(db: sqlite_utils.Database, warning_ids: list[int]) -> dict[tuple[int,
     return {(w, c, r): n for w, c, r, n in rows}
 
 
+def reported_failed(
+    db: sqlite_utils.Database, warning_ids: list[int], limit: int = 200
+) -> list[dict]:
+    """Return the warnings' deliveries sent but reported failed by the provider, newest
+    first, with the provider's reason."""
+    cursor = db.execute(
+        "SELECT id, warning_id, msg_type, channel, target, receipt_at, receipt_detail"
+        " FROM deliveries WHERE warning_id IN (SELECT value FROM json_each(?))"
+        " AND receipt = 'failed' ORDER BY receipt_at DESC LIMIT ?",
+        [json.dumps(warning_ids), limit],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor]
+
+
 def stop_queued(db: sqlite_utils.Database, subscription_ids: list[int], reason: str) -> int:
     """Cancel what is queued, not yet started, for these subscriptions (the resident
     blocked or unfollowed us: nothing more goes to them); return how many."""

@@ -204,6 +204,9 @@ DELIVERY_LABELS = {
     "failed": _l("retrying"),
     "dead": _l("dead"),
     "cancelled": _l("stopped"),
+    "delivered": _l("delivered"),
+    "read": _l("read"),
+    "reported_failed": _l("failed after sending"),
 }
 # Everything the warning pages need to name vocabularies, registered as Jinja globals.
 LABELS = {

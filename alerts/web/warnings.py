@@ -286,6 +286,7 @@ def _page(alert: Alert, status: int = 200, **forms):
         signatures=publication.signature_checks(db, alert, current_app.config),
         delivery=progress.progress(db, alert),
         dead=progress.dead_letters(db, alert),
+        reported=progress.reported_failed(db, alert),
         review_form=forms.get("review_form") or ReviewForm(content_hash=alert.content_hash),
         cancel_form=forms.get("cancel_form") or ReasonForm(),
     ), status
