@@ -602,6 +602,72 @@ def m013_inbound(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m014_reports(db: sqlite_utils.Database) -> None:
+    """What residents report to their police (issue 16).
+
+    - ``reports``: one per report, routed to the commune police unit of the commune chosen
+      (``unit_id``; forwarding up changes it, ``origin_unit_id`` stays). ``code`` is the
+      reference the resident gets at once and withdraws with. How to reach the reporter
+      back (their address on the channel they used, or the phone/email they gave) is sealed
+      with the data key (``contact_sealed``) and shown only masked (``contact_masked``).
+      ``purge_after`` is when it is deleted unless a warning came from it (``warning_id``).
+    - ``report_indicators``: the scammer's phones, accounts and links, normalised as a
+      warning's are (same ``key``), so that reports group by indicator and a lookup counts
+      them; the indicator is the scammer's, never the reporter's.
+    - ``report_images``: an optional screenshot (checked by its bytes, metadata stripped),
+      sealed like the contact: it may show the resident's own messages.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind = 'scam_call' OR kind = 'scam_message'
+                OR kind = 'fake_site' OR kind = 'fake_news' OR kind = 'crime_tip'
+                OR kind = 'other'),
+            region_code TEXT NOT NULL REFERENCES regions(code),
+            unit_id INTEGER NOT NULL REFERENCES units(id),
+            origin_unit_id INTEGER NOT NULL REFERENCES units(id),
+            status TEXT NOT NULL DEFAULT 'new' CHECK (status = 'new' OR status = 'in_review'
+                OR status = 'confirmed' OR status = 'duplicate' OR status = 'dismissed'
+                OR status = 'forwarded' OR status = 'withdrawn'),
+            duplicate_of INTEGER REFERENCES reports(id),
+            reason TEXT,
+            assigned_to INTEGER REFERENCES users(id),
+            text TEXT NOT NULL,
+            channel TEXT NOT NULL CHECK (channel = 'portal' OR channel = 'zalo'
+                OR channel = 'telegram' OR channel = 'sms'),
+            account_id INTEGER REFERENCES channel_accounts(id),
+            contact_sealed BLOB,
+            contact_masked TEXT,
+            created_at TEXT NOT NULL,
+            first_reviewed_at TEXT,
+            updated_at TEXT NOT NULL,
+            warning_id INTEGER REFERENCES warnings(id),
+            purge_after TEXT NOT NULL
+        );
+        CREATE INDEX reports_inbox ON reports(unit_id, status, created_at);
+        CREATE INDEX reports_purge ON reports(purge_after) WHERE warning_id IS NULL;
+        CREATE TABLE report_indicators (
+            report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind = 'phone' OR kind = 'account' OR kind = 'link'),
+            value TEXT NOT NULL,
+            key TEXT NOT NULL,
+            PRIMARY KEY (report_id, kind, value)
+        );
+        CREATE INDEX report_indicators_key ON report_indicators(kind, key);
+        CREATE TABLE report_images (
+            report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+            mime TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):
