@@ -485,3 +485,23 @@ def test_nothing_readable_is_kept_of_codes_and_tokens(db, accounts, dispatcher):
     assert notices == [("***678", "", "", ""), ("***.vn", "", "", "")]
     hashes = db.execute("SELECT confirm_hash, token_hash FROM subscriptions").fetchall()
     assert all(len(h) == 64 for row in hashes for h in row)
+
+
+def test_subscribing_in_the_app_is_active_at_once_and_resumes_a_paused_address(db, accounts):
+    now = utcnow()
+    listing = subscriptions.subscribe_in_app(
+        db, CONF, channel="telegram", address="555001", regions=["00070"], how="link", now=now
+    )
+    assert [(e.region_code, e.status) for e in listing.entries] == [("00070", "active")]
+    assert listing.masked != "555001"
+    with db.conn:
+        assert subscriptions.pause(db, "telegram", "555001", "blocked the bot", now) == 1
+    row = db.execute("SELECT status, paused_reason FROM subscriptions WHERE address = '555001'")
+    assert row.fetchone() == ("disabled", "blocked the bot")
+    subscriptions.subscribe_in_app(
+        db, CONF, channel="telegram", address="555001", regions=["00070"], how="link", now=now
+    )
+    row = db.execute("SELECT status, paused_reason FROM subscriptions WHERE address = '555001'")
+    assert row.fetchone() == ("active", None)
+    audit = db.execute("SELECT detail FROM audit_log WHERE action = 'subscription.confirm'")
+    assert all("555001" not in d for (d,) in audit.fetchall())

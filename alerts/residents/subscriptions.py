@@ -215,6 +215,47 @@ def confirm(
     return _listing(db, channel, address)
 
 
+def subscribe_in_app(
+    db: sqlite_utils.Database,
+    config: Mapping,
+    *,
+    channel: str,
+    address: str,
+    regions: Iterable[str],
+    how: str,
+    now: datetime,
+) -> Listing:
+    """Subscribe an address that asked from inside its own app: a Telegram ``/start``
+    link, a message to the Zalo OA, an SMS keyword (issue 15). The resident's own action in
+    that app, from that address, is the opt-in, so the rows become active at once; the
+    caps per destination still count it (Refused past them). ``how`` says which action,
+    for the audit. Call it inside the caller's write (the inbox applies one event so)."""
+    actor = audit.Actor("anonymous", None, None)
+    channel = check_channel(channel)
+    address = normalise_address(channel, address)
+    found = chosen_regions(db, regions)
+    with write(db):
+        guard(db, config, channel, address, None, now)
+        ids = [
+            store.request_pending(
+                db,
+                channel=channel,
+                address=address,
+                region_code=region.code,
+                confirm_hash="",
+                expires_at=to_text(now),
+                now=to_text(now),
+            )
+            for region in found
+        ]
+        remember_tokens(db, config, ids)
+        store.activate(db, ids, to_text(now))
+        codes = ",".join(r.code for r in found)
+        detail = {"channel": channel, "address": mask(channel, address), "regions": codes}
+        _log(db, actor, "subscription.confirm", None, how=how, **detail)
+    return _listing(db, channel, address)
+
+
 def _by_code(db, config, code: str, channel: str, address: str | None, now) -> list:
     """Return the rows a code confirms; count wrong codes and stop them past the limit."""
     channel = check_channel(channel)

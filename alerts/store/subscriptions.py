@@ -106,8 +106,8 @@ def activate(db: sqlite_utils.Database, ids: list[int], now: str) -> None:
     """Make confirmed subscriptions active (an already active one keeps its date)."""
     db.conn.executemany(
         "UPDATE subscriptions SET confirmed_at = CASE status WHEN 'active' THEN confirmed_at"
-        " ELSE ? END, status = 'active', ended_at = NULL, confirm_hash = NULL,"
-        " confirm_expires_at = NULL WHERE id = ?",
+        " ELSE ? END, status = 'active', ended_at = NULL, paused_reason = NULL,"
+        " confirm_hash = NULL, confirm_expires_at = NULL WHERE id = ?",
         [(now, i) for i in ids],
     )
 
