@@ -21,9 +21,7 @@ CANDIDATES = 5  # communes offered back when the text names several
 _KINDS = re.compile(r"^(phuong|xa|dac khu|thi tran|p\.|x\.)\s*")
 
 
-def communes_named(
-    db: sqlite_utils.Database, text: str, within: str | None = None
-) -> list[Region]:
+def communes_named(db: sqlite_utils.Database, text: str, within: str | None = None) -> list[Region]:
     """Return the commune the text names (a list of one), the candidates when it names
     several (at most CANDIDATES), or [] when it names none. ``within`` is a province code
     that keeps the search to that province (the unit's own, for a provincial OA)."""
