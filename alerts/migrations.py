@@ -668,6 +668,48 @@ def m014_reports(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m015_notice_kinds(db: sqlite_utils.Database) -> None:
+    """The channels talk back (issues 15 and 16): besides confirmation codes and "manage"
+    links, the notices outbox carries the bot's replies in a conversation (``reply``), the
+    welcome after a subscription (``welcome``) and what a reporter is told about their
+    report (``report``). SQLite cannot alter a CHECK: the table is rebuilt, rows kept."""
+    columns = (
+        "id, kind, channel, account_id, target, subject, text, html, idempotency_key, status,"
+        " attempts, next_attempt_at, lease_expires_at, expires_at, last_error, created_at,"
+        " sent_at, started_at"
+    )
+    _run(
+        db,
+        f"""
+        CREATE TABLE notices_m015 (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('confirm', 'manage', 'reply', 'welcome', 'report')),
+            channel TEXT NOT NULL CHECK (channel IN ('zalo', 'telegram', 'sms', 'email')),
+            account_id INTEGER NOT NULL REFERENCES channel_accounts(id),
+            target TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            html TEXT NOT NULL DEFAULT '',
+            idempotency_key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_expires_at TEXT,
+            expires_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            started_at TEXT
+        );
+        INSERT INTO notices_m015 ({columns}) SELECT {columns} FROM notices;
+        DROP TABLE notices;
+        ALTER TABLE notices_m015 RENAME TO notices;
+        CREATE INDEX notices_due ON notices(status, next_attempt_at);
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):
