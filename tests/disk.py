@@ -20,6 +20,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,10 +59,15 @@ class SmallDisk:
         writes then still succeed on the full disk, as they do in production.
         """
         mode = "RESTART" if keep_wal_space else "TRUNCATE"
-        busy, _log, _done = self.db.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
-        assert busy == 0, "a connection still reads: the WAL cannot be checkpointed"
-        wal_size = (self.root / "alerts.db-wal").stat().st_size
-        assert (wal_size > 0) if keep_wal_space else (wal_size == 0)
+        for _ in range(50):  # a running worker may commit between the checkpoint and the check
+            busy, _log, _done = self.db.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            assert busy == 0, "a connection still reads: the WAL cannot be checkpointed"
+            wal_size = (self.root / "alerts.db-wal").stat().st_size
+            if (wal_size > 0) if keep_wal_space else (wal_size == 0):
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError(f"the WAL could not be brought to the wanted size: {wal_size}")
         with self.filler.open("ab", buffering=0) as filler:
             for size in _CHUNKS:
                 _write_until_full(filler, bytes(size))
