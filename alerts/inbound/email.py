@@ -64,8 +64,8 @@ def receive(account: Account, call: Call) -> Accepted | Refusal:
         return Refusal("wrong or missing URL token")
     message = BytesParser(policy=policy.default).parsebytes(call.body)
     key = account.secrets.get("bounce_key", "")
-    digest = sender.bounced_digest(key, call.query.get("to", "")) or sender.bounced_digest(
-        key, call.body.decode("utf-8", "replace")
+    digest = sender.bounced_digest(key, _addressed(call, message)) or sender.bounced_digest(
+        key, _returned(message)
     )
     if digest is None:
         return Refusal("no bounce address with a valid token", IGNORED)
@@ -79,6 +79,26 @@ def receive(account: Account, call: Call) -> Accepted | Refusal:
     else:
         events = (Event(f"{digest}:other", Kind.OTHER, None, {"note": "not a DSN nor ARF"}),)
     return Accepted(events, OK)
+
+
+def _addressed(call: Call, message: EmailMessage) -> str:
+    """Where the report was sent: the envelope recipient, else the headers naming it."""
+    named = [call.query.get("to", "")]
+    named += [str(message.get(h, "")) for h in ("Delivered-To", "X-Original-To", "To")]
+    return "\n".join(named)
+
+
+def _returned(message: EmailMessage) -> str:
+    """The returned message's headers (a complaint goes to our feedback address, not to the
+    VERP address: its token comes back in the reported message's Return-Path and headers)."""
+    found = []
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind == "text/rfc822-headers":
+            found.append(part.get_content())
+        elif kind == "message/rfc822" and isinstance(part.get_payload(), list):
+            found.append("".join(f"{k}: {v}\n" for k, v in part.get_payload(0).items()))
+    return "\n".join(found)[:64_000]
 
 
 def _part(message: EmailMessage, content_type: str) -> EmailMessage | None:

@@ -19,6 +19,15 @@ accepted unless ``state.extra["email.password"]`` is set. Addresses in
 
 ``state.delays["email"]`` slows every end of DATA down. Run for the demo:
 ``python -m tests.fakes.smtp --port 8026``.
+
+Bounces and complaints (../shared/channels-inbound.md §5, §6): ``dsn(recorded, ...)`` builds
+the delivery-status notification a receiving MTA sends back for a message this fake
+received (RFC 3464 in a ``multipart/report``, the original's headers as
+``text/rfc822-headers``), addressed to its envelope sender (our VERP address); ``arf(recorded,
+...)`` builds a feedback-loop complaint about it (RFC 5965) to a feedback address, the
+complainant redacted. Both are the raw bytes, made with the standard library's ``email``
+package, for a test or the demo to POST to our bounce endpoint as a mail-receiving service
+would.
 """
 
 from __future__ import annotations
@@ -29,8 +38,16 @@ import signal
 import threading
 import time
 import weakref
+from datetime import UTC
+from datetime import datetime
 from email import policy
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.parser import BytesParser
+from email.utils import format_datetime
+from email.utils import make_msgid
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -236,6 +253,70 @@ def _recorded(session, envelope, reply: str) -> Recorded:
 def _content(part) -> str | None:
     """Return a text part decoded, with the canonical CRLF line ends turned into newlines."""
     return None if part is None else part.get_content().replace("\r\n", "\n")
+
+
+def _original_headers(recorded: Recorded) -> str:
+    """The returned message's headers as a receiving MTA has them (Return-Path added)."""
+    message = BytesParser(policy=policy.compat32).parsebytes(recorded.body, headersonly=True)
+    lines = [f"Return-Path: <{recorded.json['mail_from']}>"]
+    lines += [f"{name}: {value}" for name, value in message.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _report(kind: str, to: str, subject: str, human: str) -> MIMEMultipart:
+    report = MIMEMultipart("report", report_type=kind)
+    report["From"] = f"MAILER-DAEMON@{HOSTNAME}"
+    report["To"] = to
+    report["Subject"] = subject
+    report["Date"] = format_datetime(datetime.now(UTC))
+    report["Message-ID"] = make_msgid(domain=HOSTNAME)
+    report.attach(MIMEText(human, "plain", "utf-8"))
+    return report
+
+
+def dsn(
+    recorded: Recorded,
+    *,
+    action: str = "failed",
+    status: str = "5.1.1",
+    diagnostic: str = "smtp; 550 5.1.1 The email account that you tried to reach does not exist",
+) -> bytes:
+    """Return the DSN for a message this fake received (one recipient, its first)."""
+    rcpt = recorded.json["rcpt_tos"][0]
+    report = _report(
+        "delivery-status",
+        recorded.json["mail_from"],
+        "Undelivered Mail Returned to Sender" if action == "failed" else "Delivery delayed",
+        f"Your message to {rcpt} could not be delivered ({status}).",
+    )
+    per_message, per_recipient = Message(), Message()
+    per_message["Reporting-MTA"] = f"dns; {HOSTNAME}"
+    per_message["Arrival-Date"] = format_datetime(datetime.now(UTC))
+    per_recipient["Final-Recipient"] = f"rfc822;{rcpt}"
+    per_recipient["Action"] = action
+    per_recipient["Status"] = status
+    per_recipient["Diagnostic-Code"] = diagnostic
+    status_part = MIMEBase("message", "delivery-status")
+    status_part.set_payload([per_message, per_recipient])
+    report.attach(status_part)
+    report.attach(MIMEText(_original_headers(recorded), "rfc822-headers", "us-ascii"))
+    return report.as_bytes()
+
+
+def arf(recorded: Recorded, *, feedback_type: str = "abuse", to: str = "fbl@example.vn") -> bytes:
+    """Return a feedback-loop complaint about a message this fake received, the
+    complainant's address redacted as providers do."""
+    report = _report(
+        "feedback-report", to, "Complaint about message", "A user marked this message as spam."
+    )
+    fields = MIMEBase("message", "feedback-report")
+    fields.set_payload(
+        f"Feedback-Type: {feedback_type}\nUser-Agent: FakeFBL/1.0\nVersion: 1\n"
+        f"Original-Rcpt-To: redacted@{recorded.json['rcpt_tos'][0].partition('@')[2]}\n"
+    )
+    report.attach(fields)
+    report.attach(MIMEText(_original_headers(recorded), "rfc822-headers", "us-ascii"))
+    return report.as_bytes()
 
 
 def main() -> None:
