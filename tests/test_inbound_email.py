@@ -212,3 +212,13 @@ def test_mail_that_is_neither_a_dsn_nor_a_complaint_is_only_noted(db, email, sen
     inbox.apply_waiting(db, CONFIG)
     assert [e[1:] for e in events(db)] == [("other", "done")]
     assert states(db)["email"] == "active:"
+
+
+def test_the_fake_servers_control_bounces_a_message_as_the_demo_does(db, email, sent, fakes):
+    control = f"{fakes.url}/_control/bounce"
+    answer = httpx.post(control, json={"url": email["url"], "to": ADDRESS, "complaint": True})
+    assert answer.json() == {"ok": True, "status": 200, "body": "ok"}
+    nobody = httpx.post(control, json={"url": email["url"], "to": "x@example.vn"})
+    assert nobody.status_code == 404
+    inbox.apply_waiting(db, CONFIG)
+    assert states(db)["email"] == "disabled:complained of spam"
