@@ -222,3 +222,26 @@ def test_the_fake_servers_control_bounces_a_message_as_the_demo_does(db, email, 
     assert nobody.status_code == 404
     inbox.apply_waiting(db, CONFIG)
     assert states(db)["email"] == "disabled:complained of spam"
+
+
+def test_where_the_relay_offers_dsn_the_token_is_the_envid_and_comes_back_in_the_dsn(
+    db, email, fakes
+):
+    fakes.state.extra[smtp.DSN] = True
+    subscribe(db, "email", ADDRESS, "00070")
+    published(db, channels=["email"])
+    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=FAST)
+    try:
+        engine.dispatch_due(db)
+    finally:
+        engine.close()
+    (message,) = fakes.state.recorded("email")
+    token = message.json["mail_from"].removeprefix("bounce+").partition("@")[0]
+    assert message.json["mail_options"] == ["RET=HDRS", f"ENVID={token.upper()}"]
+    assert message.json["rcpt_options"] == ["NOTIFY=FAILURE,DELAY"]
+    # A gateway that rewrote the envelope and kept none of our headers: the ENVID is left.
+    bare = replace(message, body=message.body.replace(b"X-Alerts-Delivery", b"X-Other"))
+    bare = replace(bare, json={**message.json, "mail_from": "postmaster@example.vn"})
+    assert post(email, smtp.dsn(bare)).status_code == 200
+    inbox.apply_waiting(db, CONFIG)
+    assert states(db)["email"] == "disabled:the address bounced"

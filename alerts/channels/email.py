@@ -53,27 +53,20 @@ _SMTP = ThreadPoolExecutor(max_workers=8, thread_name_prefix="smtp")
 CHANNEL = "email"
 DEFAULT_TIMEOUT = 10.0
 _ONE_LINE = {"list-unsubscribe", "list-unsubscribe-post"}
-_OURS = {
-    "from",
-    "to",
-    "cc",
-    "bcc",
-    "subject",
-    "date",
-    "message-id",
-    "mime-version",
-    "sender",
-    "x-alerts-delivery",
+TOKEN_HEADER = "X-Alerts-Delivery"  # our VERP token, read back from a complaint
+_OURS = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "sender"} | {
+    TOKEN_HEADER.lower()
 }
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
 _ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SETUP = ("connect", "hello", "starttls", "login", "mail")
 _LINE = 78  # RFC 5322 2.1.1: header lines SHOULD be no longer than this
-# A VERP address, or the token header as a complaint's reported headers carry it back.
+# A VERP address, or the token as a report carries it back (our header, the DSN's ENVID).
 _VERP = re.compile(
-    r"(?:bounce\+|X-Alerts-Delivery:\s*)([0-9a-f]{32})\.([0-9a-f]{16})\b", re.IGNORECASE
+    r"(?:bounce\+|X-Alerts-Delivery:\s*|Original-Envelope-Id:\s*)"
+    r"([0-9a-f]{32})\.([0-9a-f]{16})\b",
+    re.IGNORECASE,
 )
-TOKEN_HEADER = "X-Alerts-Delivery"
 _WORDS = (
     76  # the lines email.header.Header writes: " " and an encoded-word of at most 75 (RFC 2047)
 )

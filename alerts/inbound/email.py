@@ -89,13 +89,16 @@ def _addressed(call: Call, message: EmailMessage) -> str:
 
 
 def _returned(message: EmailMessage) -> str:
-    """The returned message's headers (a complaint goes to our feedback address, not to the
-    VERP address: its token comes back in the reported message's Return-Path and headers)."""
+    """What the report returns of our message: the DSN's ENVID, the message's headers (a
+    complaint goes to our feedback address, not to the VERP address: its token comes back
+    in the reported message's Return-Path and ``X-Alerts-Delivery``)."""
     found = []
     for part in message.walk():
         kind = part.get_content_type()
         if kind == "text/rfc822-headers":
             found.append(part.get_content())
+        elif kind == "message/delivery-status" and isinstance(part.get_payload(), list):
+            found += [str(block) for block in part.get_payload()]
         elif kind == "message/rfc822" and isinstance(part.get_payload(), list):
             found.append("".join(f"{k}: {v}\n" for k, v in part.get_payload(0).items()))
     return "\n".join(found)[:64_000]

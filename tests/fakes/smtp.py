@@ -7,7 +7,9 @@ shared ``FakeState`` under channel "email": ``headers`` (decoded, lower-case nam
 the text and HTML parts, the reply given, and the login used if any.
 
 AUTH (PLAIN, LOGIN) is offered without TLS, as on a trusted relay, and any credentials are
-accepted unless ``state.extra["email.password"]`` is set. Addresses in
+accepted unless ``state.extra["email.password"]`` is set. With ``state.extra["email.dsn"]``
+the DSN extension (RFC 3461) is offered and its MAIL and RCPT parameters taken (recorded in
+``mail_options``, ``rcpt_options``). Addresses in
 ``state.extra["email.unknown"]`` (a set) get ``550 5.1.1`` at RCPT. Queued failures
 (``state.fail("email", ...)``), taken one per connection at EHLO:
 
@@ -58,6 +60,8 @@ from tests.fakes.state import FakeState
 from tests.fakes.state import Recorded
 
 CHANNEL = "email"
+DSN = "email.dsn"  # state.extra flag: offer the DSN extension (RFC 3461) at EHLO
+DSN_PARAMETERS = ("RET", "ENVID", "NOTIFY", "ORCPT")
 UNKNOWN = "email.unknown"
 PASSWORD = "email.password"
 HOSTNAME = "smtp.fake.test"
@@ -114,7 +118,7 @@ class _Controller(Controller):
         self.sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()  # the demo runs for days
 
     def factory(self) -> SMTP:
-        server = super().factory()
+        server = _DsnSMTP(self.handler, **self.SMTP_kwargs)
         self.sessions.add(server)
         return server
 
@@ -134,6 +138,18 @@ class _Controller(Controller):
         await asyncio.sleep(0)  # let the transports' connection_lost callbacks run
 
 
+class _DsnSMTP(SMTP):
+    """aiosmtpd's server, taking the DSN parameters of MAIL and RCPT (RFC 3461) when the
+    fake offers the extension (aiosmtpd itself refuses every parameter it does not know)."""
+
+    def _getparams(self, params):
+        found = super()._getparams(params)
+        if found is not None and self.event_handler.state.extra.get(DSN):
+            for name in DSN_PARAMETERS:
+                found.pop(name, None)
+        return found
+
+
 class _Handler:
     """aiosmtpd hooks: queued failures, unknown mailboxes, and the recording of messages."""
 
@@ -147,6 +163,8 @@ class _Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self._begin(session)
         session.host_name = hostname
+        if self.state.extra.get(DSN):
+            responses.insert(-1, "250-DSN")
         return responses
 
     async def handle_HELO(self, server, session, envelope, hostname):
@@ -237,6 +255,8 @@ def _recorded(session, envelope, reply: str) -> Recorded:
         {
             "mail_from": envelope.mail_from,
             "rcpt_tos": list(envelope.rcpt_tos),
+            "mail_options": list(envelope.mail_options),
+            "rcpt_options": list(envelope.rcpt_options),
             "login": session.auth_data if session.authenticated else None,
             "from": str(message["from"]),
             "to": str(message["to"]),
@@ -291,6 +311,9 @@ def dsn(
     )
     per_message, per_recipient = Message(), Message()
     per_message["Reporting-MTA"] = f"dns; {HOSTNAME}"
+    envelope_id = [o for o in recorded.json["mail_options"] if o.startswith("ENVID=")]
+    if envelope_id:  # the sender asked for DSNs with its ENVID (RFC 3461): it comes back
+        per_message["Original-Envelope-Id"] = envelope_id[0].partition("=")[2]
     per_message["Arrival-Date"] = format_datetime(datetime.now(UTC))
     per_recipient["Final-Recipient"] = f"rfc822;{rcpt}"
     per_recipient["Action"] = action
