@@ -101,7 +101,8 @@ def _inbound(account: Account, call: Call) -> Accepted | Refusal:
     private_key = account.secrets.get(PRIVATE_KEY, "")
     if not private_key:
         return Refusal("no inbound SMS key configured for this account")
-    if not hmac.compare_digest(str(query["cpid"]), account.settings.get(CPID, "") or "\0"):
+    ours = (account.settings.get(CPID) or "").encode()
+    if not ours or not hmac.compare_digest(str(query["cpid"]).encode(), ours):
         return Refusal("inbound SMS for another CP id")
     expected = signature(
         query["cpid"], query["smsid"], query["content"], query["receiverTime"], private_key
