@@ -122,7 +122,7 @@ def _confirm(db, config, account_id: int, address: str, now: datetime) -> str:
     if not rows:
         return _reply(db, config, account_id, address, HELP, now, outcome="nothing to confirm")
     try:
-        listing = subscriptions.subscribe_in_app(
+        subscriptions.subscribe_in_app(
             db,
             config,
             channel="sms",
@@ -133,7 +133,7 @@ def _confirm(db, config, account_id: int, address: str, now: datetime) -> str:
         )
     except TooMany:
         return "capped"
-    names = ", ".join(e.region_name for e in listing.entries if e.status == "active")
+    names = ", ".join(r.region_name for r in rows)
     text = (
         f"Da dang ky nhan canh bao lua dao cua Cong an cho {names}."
         " Soan HUY de ngung nhan bat cu luc nao."
