@@ -20,9 +20,10 @@ content in testing.
 
 Calling us back (../shared/channels-inbound.md §4.1, §4.2, §6):
 
-- After accepting a message with a ``CallbackUrl``, a thread GETs it with the report's query
-  string, ``SendStatus`` 7 then 5 (``SendSuccess=1``, or ``SendFailed=1``), repeating a call
-  that times out or cannot connect up to 5 times. ``POST /esms/_control/dlr`` (or
+- After accepting a message with a ``CallbackUrl`` on loopback (the fakes call nothing
+  else), a thread GETs it with the report's query string, ``SendStatus`` 7 then 5
+  (``SendSuccess=1``, or ``SendFailed=1``), repeating a call that times out or cannot
+  connect up to 5 times. ``POST /esms/_control/dlr`` (or
   ``state.extra["esms_dlr"]``) chooses: ``outcome`` "delivered" (default), "failed",
   "rejected" (``SendStatus`` 4) or "none" (no callback at all), ``delay`` in seconds before
   the first call (default 0.05), ``wrong_token`` (the URL's last segment replaced).
@@ -168,12 +169,18 @@ def _accept(state: FakeState, body: dict):
     if duplicate:
         return _code("124", SendStatus="5")
     callback = str(body.get("CallbackUrl") or "")
-    if callback:
+    if on_loopback(callback):
         report = dict(state.extra.get("esms_dlr") or {})
         threading.Thread(
             target=_report, args=(state, callback, sms_id, body, report), daemon=True
         ).start()
     return jsonify(CodeResult="100", CountRegenerate=0, SMSID=sms_id)
+
+
+def on_loopback(url: str) -> bool:
+    """Whether a URL is on this machine: the fakes call nothing else (a demo account's
+    CallbackUrl under a real public address is left alone)."""
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _statuses(outcome: str) -> list[dict]:
@@ -290,6 +297,8 @@ def blueprint(state: FakeState) -> Blueprint:
     @bp.post("/_control/mo")
     def emit_mo():
         body = dict(request.get_json() or {})
+        if not on_loopback(str(body.get("url", ""))):
+            return jsonify(ok=False, error="the fakes call loopback addresses only"), 400
         answer = send_mo(body.pop("url"), body.pop("sender"), body.pop("content"), **body)
         return jsonify(status=answer.status_code, body=answer.text)
 

@@ -134,9 +134,12 @@ def control(app: Flask, state: FakeState) -> None:
     def bounce():
         """POST our bounce endpoint ("url") the DSN, or with "complaint" the ARF report, for
         the last message the SMTP fake received for "to", as a bounce relay would."""
+        from tests.fakes import esms
         from tests.fakes import smtp
 
         body = dict(request.get_json())
+        if not esms.on_loopback(body["url"]):
+            return jsonify(ok=False, error="the fakes call loopback addresses only"), 400
         sent = [r for r in state.recorded("email") if body["to"] in r.json["rcpt_tos"]]
         if not sent:
             return jsonify(ok=False, error="no message to that address"), 404
