@@ -30,6 +30,8 @@ def test_demo_credentials_are_the_fakes_own():
     )
     assert demo_channels.ESMS == {"api_key": esms.API_KEY, "secret_key": esms.SECRET_KEY}
     assert demo_channels.ESMS_BRANDNAME in esms.BRANDNAMES
+    assert demo_channels.ESMS_CPID == esms.CPID
+    assert demo_channels.ESMS_CALLBACK["mo_private_key"] == esms.PRIVATE_KEY
     assert demo_channels.WEBHOOK_SECRET == WEBHOOK_SECRET
 
 

@@ -23,8 +23,6 @@ from alerts.render import gsm
 from alerts.residents import limits
 from alerts.residents import links
 from alerts.residents import subscriptions
-from alerts.security import vault
-from alerts.store import accounts as account_store
 from alerts.store import warnings as warning_store
 from tests.builders import CONFIG
 from tests.builders import approve
@@ -37,7 +35,6 @@ from tests.delivery_setup import running_fakes
 SECRET = "test-secret"
 CONF = {**CONFIG, "SECRET_KEY": SECRET, "CONFIRMATIONS_PER_DESTINATION": 3}
 FAST = {c: replace(p, deadline=1.5) for c, p in policy.POLICIES.items()}
-INBOUND = "inbound-s3cret-for-tests"
 PHONE, PHONE_E164 = "0912 345 678", "+84912345678"
 
 
@@ -252,25 +249,6 @@ def test_unsubscribe_from_the_link_page(client, db, accounts):
     )
     assert states(db, "telegram", "100001") == ["unsubscribed"] * 2
     assert client.get("/unsubscribe/not-a-real-token-at-all-xx").status_code == 404
-
-
-def test_sms_stop_keyword_through_the_inbound_hook(client, db, accounts):
-    sms = account_store.get_account(db, accounts["sms"])
-    secrets = {**vault.unseal(CONFIG, sms.secrets), "inbound_secret": INBOUND}
-    account_store.set_secrets(db, sms.id, vault.seal(CONFIG, secrets))
-    ask(db, regions=("00070", "01"))
-    db.execute("UPDATE subscriptions SET status = 'active'")
-    body = {"phone": "0912345678", "text": " Hủy "}
-    wrong = client.post("/hooks/sms-inbound", json=body, headers={"X-Alerts-Inbound-Secret": "x"})
-    assert wrong.status_code == 401 and states(db, "sms", PHONE_E164) == ["active"] * 2
-    headers = {"X-Alerts-Inbound-Secret": INBOUND}
-    other = client.post("/hooks/sms-inbound", json={**body, "text": "hello"}, headers=headers)
-    assert other.json == {"ok": True, "stopped": 0}
-    response = client.post("/hooks/sms-inbound", json=body, headers=headers)
-    assert response.status_code == 200 and response.json == {"ok": True, "stopped": 2}
-    assert states(db, "sms", PHONE_E164) == ["unsubscribed"] * 2
-    bad = client.post("/hooks/sms-inbound", data="STOP", headers=headers)
-    assert bad.status_code == 400
 
 
 @pytest.mark.parametrize("text", ["STOP", "stop", "HUY", "Hủy", "TU CHOI", "từ chối", "Tu-choi"])

@@ -13,12 +13,21 @@ whole message was sent is UNKNOWN (the server may have accepted it). Account set
 "host", "port" (25, or 587 with STARTTLS), "starttls" ("1"), "from", "username" (the From
 address by default), "timeout" (seconds, 10), "helo" (the sender's domain by default);
 secret: "password" (AUTH only when set; never logged or shown).
+
+Bounces (channels-inbound.md §5.4): with the secret "bounce_key" set, each message goes out
+with its own envelope sender (VERP), ``bounce+<digest>.<mac>@<bounce domain>``, where
+``<digest>`` is the Message-ID's own (no address in it) and ``<mac>`` an HMAC of it under
+the key; the same token is in the ``X-Alerts-Delivery`` header (a complaint's report
+carries the headers back) and, where the server offers DSN (RFC 3461), in ``ENVID`` with
+``RET=HDRS``. A bounce to any other address proves nothing and is ignored
+(``alerts.inbound.email``). Setting "bounce_domain" (the sender's domain by default).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import re
 import smtplib
 import ssl
@@ -44,11 +53,20 @@ _SMTP = ThreadPoolExecutor(max_workers=8, thread_name_prefix="smtp")
 CHANNEL = "email"
 DEFAULT_TIMEOUT = 10.0
 _ONE_LINE = {"list-unsubscribe", "list-unsubscribe-post"}
-_OURS = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "sender"}
+TOKEN_HEADER = "X-Alerts-Delivery"  # our VERP token, read back from a complaint
+_OURS = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "sender"} | {
+    TOKEN_HEADER.lower()
+}
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
 _ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SETUP = ("connect", "hello", "starttls", "login", "mail")
 _LINE = 78  # RFC 5322 2.1.1: header lines SHOULD be no longer than this
+# A VERP address, or the token as a report carries it back (our header, the DSN's ENVID).
+_VERP = re.compile(
+    r"(?:bounce\+|X-Alerts-Delivery:\s*|Original-Envelope-Id:\s*)"
+    r"([0-9a-f]{32})\.([0-9a-f]{16})\b",
+    re.IGNORECASE,
+)
 _WORDS = (
     76  # the lines email.header.Header writes: " " and an encoded-word of at most 75 (RFC 2047)
 )
@@ -116,7 +134,9 @@ class Config:
     username: str
     timeout: float
     helo: str
+    bounce_domain: str = ""
     password: str = field(default="", repr=False)
+    bounce_key: str = field(default="", repr=False)
 
 
 def config(account: Account) -> Config:
@@ -140,7 +160,9 @@ def config(account: Account) -> Config:
         username=settings.get("username") or sender.addr_spec,
         timeout=timeout,
         helo=settings.get("helo") or sender.domain,
+        bounce_domain=settings.get("bounce_domain") or sender.domain,
         password=account.secrets.get("password", ""),
+        bounce_key=account.secrets.get("bounce_key", ""),
     )
 
 
@@ -161,8 +183,45 @@ def sender_address(value: str) -> Address:
 
 def message_id(idempotency_key: str, domain: str) -> str:
     """Return the Message-ID of a delivery: the same for every attempt, and no address in it."""
-    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+    return message_id_of(_digest(idempotency_key), domain)
+
+
+def message_id_of(digest: str, domain: str) -> str:
+    """Return the Message-ID whose digest a bounce's VERP token names."""
     return f"<{digest}@{domain}>"
+
+
+def _digest(idempotency_key: str) -> str:
+    return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+
+
+def _mac(key: str, digest: str) -> str:
+    return hmac.new(key.encode("utf-8"), digest.encode("ascii"), hashlib.sha256).hexdigest()[:16]
+
+
+def bounce_token(key: str, idempotency_key: str) -> str:
+    """Return a delivery's VERP token: its Message-ID digest and an HMAC of it."""
+    digest = _digest(idempotency_key)
+    return f"{digest}.{_mac(key, digest)}"
+
+
+def bounced_digest(key: str, text: str) -> str | None:
+    """Return the Message-ID digest of the first VERP address in ``text`` whose HMAC
+    verifies under ``key`` (constant time), or None: a forged bounce names none."""
+    if not key:
+        return None
+    for digest, mac in _VERP.findall(text):
+        if hmac.compare_digest(mac.lower(), _mac(key, digest.lower())):
+            return digest.lower()
+    return None
+
+
+def envelope_sender(config: Config, item: Item) -> str:
+    """Return the MAIL FROM of a delivery: its VERP address, or the From address without
+    a bounce key."""
+    if not config.bounce_key:
+        return config.sender.addr_spec
+    return f"bounce+{bounce_token(config.bounce_key, item.idempotency_key)}@{config.bounce_domain}"
 
 
 def build_message(config: Config, item: Item) -> EmailMessage:
@@ -179,6 +238,8 @@ def build_message(config: Config, item: Item) -> EmailMessage:
     message["To"] = Address(addr_spec=item.target)
     message["Date"] = format_datetime(clock.utcnow().astimezone(VIETNAM))
     message["Message-ID"] = message_id(item.idempotency_key, config.sender.domain)
+    if config.bounce_key:
+        message[TOKEN_HEADER] = bounce_token(config.bounce_key, item.idempotency_key)
     for name, value in headers.items():
         message[name] = value
     message.set_content(parts["text"])
@@ -208,7 +269,10 @@ async def send(http, account: Account, item: Item) -> Outcome:
         return Outcome(Reaction.GIVE_UP, f"message refused: {exc}"[:200])
     msg_id = str(message["Message-ID"])
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_SMTP, _transmit, settings, raw, item.target, msg_id)
+    envelope = envelope_sender(settings, item)
+    return await loop.run_in_executor(
+        _SMTP, _transmit, settings, raw, (envelope, item.target), msg_id
+    )
 
 
 def _refuse_target(target: str) -> Outcome | None:
@@ -227,8 +291,10 @@ def _refuse_target(target: str) -> Outcome | None:
     return None
 
 
-def _transmit(config: Config, raw: bytes, target: str, msg_id: str) -> Outcome:
-    """Run one SMTP transaction; ``stage`` says how far it got when something failed."""
+def _transmit(config: Config, raw: bytes, envelope: tuple[str, str], msg_id: str) -> Outcome:
+    """Run one SMTP transaction (``envelope``: MAIL FROM and RCPT TO); ``stage`` says how
+    far it got when something failed."""
+    sender, target = envelope
     smtp = smtplib.SMTP(local_hostname=config.helo, timeout=config.timeout)
     stage = "connect"
     try:
@@ -245,11 +311,13 @@ def _transmit(config: Config, raw: bytes, target: str, msg_id: str) -> Outcome:
             stage = "login"
             smtp.login(config.username, config.password)
         stage = "mail"
-        code, reply = smtp.mail(config.sender.addr_spec)
+        dsn = bool(config.bounce_key) and smtp.has_extn("dsn")
+        token = sender.partition("+")[2].partition("@")[0]
+        code, reply = smtp.mail(sender, ["RET=HDRS", f"ENVID={token}"] if dsn else [])
         if code != 250:
             return classify(code, reply, stage)
         stage = "rcpt"
-        code, reply = smtp.rcpt(target)
+        code, reply = smtp.rcpt(target, ["NOTIFY=FAILURE,DELAY"] if dsn else [])
         if code not in (250, 251):
             return classify(code, reply, stage)
         stage = "data"

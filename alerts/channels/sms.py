@@ -5,6 +5,9 @@ One JSON POST to ``SendMultipleMessage_V4_post_json`` per resident, keys in the 
 rendering's "text" (GSM-7, no diacritics) with ``IsUnicode: "0"``. The answer is HTTP 200 with
 a string ``CodeResult`` whatever happened, so the code decides, per the eSMS table.
 
+Each request names our ``CallbackUrl`` (with the account's secret token in its path), where
+eSMS reports the final status (``alerts.inbound.sms``).
+
 Retries are safe: ``RequestId`` (the item's idempotency key) is de-duplicated by the gateway
 within the day and a repeat answers 124, taken as already sent. A key longer than the 50
 characters eSMS allows is replaced by its SHA-256 prefix, still stable per item.
@@ -34,6 +37,7 @@ DEFAULT_BASE_URL = "https://rest.esms.vn"
 PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
 SMS_TYPE_CSKH = "2"  # customer-care brandname
 MAX_REQUEST_ID = 50
+CALLBACK_TOKEN = "callback_token"  # the secret in our CallbackUrl (alerts.inbound.sms)
 # CodeResult -> reaction and a short English reason (eSMS "Bảng mã lỗi",
 # https://github.com/devesms/gitbook_esms_for_develop_v2/blob/master/esms-api/bang-ma-loi.md).
 CODES = {
@@ -77,14 +81,26 @@ async def send(http: httpx.AsyncClient, account: Account, item: Item) -> Outcome
         "Sandbox": account.settings.get("sandbox", "0"),
         "RequestId": request_id(item.idempotency_key),
     }
-    if account.settings.get("callback_url"):
-        payload["CallbackUrl"] = account.settings["callback_url"]
+    callback = callback_url(account)
+    if callback:
+        payload["CallbackUrl"] = callback
     url = (account.base_url or DEFAULT_BASE_URL).rstrip("/") + PATH
+    hidden = (*secrets, account.secrets.get(CALLBACK_TOKEN, ""))
     try:
         response, data = await post_json(http, url, payload)
     except SEND_ERRORS as exc:
-        return transport_outcome(exc, secrets)
-    return scrub_outcome(_classify(response, data), secrets)
+        return transport_outcome(exc, hidden)
+    return scrub_outcome(_classify(response, data), hidden)
+
+
+def callback_url(account: Account) -> str:
+    """Return the ``CallbackUrl`` of every send: the account's hook URL (the "callback_url"
+    setting, ``<public URL>/hooks/sms/<account id>``) with its secret ``callback_token`` as
+    the last path segment, since eSMS signs no delivery report (channels-inbound.md §4.1).
+    Without a token the setting goes as it is (our hook then refuses the reports)."""
+    base = account.settings.get("callback_url", "")
+    token = account.secrets.get(CALLBACK_TOKEN, "")
+    return f"{base.rstrip('/')}/{token}" if base and token else base
 
 
 def national_number(phone: str) -> str | None:

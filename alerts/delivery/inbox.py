@@ -35,11 +35,13 @@ from alerts.inbound import Answer
 from alerts.inbound import Call
 from alerts.inbound import Event
 from alerts.inbound import Kind
+from alerts.residents import sms_keywords
 from alerts.residents import subscriptions
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store
 from alerts.store import inbound as store
+from alerts.store import receipts as receipt_store
 from alerts.store.accounts import StoredAccount
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,7 @@ def take(
     if account is None:
         _refuse(db, channel, account_id, "the account's secrets do not open", ip)
         return Answer(503, "unavailable")
-    if call.method == "GET":
+    if call.method == "GET" and not getattr(receiver, "GET_EVENTS", False):
         answer = receiver.handshake(account, call) if hasattr(receiver, "handshake") else None
         if answer is None:
             _refuse(db, channel, account_id, "GET without a handshake", ip)
@@ -149,6 +151,33 @@ def _pause(db, config, context: Context) -> str:
     return f"paused {paused}"
 
 
+def _pause_bounced(db, config, context: Context) -> str:
+    """A hard bounce or a complaint names our message, not the address (providers redact
+    it): pause whoever that delivery went to, on email only."""
+    provider_id = str(context.event.data.get("provider_id") or "")
+    address = receipt_store.resident_of(db, context.account.id, provider_id)
+    if address is None:
+        return "no such delivery"
+    reason = str(context.event.data.get("reason") or "stopped by the platform")[:200]
+    paused = subscriptions.pause(db, "email", address, reason, context.now)
+    return f"paused {paused}"
+
+
+def _sms_keyword(db, config, context: Context) -> str:
+    """A resident's SMS to the gateway's keyword (DK, HUY ...)."""
+    if not context.event.sender:
+        return "no sender"
+    text = str(context.event.data.get("text") or "")
+    return sms_keywords.answer(
+        db,
+        config,
+        account_id=context.account.id,
+        phone=context.event.sender,
+        text=text,
+        now=context.now,
+    )
+
+
 # (channel, kind) -> handler; (None, kind) serves every channel without its own.
 HANDLERS: dict[tuple[str | None, Kind], Handler] = {
     (None, Kind.RECEIPT): receipts.apply,
@@ -157,6 +186,8 @@ HANDLERS: dict[tuple[str | None, Kind], Handler] = {
     (None, Kind.OTHER): _note,
     (None, Kind.MESSAGE): _note,  # until a channel's own handler reads what residents write
     (None, Kind.CALLBACK): _note,
+    ("sms", Kind.MESSAGE): _sms_keyword,
+    ("email", Kind.STOPPED): _pause_bounced,
 }
 
 

@@ -29,6 +29,16 @@ ZALO_APP_ID = "zalo-app-1"
 FACEBOOK_PAGE, FACEBOOK_TOKEN = "104857600000001", "fb-page-token-1"
 ESMS = {"api_key": "FAKEAPIKEY", "secret_key": "FAKESECRET"}
 ESMS_BRANDNAME = "CONGAN_DEMO"
+# eSMS calling back (the fake's CP id and short-code key; our URL tokens): issue 15.
+ESMS_CALLBACK = {
+    "callback_token": "demo-esms-callback-0123456789",
+    "mo_private_key": "FAKE-MO-PRIVATE-KEY",
+}
+ESMS_CPID = "CP0042"
+EMAIL_BOUNCES = {
+    "bounce_key": "demo-verp-key-0123456789abcdef",
+    "hook_token": "demo-bounce-hook-0123456789",
+}
 WEBHOOK_ENDPOINT = "newsroom"
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 # Demo residents: (channel, address, region). The last one is a test-audience device.
@@ -92,8 +102,8 @@ def _specs(url: str, smtp_port: int) -> list[tuple]:
             "sms",
             "Cổng SMS Bộ Công an",
             f"{url}/esms",
-            {"brandname": ESMS_BRANDNAME},
-            ESMS,
+            {"brandname": ESMS_BRANDNAME, "cpid": ESMS_CPID},
+            {**ESMS, **ESMS_CALLBACK},
             False,
         ),
         (
@@ -101,8 +111,8 @@ def _specs(url: str, smtp_port: int) -> list[tuple]:
             "email",
             "Thư điện tử Bộ Công an",
             f"smtp://127.0.0.1:{smtp_port}",
-            email,
-            {},
+            {**email, "bounce_domain": "bounce.bocongan.gov.vn"},
+            EMAIL_BOUNCES,
             False,
         ),
         (
@@ -136,7 +146,7 @@ def seed(db: sqlite_utils.Database, config: Mapping, url: str, smtp_port: int) -
         existing = {(a.channel, a.name) for a in account_store.accounts_of_units(db, [unit_id])}
         if (channel, name) in existing:
             continue
-        accounts.create_account(
+        account_id = accounts.create_account(
             db,
             config,
             who,
@@ -148,6 +158,8 @@ def seed(db: sqlite_utils.Database, config: Mapping, url: str, smtp_port: int) -
             secrets=secrets,
             test_audience=test,
         )
+        if channel == "sms" and not test:
+            _reports_to_us(db, config, account_id, settings)
         created += 1
     with write(db):
         for residents, test in ((RESIDENTS, False), (TEST_RESIDENTS, True)):
@@ -156,3 +168,11 @@ def seed(db: sqlite_utils.Database, config: Mapping, url: str, smtp_port: int) -
                     db, channel=channel, address=address, region_code=region, test_audience=test
                 )
     return created
+
+
+def _reports_to_us(db, config: Mapping, account_id: int, settings: dict) -> None:
+    """Name the account's own hook as its CallbackUrl, so the fake gateway's delivery
+    reports reach the demo (the token is added by the sender)."""
+    hook = f"{config['PUBLIC_URL'].rstrip('/')}/hooks/sms/{account_id}"
+    with write(db):
+        account_store.set_settings(db, account_id, {**settings, "callback_url": hook})

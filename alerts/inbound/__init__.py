@@ -2,10 +2,11 @@
 
 One module per channel, beside the senders of ``alerts.channels`` and as small: it exposes
 ``CHANNEL`` and ``receive(account, call) -> Accepted | Refusal``, and may expose
-``handshake(account, call) -> Answer | None`` for a platform that checks a GET first
-(Meta's verify token). A receiver checks the call's proof of origin on the raw bytes, in
-constant time, and that the call is for this account (a valid signature for someone
-else's OA is a forgery for us), then turns the body into ``Event``s, each with the
+``handshake(account, call) -> Answer | None`` for a platform that checks a GET first (Meta's
+verify token); one whose platform sends its events by GET (eSMS) sets ``GET_EVENTS = True``
+instead, and its GETs go to ``receive``. A receiver checks the call's proof of origin on the
+raw bytes, in constant time, and that the call is for this account (a valid signature for
+someone else's OA is a forgery for us), then turns the body into ``Event``s, each with the
 platform's own id so that a re-delivery is recognised. It never touches the database or
 Flask and follows no link: the web layer (``alerts/web/hooks.py``) stores the events in the
 inbox and answers, the worker applies them (``alerts/delivery/inbox.py``).

@@ -15,7 +15,6 @@ This module holds the flows; beside it are what input is accepted
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 from collections.abc import Iterable
@@ -54,8 +53,6 @@ from alerts.residents.links import remember_tokens
 from alerts.residents.notices import notice_account
 from alerts.residents.notices import notice_texts
 from alerts.residents.notices import queue_notice
-from alerts.security import vault
-from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store
 from alerts.store import receipts as receipt_store
 from alerts.store import subscriptions as store
@@ -65,7 +62,6 @@ CONFIRM_TTL = timedelta(hours=24)
 CODE_TRIES = 5  # wrong codes per address before its codes stop working
 MANAGE_TTL = timedelta(hours=24)  # how long a "manage" notice may wait to go out
 STOP_WORDS = frozenset({"STOP", "HUY", "TU CHOI", "TUCHOI"})
-INBOUND_SECRET = "inbound_secret"  # the SMS account's secret the gateway's hook presents
 _LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
@@ -400,22 +396,6 @@ def pause(db: sqlite_utils.Database, channel: str, address: str, reason: str, no
         detail = {"channel": channel, "address": mask(channel, address), "reason": reason}
         _log(db, audit.Actor(f"{channel}-platform"), "subscription.paused", None, **detail)
     return len(paused)
-
-
-def inbound_secret_ok(db: sqlite_utils.Database, config: Mapping, presented: str) -> bool:
-    """Return whether the secret matches an active SMS account's ``inbound_secret``."""
-    if not presented:
-        return False
-    matched = False
-    for account_id in store.account_ids(db, "sms"):
-        stored = account_store.get_account(db, account_id)
-        try:
-            secret = vault.unseal(config, stored.secrets).get(INBOUND_SECRET, "")
-        except vault.VaultError:
-            continue
-        if secret and hmac.compare_digest(secret.encode(), presented.encode()):
-            matched = True
-    return matched
 
 
 def expire_pending(db: sqlite_utils.Database, now: datetime | None = None) -> int:

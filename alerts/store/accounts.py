@@ -98,6 +98,15 @@ def set_secrets(db: sqlite_utils.Database, account_id: int, sealed: bytes) -> No
     )
 
 
+def set_settings(db: sqlite_utils.Database, account_id: int, settings: dict) -> None:
+    """Replace an account's settings (one naming the account's own hook URL, known only
+    once the account has its id)."""
+    db.execute(
+        "UPDATE channel_accounts SET settings = ?, updated_at = ? WHERE id = ?",
+        [json.dumps(settings), now_text(), account_id],
+    )
+
+
 def set_active(
     db: sqlite_utils.Database, account_id: int, active: bool, reason: str | None = None
 ) -> None:

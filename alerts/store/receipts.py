@@ -38,6 +38,17 @@ def record(
     ).rowcount
 
 
+def resident_of(db: sqlite_utils.Database, account_id: int, provider_id: str) -> str | None:
+    """Return the resident's address the account's delivery with this provider message id
+    went to (a bounce names the message, not the address), or None."""
+    row = db.execute(
+        "SELECT target FROM deliveries WHERE account_id = ? AND provider_id = ?"
+        " AND subscription_id IS NOT NULL LIMIT 1",
+        [account_id, provider_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def counts(db: sqlite_utils.Database, warning_ids: list[int]) -> dict[tuple[int, str, str], int]:
     """Return {(warning id, channel, receipt): count} for the warnings' sent deliveries."""
     rows = db.execute(

@@ -1,16 +1,10 @@
-"""The residents' subscribe pages: subscribe, confirm, unsubscribe, manage, and the SMS
-gateway's inbound hook for the stop keyword. No sign-in; every rule is in
-``alerts.residents.subscriptions``.
+"""The residents' subscribe pages: subscribe, confirm, unsubscribe, manage. No sign-in;
+every rule is in ``alerts.residents.subscriptions``. The SMS stop keyword arrives through
+the gateway's own callback (``alerts.inbound.sms``, ``/hooks/sms/...``).
 
-Two views are exempt from CSRF, and only these: ``/unsubscribe/<token>``, because a mail
+One view is exempt from CSRF, and only this one: ``/unsubscribe/<token>``, because a mail
 client's RFC 8058 one-click POST carries no cookie and no form token (the token in the URL is
-the proof; the page's own button still sends and checks a CSRF token), and the inbound hook,
-which authenticates with a shared secret instead.
-
-The inbound hook is our own minimal format (eSMS documents no inbound format:
-docs/channels.md#sms): ``POST /hooks/sms-inbound`` with ``Content-Type: application/json``, the body
-``{"phone": "0912345678", "text": "HUY"}`` and the header ``X-Alerts-Inbound-Secret``
-holding the ``inbound_secret`` stored among an SMS account's secrets.
+the proof; the page's own button still sends and checks a CSRF token).
 """
 
 from __future__ import annotations
@@ -18,7 +12,6 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import current_app
 from flask import flash
-from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -36,14 +29,11 @@ from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
-from alerts import audit
 from alerts import channels
 from alerts.db import get_db
-from alerts.db import write
 from alerts.errors import Refused
 from alerts.models import Level
 from alerts.residents import subscriptions
-from alerts.store import audit as audit_store
 from alerts.store import regions as region_store
 from alerts.web.context import client_ip
 from alerts.web.forms import show_refusal
@@ -53,7 +43,6 @@ from alerts.web.warning_forms import CHANNEL_LABELS
 
 bp = Blueprint("subscribe", __name__)
 PENDING = "subscribe.pending"  # the session key: channel, address and masked address
-SECRET_HEADER = "X-Alerts-Inbound-Secret"
 ONE_CLICK = "One-Click"
 ADDRESS_HINTS = {
     "sms": _l("SMS: a Vietnamese mobile number, such as 0912 345 678."),
@@ -289,37 +278,7 @@ def request_manage():
     return render_template("subscribe/manage_request.html", form=form), status
 
 
-@bp.route("/hooks/sms-inbound", methods=["POST"])
-@public
-def sms_inbound():
-    """The SMS gateway forwards a resident's reply; the stop keyword ends their SMS
-    subscriptions. Authenticated by the shared secret in ``X-Alerts-Inbound-Secret``."""
-    db = get_db()
-    presented = request.headers.get(SECRET_HEADER, "")
-    if not subscriptions.inbound_secret_ok(db, current_app.config, presented):
-        with write(db):
-            entry = audit.make_entry(
-                audit.Actor("anonymous", None, client_ip()), "hook.refused", request.path
-            )
-            audit_store.append(db, entry)
-        return jsonify(error="unauthorized"), 401
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not all(
-        isinstance(body.get(k), str) for k in ("phone", "text")
-    ):
-        return jsonify(error='expected JSON {"phone": "...", "text": "..."}'), 400
-    if not subscriptions.is_stop_keyword(body["text"]):
-        return jsonify(ok=True, stopped=0)
-    try:
-        stopped = subscriptions.stop_keyword(db, body["phone"], ip=client_ip())
-    except Refused:
-        return jsonify(error="not a Vietnamese mobile number"), 422
-    return jsonify(ok=True, stopped=stopped)
-
-
 @bp.record_once
 def _exempt_from_csrf(state: BlueprintSetupState) -> None:
-    """Exempt exactly the one-click unsubscribe and the inbound hook (see the docstring)."""
-    csrf = state.app.extensions["csrf"]
-    csrf.exempt(unsubscribe)
-    csrf.exempt(sms_inbound)
+    """Exempt exactly the one-click unsubscribe (see the docstring)."""
+    state.app.extensions["csrf"].exempt(unsubscribe)

@@ -16,8 +16,22 @@ status is not documented). Checks, in order:
 - ``RequestId`` (at most 50 characters) already used today (Vietnam time) -> 124.
 
 Not modelled: balance (queue code 103), the 1-per-5-minutes rule for the same number and
-content in testing, delivery callbacks to ``CallbackUrl``. eSMS documents no inbound "STOP"
-(mobile-originated) webhook, so there is none here.
+content in testing.
+
+Calling us back (../shared/channels-inbound.md §4.1, §4.2, §6):
+
+- After accepting a message with a ``CallbackUrl`` on loopback (the fakes call nothing
+  else), a thread GETs it with the report's query string, ``SendStatus`` 7 then 5
+  (``SendSuccess=1``, or ``SendFailed=1``), repeating a call that times out or cannot
+  connect up to 5 times. ``POST /esms/_control/dlr`` (or
+  ``state.extra["esms_dlr"]``) chooses: ``outcome`` "delivered" (default), "failed",
+  "rejected" (``SendStatus`` 4) or "none" (no callback at all), ``delay`` in seconds before
+  the first call (default 0.05), ``wrong_token`` (the URL's last segment replaced).
+  Each call made is listed in ``state.extra["esms_callbacks"]`` (status, HTTP answer).
+- ``POST /esms/_control/mo`` {"url", "sender", "content", optional "smsid",
+  "receiver_time", "wrong_sign", "cpid"} sends a resident's SMS to the short code as eSMS
+  does (a GET to our registered URL, ``sign`` computed with ``PRIVATE_KEY``) and answers
+  {"status", "body"}: what our endpoint answered.
 
 A rate limit (requests per sliding second of arrivals, off by default), set by the
 "rate-limit" mode's ``per_second`` (``state.set_mode("esms", "rate-limit", per_second=5)``)
@@ -30,11 +44,17 @@ for it: an assumption). The "hang" and "trickle" modes are ``modes.py``'s. Queue
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import re
+import threading
 import time
 import uuid
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
+import httpx
 from flask import Blueprint
 from flask import jsonify
 from flask import request
@@ -47,6 +67,10 @@ API_KEY = "FAKEAPIKEY"
 SECRET_KEY = "FAKESECRET"
 BRANDNAMES = frozenset({"CONGAN_DEMO"})
 PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
+CPID = "CP0042"  # our CP id for the short code
+PRIVATE_KEY = "FAKE-MO-PRIVATE-KEY"  # the short code's PrivateKey, signing inbound SMS
+SHORT_CODE = "8079"
+CALLBACK_TRIES = 5  # eSMS repeats a callback that times out up to 5 times (§4.1)
 REQUIRED = ("ApiKey", "SecretKey", "Phone", "Content", "Brandname", "SmsType")
 MESSAGES = {
     "99": "Phone number is blocked",
@@ -144,7 +168,100 @@ def _accept(state: FakeState, body: dict):
             )
     if duplicate:
         return _code("124", SendStatus="5")
+    callback = str(body.get("CallbackUrl") or "")
+    if on_loopback(callback):
+        report = dict(state.extra.get("esms_dlr") or {})
+        threading.Thread(
+            target=_report, args=(state, callback, sms_id, body, report), daemon=True
+        ).start()
     return jsonify(CodeResult="100", CountRegenerate=0, SMSID=sms_id)
+
+
+def on_loopback(url: str) -> bool:
+    """Whether a URL is on this machine: the fakes call nothing else (a demo account's
+    CallbackUrl under a real public address is left alone)."""
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _statuses(outcome: str) -> list[dict]:
+    """The reports' query fields in the order eSMS sends them for an outcome."""
+    final = {"SendStatus": "5", "SendSuccess": "1", "SendFailed": "0"}
+    if outcome == "failed":
+        final = {"SendStatus": "5", "SendSuccess": "0", "SendFailed": "1"}
+    if outcome == "rejected":
+        return [{"SendStatus": "4", "SendSuccess": "0", "SendFailed": "0"}]
+    return [{"SendStatus": "7", "SendSuccess": "0", "SendFailed": "0"}, final]
+
+
+def _with_wrong_token(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/").rsplit("/", 1)[0] + "/not-the-token"
+    return urlunsplit(parts._replace(path=path))
+
+
+def _report(state: FakeState, url: str, sms_id: str, body: dict, report: dict) -> None:
+    """Call our CallbackUrl with each status report, as eSMS does once it knows them."""
+    outcome = report.get("outcome", "delivered")
+    if outcome == "none":
+        return
+    time.sleep(float(report.get("delay", 0.05)))
+    if report.get("wrong_token"):
+        url = _with_wrong_token(url)
+    for fields in _statuses(outcome):
+        query = {
+            "SMSID": sms_id,
+            **fields,
+            "TotalPrice": "850.0000",
+            "TotalReceiver": "1",
+            "TotalSent": "1",
+            "RequestId": "",
+            "TypeId": str(body.get("SmsType", "2")),
+            "telcoid": "1",
+            "phonenumber": national(body["Phone"]) or "",
+            "switchsmsid": "",
+        }
+        answered = _get(url, query)
+        with state.lock:
+            state.extra.setdefault("esms_callbacks", []).append((fields["SendStatus"], answered))
+
+
+def _get(url: str, query: dict) -> int | None:
+    """GET our endpoint, repeating on a timeout or a refused connection; its status."""
+    for _ in range(CALLBACK_TRIES):
+        try:
+            return httpx.get(url, params=query, timeout=2.0).status_code
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return None
+
+
+def mo_sign(cpid: str, sms_id: str, content: str, received: str, key: str = PRIVATE_KEY) -> str:
+    """eSMS's signature of an inbound SMS: base64(MD5(cpid smsid content time key))."""
+    joined = f"{cpid}{sms_id}{content}{received}{key}".encode()
+    return base64.b64encode(hashlib.md5(joined, usedforsecurity=False).digest()).decode()
+
+
+def send_mo(url: str, sender: str, content: str, **options) -> httpx.Response:
+    """Send a resident's SMS to the short code to our URL, as eSMS does (§4.2)."""
+    received = options.get("receiver_time") or time.strftime(
+        "%Y%m%d%H%M%S", time.gmtime(time.time() + 7 * 3600)
+    )
+    sms_id = options.get("smsid") or f"MO-{uuid.uuid4().hex[:16]}"
+    cpid = options.get("cpid", CPID)
+    sign = mo_sign(cpid, sms_id, content, received)
+    if options.get("wrong_sign"):
+        sign = mo_sign(cpid, sms_id, content, received, "not-the-key")
+    query = {
+        "sender": sender,
+        "content": content,
+        "serviceNumber": SHORT_CODE,
+        "keyword": content.split(" ", 1)[0].upper() if content.strip() else "",
+        "sign": sign,
+        "cpid": cpid,
+        "smsid": sms_id,
+        "receiverTime": received,
+    }
+    return httpx.get(url, params=query, timeout=5.0)
 
 
 def blueprint(state: FakeState) -> Blueprint:
@@ -171,5 +288,18 @@ def blueprint(state: FakeState) -> Blueprint:
             return _invalid()
         refusal = _refusal(state, body)
         return refusal if refusal is not None else _accept(state, body)
+
+    @bp.post("/_control/dlr")
+    def choose_reports():
+        state.extra["esms_dlr"] = dict(request.get_json() or {})
+        return jsonify(ok=True)
+
+    @bp.post("/_control/mo")
+    def emit_mo():
+        body = dict(request.get_json() or {})
+        if not on_loopback(str(body.get("url", ""))):
+            return jsonify(ok=False, error="the fakes call loopback addresses only"), 400
+        answer = send_mo(body.pop("url"), body.pop("sender"), body.pop("content"), **body)
+        return jsonify(status=answer.status_code, body=answer.text)
 
     return bp

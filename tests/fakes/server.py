@@ -7,7 +7,10 @@ An account's ``base_url`` points at one of them. The SMTP fake runs beside it (`
 Control API (JSON): POST /_control/reset, POST /_control/fail {"channel", "count", ...},
 POST /_control/delay {"channel", "seconds"}, POST /_control/limit {"key", "per_second"},
 POST /_control/mode {"channel", "mode", ...options} (a null "mode" clears it; the modes are
-``modes.py``'s), GET /_control/requests?channel= (each with its arrival and its answer).
+``modes.py``'s), GET /_control/requests?channel= (each with its arrival and its answer),
+POST /_control/bounce {"url", "to", "complaint"?, "status"?, "action"?} (the DSN or ARF
+report for the last message to "to", POSTed to our bounce endpoint); the eSMS fake has its
+own under /esms/_control/ (delivery reports, keyword SMS).
 Run for the demo: ``python -m tests.fakes.server --port 8025``.
 
 Each connection is served on its own thread (werkzeug's threaded server, which also closes
@@ -24,6 +27,7 @@ import json
 import threading
 import time
 
+import httpx
 from flask import Flask
 from flask import Response
 from flask import g
@@ -125,6 +129,24 @@ def control(app: Flask, state: FakeState) -> None:
         except ValueError as exc:
             return jsonify(ok=False, error=str(exc)), 400
         return jsonify(ok=True)
+
+    @app.post("/_control/bounce")
+    def bounce():
+        """POST our bounce endpoint ("url") the DSN, or with "complaint" the ARF report, for
+        the last message the SMTP fake received for "to", as a bounce relay would."""
+        from tests.fakes import esms
+        from tests.fakes import smtp
+
+        body = dict(request.get_json())
+        if not esms.on_loopback(body["url"]):
+            return jsonify(ok=False, error="the fakes call loopback addresses only"), 400
+        sent = [r for r in state.recorded("email") if body["to"] in r.json["rcpt_tos"]]
+        if not sent:
+            return jsonify(ok=False, error="no message to that address"), 404
+        options = {k: body[k] for k in ("action", "status", "diagnostic") if k in body}
+        raw = smtp.arf(sent[-1]) if body.get("complaint") else smtp.dsn(sent[-1], **options)
+        answer = httpx.post(body["url"], content=raw, timeout=10.0)
+        return jsonify(ok=True, status=answer.status_code, body=answer.text)
 
     @app.get("/_control/requests")
     def requests_():

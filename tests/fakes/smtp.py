@@ -7,7 +7,9 @@ shared ``FakeState`` under channel "email": ``headers`` (decoded, lower-case nam
 the text and HTML parts, the reply given, and the login used if any.
 
 AUTH (PLAIN, LOGIN) is offered without TLS, as on a trusted relay, and any credentials are
-accepted unless ``state.extra["email.password"]`` is set. Addresses in
+accepted unless ``state.extra["email.password"]`` is set. With ``state.extra["email.dsn"]``
+the DSN extension (RFC 3461) is offered and its MAIL and RCPT parameters taken (recorded in
+``mail_options``, ``rcpt_options``). Addresses in
 ``state.extra["email.unknown"]`` (a set) get ``550 5.1.1`` at RCPT. Queued failures
 (``state.fail("email", ...)``), taken one per connection at EHLO:
 
@@ -19,6 +21,15 @@ accepted unless ``state.extra["email.password"]`` is set. Addresses in
 
 ``state.delays["email"]`` slows every end of DATA down. Run for the demo:
 ``python -m tests.fakes.smtp --port 8026``.
+
+Bounces and complaints (../shared/channels-inbound.md §5, §6): ``dsn(recorded, ...)`` builds
+the delivery-status notification a receiving MTA sends back for a message this fake
+received (RFC 3464 in a ``multipart/report``, the original's headers as
+``text/rfc822-headers``), addressed to its envelope sender (our VERP address); ``arf(recorded,
+...)`` builds a feedback-loop complaint about it (RFC 5965) to a feedback address, the
+complainant redacted. Both are the raw bytes, made with the standard library's ``email``
+package, for a test or the demo to POST to our bounce endpoint as a mail-receiving service
+would.
 """
 
 from __future__ import annotations
@@ -29,8 +40,16 @@ import signal
 import threading
 import time
 import weakref
+from datetime import UTC
+from datetime import datetime
 from email import policy
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.parser import BytesParser
+from email.utils import format_datetime
+from email.utils import make_msgid
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -41,6 +60,8 @@ from tests.fakes.state import FakeState
 from tests.fakes.state import Recorded
 
 CHANNEL = "email"
+DSN = "email.dsn"  # state.extra flag: offer the DSN extension (RFC 3461) at EHLO
+DSN_PARAMETERS = ("RET", "ENVID", "NOTIFY", "ORCPT")
 UNKNOWN = "email.unknown"
 PASSWORD = "email.password"
 HOSTNAME = "smtp.fake.test"
@@ -97,7 +118,7 @@ class _Controller(Controller):
         self.sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()  # the demo runs for days
 
     def factory(self) -> SMTP:
-        server = super().factory()
+        server = _DsnSMTP(self.handler, **self.SMTP_kwargs)
         self.sessions.add(server)
         return server
 
@@ -117,6 +138,18 @@ class _Controller(Controller):
         await asyncio.sleep(0)  # let the transports' connection_lost callbacks run
 
 
+class _DsnSMTP(SMTP):
+    """aiosmtpd's server, taking the DSN parameters of MAIL and RCPT (RFC 3461) when the
+    fake offers the extension (aiosmtpd itself refuses every parameter it does not know)."""
+
+    def _getparams(self, params):
+        found = super()._getparams(params)
+        if found is not None and self.event_handler.state.extra.get(DSN):
+            for name in DSN_PARAMETERS:
+                found.pop(name, None)
+        return found
+
+
 class _Handler:
     """aiosmtpd hooks: queued failures, unknown mailboxes, and the recording of messages."""
 
@@ -130,6 +163,8 @@ class _Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self._begin(session)
         session.host_name = hostname
+        if self.state.extra.get(DSN):
+            responses.insert(-1, "250-DSN")
         return responses
 
     async def handle_HELO(self, server, session, envelope, hostname):
@@ -220,6 +255,8 @@ def _recorded(session, envelope, reply: str) -> Recorded:
         {
             "mail_from": envelope.mail_from,
             "rcpt_tos": list(envelope.rcpt_tos),
+            "mail_options": list(envelope.mail_options),
+            "rcpt_options": list(envelope.rcpt_options),
             "login": session.auth_data if session.authenticated else None,
             "from": str(message["from"]),
             "to": str(message["to"]),
@@ -236,6 +273,73 @@ def _recorded(session, envelope, reply: str) -> Recorded:
 def _content(part) -> str | None:
     """Return a text part decoded, with the canonical CRLF line ends turned into newlines."""
     return None if part is None else part.get_content().replace("\r\n", "\n")
+
+
+def _original_headers(recorded: Recorded) -> str:
+    """The returned message's headers as a receiving MTA has them (Return-Path added)."""
+    message = BytesParser(policy=policy.compat32).parsebytes(recorded.body, headersonly=True)
+    lines = [f"Return-Path: <{recorded.json['mail_from']}>"]
+    lines += [f"{name}: {value}" for name, value in message.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _report(kind: str, to: str, subject: str, human: str) -> MIMEMultipart:
+    report = MIMEMultipart("report", report_type=kind)
+    report["From"] = f"MAILER-DAEMON@{HOSTNAME}"
+    report["To"] = to
+    report["Subject"] = subject
+    report["Date"] = format_datetime(datetime.now(UTC))
+    report["Message-ID"] = make_msgid(domain=HOSTNAME)
+    report.attach(MIMEText(human, "plain", "utf-8"))
+    return report
+
+
+def dsn(
+    recorded: Recorded,
+    *,
+    action: str = "failed",
+    status: str = "5.1.1",
+    diagnostic: str = "smtp; 550 5.1.1 The email account that you tried to reach does not exist",
+) -> bytes:
+    """Return the DSN for a message this fake received (one recipient, its first)."""
+    rcpt = recorded.json["rcpt_tos"][0]
+    report = _report(
+        "delivery-status",
+        recorded.json["mail_from"],
+        "Undelivered Mail Returned to Sender" if action == "failed" else "Delivery delayed",
+        f"Your message to {rcpt} could not be delivered ({status}).",
+    )
+    per_message, per_recipient = Message(), Message()
+    per_message["Reporting-MTA"] = f"dns; {HOSTNAME}"
+    envelope_id = [o for o in recorded.json["mail_options"] if o.startswith("ENVID=")]
+    if envelope_id:  # the sender asked for DSNs with its ENVID (RFC 3461): it comes back
+        per_message["Original-Envelope-Id"] = envelope_id[0].partition("=")[2]
+    per_message["Arrival-Date"] = format_datetime(datetime.now(UTC))
+    per_recipient["Final-Recipient"] = f"rfc822;{rcpt}"
+    per_recipient["Action"] = action
+    per_recipient["Status"] = status
+    per_recipient["Diagnostic-Code"] = diagnostic
+    status_part = MIMEBase("message", "delivery-status")
+    status_part.set_payload([per_message, per_recipient])
+    report.attach(status_part)
+    report.attach(MIMEText(_original_headers(recorded), "rfc822-headers", "us-ascii"))
+    return report.as_bytes()
+
+
+def arf(recorded: Recorded, *, feedback_type: str = "abuse", to: str = "fbl@example.vn") -> bytes:
+    """Return a feedback-loop complaint about a message this fake received, the
+    complainant's address redacted as providers do."""
+    report = _report(
+        "feedback-report", to, "Complaint about message", "A user marked this message as spam."
+    )
+    fields = MIMEBase("message", "feedback-report")
+    fields.set_payload(
+        f"Feedback-Type: {feedback_type}\nUser-Agent: FakeFBL/1.0\nVersion: 1\n"
+        f"Original-Rcpt-To: redacted@{recorded.json['rcpt_tos'][0].partition('@')[2]}\n"
+    )
+    report.attach(fields)
+    report.attach(MIMEText(_original_headers(recorded), "rfc822-headers", "us-ascii"))
+    return report.as_bytes()
 
 
 def main() -> None:
