@@ -105,6 +105,13 @@ def _hours(value: str) -> int:
     return int(value)
 
 
+def _retention_days(value: str) -> int:
+    number = _positive_int(value)
+    if number > 3650:
+        raise ValueError("must be 1 to 3650 days")
+    return number
+
+
 @dataclass(frozen=True)
 class Setting:
     """One deployment setting: read as ALERTS_<name> and stored as app.config[name]."""
@@ -168,6 +175,12 @@ SETTINGS = (
     ),
     Setting("BACKUP_KEEP", _positive_int, 7, "How many scheduled backups are kept."),
     Setting("SMS_MAX_SEGMENTS", _segments, 2, "SMS budget per warning, in 153-character parts."),
+    Setting(
+        "REPORT_RETENTION_DAYS",
+        _retention_days,
+        180,
+        "Days a resident's report and screenshot are kept, unless a warning came from it.",
+    ),
     Setting(
         "DATA_KEY",
         _text,

@@ -34,13 +34,14 @@ from alerts.db import write
 from alerts.delivery import inbox
 from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
+from alerts.reports import filing as report_filing
 from alerts.store import backup
 from alerts.store import deliveries as store
 from alerts.store import lease as lease_store
 from alerts.warnings import workflow
 
 INTERVAL = 2.0
-FORGET_EVERY = 3600.0  # seconds between purges of residents' data from applied events
+FORGET_EVERY = 3600.0  # seconds between purges of residents' data (applied events, old reports)
 # ``flask dispatch-once`` keeps sending while work is due for up to this long.
 DRAIN_SECONDS = 20.0
 log = logging.getLogger("alerts.worker")
@@ -140,6 +141,7 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
             inbox.apply_waiting(db, config)
             if time.monotonic() - forgotten["at"] > FORGET_EVERY:
                 inbox.forget_old(db)
+                report_filing.purge_expired(db)
                 forgotten["at"] = time.monotonic()
         except LeaseHeld:
             log.error("Lost the worker lease to another process; stopping.")

@@ -34,6 +34,7 @@ from alerts.web import demo
 from alerts.web import health
 from alerts.web import hooks
 from alerts.web import portal
+from alerts.web import report
 from alerts.web import site
 from alerts.web import storage
 from alerts.web import subscribe
@@ -45,7 +46,7 @@ from alerts.web.forms import role_names
 from alerts.web.warning_forms import LABELS
 
 # Blueprints that never depend on the staff session (the TOTP enrolment guard skips them).
-PUBLIC_BLUEPRINTS = {"api", "portal", "verify", "subscribe", "hooks"}
+PUBLIC_BLUEPRINTS = {"api", "portal", "verify", "subscribe", "hooks", "report"}
 # Endpoints a user who must still enrol a second factor may open.
 TOTP_ENROLMENT_ENDPOINTS = {"account.enrol_totp", "auth.logout", "site.set_language", "static"}
 # Endpoints a user whose password an admin chose may open before choosing their own.
@@ -186,6 +187,7 @@ def init_app(app: Flask) -> None:
         verify.bp,
         subscribe.bp,
         hooks.bp,
+        report.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(CSRFError, _on_csrf_error)
