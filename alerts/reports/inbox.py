@@ -212,9 +212,7 @@ def counts(db: sqlite_utils.Database, unit: Unit, now: datetime | None = None) -
 
 def count_new(db: sqlite_utils.Database, unit: Unit) -> int:
     """Return how many reports wait at the unit or below it unread (new or forwarded up)."""
-    return store.count_reports(
-        db, _scope(db, unit), statuses=("new", "forwarded"), at_unit=True
-    )
+    return store.count_reports(db, _scope(db, unit), statuses=("new", "forwarded"), at_unit=True)
 
 
 def assignable(db: sqlite_utils.Database, report: Report) -> list:
@@ -252,7 +250,11 @@ def _original(db: sqlite_utils.Database, report: Report, code: str) -> Report:
     if original.id == report.id:
         raise Refused("A report cannot repeat itself.", "duplicate_of")
     if original.status == "duplicate":
-        raise Refused("%(code)s is itself a repeat: name the first report.", "duplicate_of", code=original.code)
+        raise Refused(
+            "%(code)s is itself a repeat: name the first report.",
+            "duplicate_of",
+            code=original.code,
+        )
     return original
 
 
@@ -324,9 +326,7 @@ def _transition(db, acting: Acting, report: Report, action: str, reason, duplica
     return changed
 
 
-def assign(
-    db: sqlite_utils.Database, acting: Acting, code: str, username: str | None
-) -> Report:
+def assign(db: sqlite_utils.Database, acting: Acting, code: str, username: str | None) -> Report:
     """Give the report to an officer of the unit holding it (None or "": to nobody)."""
     try:
         with write(db):
@@ -459,9 +459,7 @@ def reply(
         raise
 
 
-def tell_published(
-    db: sqlite_utils.Database, config: Mapping, now: datetime | None = None
-) -> int:
+def tell_published(db: sqlite_utils.Database, config: Mapping, now: datetime | None = None) -> int:
     """Tell the reporters whose report became a published warning, with its code and link
     (the worker calls this every tick); return how many were told. The notice's fixed key
     records that they were, so each reporter hears it once."""
@@ -478,7 +476,14 @@ def tell_published(
             except Conflict as unreachable:
                 _log(db, audit.SYSTEM, "report.not_told", report, reason=unreachable.text)
                 continue
-            _log(db, audit.SYSTEM, "report.replied", report, channel=where.channel, warning=alert.code)
+            _log(
+                db,
+                audit.SYSTEM,
+                "report.replied",
+                report,
+                channel=where.channel,
+                warning=alert.code,
+            )
         told += 1
     return told
 
@@ -537,3 +542,16 @@ def create_warning(
         for report in reports:
             _log(db, acting.actor, "report.warning_drafted", report, warning=alert_id)
     return alert_id
+
+
+def screenshot(
+    db: sqlite_utils.Database, config: Mapping, acting: Acting, code: str
+) -> tuple[str, bytes]:
+    """Return a visible report's screenshot (MIME type, bytes) opened from the vault;
+    NotFound when it has none."""
+    report = visible(db, acting, code)
+    found = store.image(db, report.id)
+    if found is None:
+        raise NotFound(code)
+    mime, sealed = found
+    return mime, vault.vault(config).decrypt(sealed)

@@ -167,7 +167,9 @@ def set_fields(db: sqlite_utils.Database, report_id: int, **values: object) -> N
 def link_warning(db: sqlite_utils.Database, report_ids: Iterable[int], warning_id: int) -> None:
     """Attach reports to the warning drafted from them (they are then kept past retention)."""
     params: list = [warning_id]
-    db.execute(f"UPDATE reports SET warning_id = ? WHERE {_in('id', list(report_ids), params)}", params)
+    db.execute(
+        f"UPDATE reports SET warning_id = ? WHERE {_in('id', list(report_ids), params)}", params
+    )
 
 
 def groups(
@@ -187,8 +189,15 @@ def groups(
         [*params, limit],
     ).fetchall()
     return [
-        Group(kind, key, value, n, communes, tuple(sorted(json.loads(codes))),
-              tuple(sorted(json.loads(rc))))
+        Group(
+            kind,
+            key,
+            value,
+            n,
+            communes,
+            tuple(sorted(json.loads(codes))),
+            tuple(sorted(json.loads(rc))),
+        )
         for kind, key, value, n, communes, codes, rc in rows
     ]
 
