@@ -368,7 +368,10 @@ def destination(db: sqlite_utils.Database, config: Mapping, report: Report) -> D
     """Return where the reporter can be answered; Conflict when they cannot be."""
     if report.contact_sealed is None:
         raise Conflict("The reporter left no way to contact them.")
-    opened = vault.unseal(config, report.contact_sealed)
+    try:
+        opened = vault.unseal(config, report.contact_sealed)
+    except vault.VaultError:  # a key rotated away: the decision stands, nobody is told
+        raise Conflict("The reporter's contact cannot be opened with this server's key.")
     address = str(opened.get("address") or opened.get("contact") or "").strip()
     if not address:
         raise Conflict("The reporter left no way to contact them.")
