@@ -371,7 +371,7 @@ def destination(db: sqlite_utils.Database, config: Mapping, report: Report) -> D
     try:
         opened = vault.unseal(config, report.contact_sealed)
     except vault.VaultError:  # a key rotated away: the decision stands, nobody is told
-        raise Conflict("The reporter's contact cannot be opened with this server's key.")
+        raise Conflict("The reporter's contact cannot be opened with this server's key.") from None
     address = str(opened.get("address") or opened.get("contact") or "").strip()
     if not address:
         raise Conflict("The reporter left no way to contact them.")
