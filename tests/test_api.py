@@ -631,7 +631,15 @@ def test_the_description_closes_every_request_body(client):
         for op in path.values()
         if "requestBody" in op
     }
-    assert bodies == {"AlertInput", "Approval", "Review", "Reason", "Empty"}
+    assert bodies == {
+        "AlertInput",
+        "Approval",
+        "Review",
+        "Reason",
+        "Empty",
+        "ReportChange",
+        "AlertFromReports",
+    }
     for name in [*bodies, "Indicators"]:
         assert schemas[name]["additionalProperties"] is False, name
     assert set(schemas["AlertInput"]["properties"]) == set(inputs.CONTENT_FIELDS)

@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     from alerts.api import openapi  # noqa: F401  (registers its views on bp)
     from alerts.api import problems
     from alerts.api import reference  # noqa: F401
+    from alerts.api import reports  # noqa: F401
     from alerts.api import views  # noqa: F401
 
     app.register_blueprint(bp)

@@ -12,6 +12,7 @@ from flask import abort
 from alerts import __version__
 from alerts.api import bp
 from alerts.api import problems
+from alerts.api import reports
 from alerts.api import schemas
 from alerts.api import serialize
 from alerts.api.auth import public
@@ -25,8 +26,8 @@ _ERRORS = {
     "400": "The body is not a JSON object.",
     "401": "No token, or the token is unknown, revoked or its account disabled.",
     "403": "Your role or unit may not do this.",
-    "404": "No such warning, or outside your jurisdiction.",
-    "409": "Not possible in the warning's current state.",
+    "404": "No such warning or report, or outside your jurisdiction.",
+    "409": "Not possible in the warning's (or report's) current state.",
     "413": "The body is larger than 3 MB.",
     "422": "Invalid or unknown fields: `errors` lists them.",
     "503": "The server cannot save right now (its disk is full or failing); nothing was saved."
@@ -202,9 +203,12 @@ def document() -> dict:
         },
         "servers": [{"url": bp.url_prefix}],
         "security": [{"bearer": []}],
-        "paths": {**_alert_paths(), **_other_paths()},
+        "paths": {**_alert_paths(), **reports.paths(_op, _body), **_other_paths()},
         "components": {
-            "schemas": schemas.components(),
+            "schemas": {
+                **schemas.components(),
+                **reports.components(schemas.closed, schemas.content_properties()),
+            },
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

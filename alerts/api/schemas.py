@@ -32,12 +32,12 @@ def _text(max_length: int | None = None, **extra) -> dict:
     return {"type": "string", **({"maxLength": max_length} if max_length else {}), **extra}
 
 
-def _closed(properties: dict, **extra) -> dict:
+def closed(properties: dict, **extra) -> dict:
     """Return an object schema that allows no member beyond ``properties``."""
     return {"type": "object", "properties": properties, "additionalProperties": False, **extra}
 
 
-def _content_properties() -> dict:
+def content_properties() -> dict:
     """Return the fields a caller sends and reads back (names as in ``alerts.warnings.content``)."""
     time = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset."}
     strings = {"type": "array", "items": {"type": "string"}}
@@ -114,7 +114,7 @@ def _alert_schema() -> dict:
         },
         "actions": {"type": "array", "items": {"enum": list(ACTIONS)}},
     }
-    properties = {**_content_properties(), **record}
+    properties = {**content_properties(), **record}
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
@@ -141,14 +141,14 @@ def components() -> dict:
     return {
         "Alert": _alert_schema(),
         # Request bodies take no other member: an unknown one is a 422 naming it.
-        "AlertInput": _closed(_content_properties()),
-        "Indicators": _closed({"phones": strings, "accounts": strings, "links": strings}),
-        "Approval": _closed({"content_hash": _text()}, required=["content_hash"]),
-        "Review": _closed(
+        "AlertInput": closed(content_properties()),
+        "Indicators": closed({"phones": strings, "accounts": strings, "links": strings}),
+        "Approval": closed({"content_hash": _text()}, required=["content_hash"]),
+        "Review": closed(
             {"content_hash": _text(), "reason": _text(1000)}, required=["content_hash", "reason"]
         ),
-        "Reason": _closed({"reason": _text(1000)}, required=["reason"]),
-        "Empty": _closed({}),
+        "Reason": closed({"reason": _text(1000)}, required=["reason"]),
+        "Empty": closed({}),
         "Problem": problem,
         "Region": {
             "type": "object",

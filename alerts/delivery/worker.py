@@ -35,6 +35,7 @@ from alerts.delivery import inbox
 from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
 from alerts.reports import filing as report_filing
+from alerts.reports import inbox as report_inbox
 from alerts.store import backup
 from alerts.store import deliveries as store
 from alerts.store import lease as lease_store
@@ -87,6 +88,7 @@ def tick(
     over, dispatch the outbox until nothing more is due; ``heartbeat`` renews the lease
     while a long fan-out is recorded."""
     workflow.publish_due(db, config)
+    report_inbox.tell_published(db, config)
     workflow.expire_due(db)
     inbox.apply_waiting(db, config)
     budget = min(DRAIN_SECONDS, config["WORKER_LEASE_SECONDS"] / 3)  # renew the lease in time
@@ -137,6 +139,7 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
         try:
             acquire(db, holder, lease)
             workflow.publish_due(db, config)
+            report_inbox.tell_published(db, config)
             workflow.expire_due(db)
             inbox.apply_waiting(db, config)
             if time.monotonic() - forgotten["at"] > FORGET_EVERY:

@@ -97,8 +97,11 @@ def queue_notice(
     texts: tuple[str, str, str],
     now: datetime,
     expires: datetime,
+    *,
+    key: str | None = None,
 ) -> int:
-    """Queue a notice's (subject, text, html) for the engine to send; return its id."""
+    """Queue a notice's (subject, text, html) for the engine to send; return its id. A
+    fixed ``key`` makes it once-only (the outbox refuses a second notice with that key)."""
     subject, text, html = texts
     return notice_store.insert(
         db,
@@ -109,7 +112,7 @@ def queue_notice(
         subject=subject,
         text=text,
         html=html,
-        idempotency_key=f"n-{kind}-{secrets.token_hex(10)}",
+        idempotency_key=key or f"n-{kind}-{secrets.token_hex(10)}",
         now=to_text(now),
         expires_at=to_text(expires),
     )
