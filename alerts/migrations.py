@@ -710,6 +710,44 @@ def m015_notice_kinds(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m016_fanouts(db: sqlite_utils.Database) -> None:
+    """A warning to a province's or the nation's residents is queued in chunks (issue 13).
+
+    Queueing a million deliveries in the approval's transaction held SQLite's one write
+    lock for seconds (the rows, their keys, their indexes and a WAL of 300 MB to sync),
+    during which no other approval, cancel, receipt or delivery result could be written.
+    The approval now queues the first chunk and writes here what remains to queue: the
+    regions left with how many subscribers each had (``regions_left``, a JSON array of
+    ``[code, count]``); the worker queues the next chunk every tick, each in its own
+    short transaction, until none is left, the warning is cancelled or superseded, or it
+    expires (``status`` stopped).
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE fanouts (
+            id INTEGER PRIMARY KEY,
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            msg_type TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            account_id INTEGER NOT NULL REFERENCES channel_accounts(id),
+            priority INTEGER NOT NULL,
+            test_audience INTEGER NOT NULL,
+            expires_at TEXT NOT NULL,
+            regions_left TEXT NOT NULL,
+            expected INTEGER NOT NULL,
+            queued INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status = 'open' OR status = 'done' OR status = 'stopped'),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX fanouts_open ON fanouts(warning_id) WHERE status = 'open';
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

@@ -48,7 +48,7 @@ TARGETS = {
     "ratio": 0.8,
     "vs_apprise": 3.0,
     "latency50_per_s": 1_000.0,
-    "enqueue_1m_s": 10.0,
+    "enqueue_1m_s": 3.0,
     "peak_rss_mb": 300.0,
     "first_delivery_s": 2.0,
     "paced_per_s": 27.0,
@@ -597,9 +597,13 @@ def province_subscribers(db, n: int) -> int:
     return len(communes)
 
 
-def enqueue_province(template: Path, tmp: Path, config: dict) -> tuple[float, int]:
+def enqueue_province(template: Path, tmp: Path, config: dict) -> tuple[float, float]:
     """1,000,000 SMS subscribers over Hà Nội's communes; time the province-wide approval
-    (which runs enqueue_publication in its transaction). Returns seconds and rows queued."""
+    (which queues the first chunk in its transaction, alerts/warnings/outbox.py), then the
+    worker's top-ups that queue the rest, chunk by chunk, as its ticks would (without the
+    two seconds between them). Returns both times in seconds."""
+    from alerts.warnings import outbox
+
     db = fresh_db(template, tmp, "province")
     add_account(db, config, "sms", "http://127.0.0.1:9", SMS_SETTINGS, SMS_SECRETS)
     began = time.perf_counter()
@@ -608,16 +612,31 @@ def enqueue_province(template: Path, tmp: Path, config: dict) -> tuple[float, in
     alert_id = submitted(db, config, "hanoi.canbo", ["01"], ["sms"])
     began = time.perf_counter()
     approve(db, config, "hanoi.duyet", alert_id)
-    seconds = time.perf_counter() - began
+    approval = time.perf_counter() - began
+    first = sum(statuses(db, alert_id).values())
+    longest, chunks = 0.0, 0
+    while True:
+        began_chunk = time.perf_counter()
+        if not outbox.top_up(db):
+            break
+        longest, chunks = max(longest, time.perf_counter() - began_chunk), chunks + 1
+    queued = time.perf_counter() - began  # the approval and every top-up
     rows = sum(statuses(db, alert_id).values())
     db.close()
     for suffix in ("", "-wal", "-shm"):
         (tmp / f"province.db{suffix}").unlink(missing_ok=True)
     note(
         f"enqueue_1m: {PROVINCE_N} subscribers over the {communes} communes of Hà Nội"
-        f" (inserted in {inserted:.1f} s, not counted); {rows} deliveries queued by the approval"
+        f" (inserted in {inserted:.1f} s, not counted); the approval queued {first},"
+        f" then {chunks} top-ups the rest (the longest {longest:.2f} s): {rows} deliveries"
     )
-    return seconds, rows
+    return approval, queued
+
+
+def report_enqueue(template: Path, tmp: Path, config: dict) -> None:
+    approval, queued = enqueue_province(template, tmp, config)
+    report("enqueue_1m_s", approval)
+    report("queued_1m_s", queued)
 
 
 def serve_fake(port: int) -> None:
@@ -818,6 +837,7 @@ SUMMARY = (
     "latency50_per_s",
     "peak_rss_mb",
     "enqueue_1m_s",
+    "queued_1m_s",
     "first_delivery_s",
     "paced_per_s",
     "paced_429s",
@@ -871,7 +891,7 @@ def main(argv: list[str]) -> int:
                 profile_engine(template, tmp, config, sinks.url(), args.n)
                 return 0
             if args.only == "enqueue":
-                report("enqueue_1m_s", enqueue_province(template, tmp, config)[0])
+                report_enqueue(template, tmp, config)
                 return 0
             measure(tmp, template, config, sinks, args.n, concurrency)
         finally:
@@ -974,8 +994,7 @@ def measure(tmp: Path, template: Path, config: dict, sinks: Sinks, n: int, concu
     report("latency50_bare_per_s", ok / seconds)
 
     # 5. One million subscribers of Hà Nội, enqueued at approval.
-    seconds, _rows = enqueue_province(template, tmp, config)
-    report("enqueue_1m_s", seconds)
+    report_enqueue(template, tmp, config)
 
     # 7. Paced against the fake Telegram API.
     result = paced(template, tmp, config)

@@ -16,6 +16,7 @@ from alerts.models import Role
 from alerts.residents.addresses import mask
 from alerts.store import audit as audit_store
 from alerts.store import deliveries as store
+from alerts.store import fanouts as fanout_store
 from alerts.store import receipts as receipt_store
 from alerts.warnings import workflow
 from alerts.warnings.models import Alert
@@ -40,6 +41,10 @@ def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
     for row in rows:
         totals[row["state"]] += row["count"]
     channels = _table(rows, "channel")
+    for channel, waiting in fanout_store.waiting(db, [alert.id]).items():
+        # Subscribers of regions the worker has yet to queue (a large fan-out, m016).
+        channels.setdefault(channel, dict.fromkeys(STATES + RECEIPTS, 0))["queued"] += waiting
+        totals["queued"] += waiting
     for (_warning, channel, receipt), count in receipt_store.counts(db, [alert.id]).items():
         state = "reported_failed" if receipt == "failed" else receipt
         channels[channel][state] += count

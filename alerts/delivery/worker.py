@@ -1,8 +1,9 @@
 """The one worker process: APScheduler 3 runs a single interval job that renews the lease,
-publishes what is due, expires what is over and applies what the channels sent back
-(alerts/delivery/inbox.py), while the delivery engine, started once,
-sends the outbox on its own threads (alerts/delivery/engine.py). The job takes
-milliseconds whatever the engine is doing, so it never overlaps itself.
+publishes what is due, queues the next chunk of large fan-outs (alerts/warnings/outbox.py),
+expires what is over and applies what the channels sent back (alerts/delivery/inbox.py),
+while the delivery engine, started once, sends the outbox on its own threads
+(alerts/delivery/engine.py). The job takes well under its interval whatever the engine is
+doing (a chunk of 50,000 rows: a few tenths of a second), so it never overlaps itself.
 
 Only one worker may be active per database: it holds a lease row it renews every tick
 (the heartbeat ``/healthz`` shows). A second worker waits while the lease is fresh and
@@ -39,6 +40,7 @@ from alerts.reports import inbox as report_inbox
 from alerts.store import backup
 from alerts.store import deliveries as store
 from alerts.store import lease as lease_store
+from alerts.warnings import outbox
 from alerts.warnings import workflow
 
 INTERVAL = 2.0
@@ -88,6 +90,7 @@ def tick(
     over, dispatch the outbox until nothing more is due; ``heartbeat`` renews the lease
     while a long fan-out is recorded."""
     workflow.publish_due(db, config)
+    outbox.top_up(db, to_the_end=True)
     report_inbox.tell_published(db, config)
     workflow.expire_due(db)
     inbox.apply_waiting(db, config)
@@ -139,6 +142,7 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
         try:
             acquire(db, holder, lease)
             workflow.publish_due(db, config)
+            outbox.top_up(db)
             report_inbox.tell_published(db, config)
             workflow.expire_due(db)
             inbox.apply_waiting(db, config)

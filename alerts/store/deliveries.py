@@ -257,19 +257,10 @@ def queue_residents(
     region_codes: list[str],
     test_audience: bool,
 ) -> int:
-    """Queue one delivery per active subscription of the channel and audience in the regions
-    (a commune's, its province's, or below a province: "vn" is everyone), in one statement
-    (a million in seconds); return how many were added."""
-    marks = ", ".join("?" * len(region_codes))
-    where = (
-        "1"
-        if "vn" in region_codes
-        else (
-            f"(s.region_code IN ({marks}) OR r.parent_code IN ({marks})"
-            f" OR s.region_code IN (SELECT parent_code FROM regions WHERE code IN ({marks})))"
-        )
-    )
-    params = [] if "vn" in region_codes else region_codes * 3
+    """Queue one delivery per active subscription of the channel and audience whose own
+    region is one of ``region_codes`` (exact codes: ``alerts.store.fanouts.reach`` finds
+    them), in one statement; return how many were added. An address that already has its
+    delivery (subscribed in two communes) is skipped by its unique key."""
     cursor = db.execute(
         "INSERT OR IGNORE INTO deliveries (warning_id, msg_type, channel, account_id, target,"
         " subscription_id, province_code, idempotency_key, priority, status, next_attempt_at,"
@@ -278,7 +269,8 @@ def queue_residents(
         " CASE r.level WHEN 'commune' THEN r.parent_code ELSE r.code END,"
         f" {_KEY.format(target='s.address')}, ?, 'queued', ?, ?, ?"
         " FROM subscriptions s JOIN regions r ON r.code = s.region_code"
-        f" WHERE s.channel = ? AND s.status = 'active' AND s.test_audience = ? AND {where}",
+        " WHERE s.region_code IN (SELECT value FROM json_each(?))"
+        " AND s.channel = ? AND s.status = 'active' AND s.test_audience = ?",
         [
             warning_id,
             msg_type,
@@ -292,9 +284,9 @@ def queue_residents(
             now,
             expires_at,
             now,
+            json.dumps(region_codes),
             channel,
             int(test_audience),
-            *params,
         ],
     )
     return cursor.rowcount

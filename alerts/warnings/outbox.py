@@ -1,6 +1,10 @@
 """Filling the outbox: one delivery row per (message, channel, account, target), written in
 the transaction that publishes or cancels the warning, so a publication never exists
-without its deliveries and a delivery never exists without a publication.
+without its deliveries and a delivery never exists without a publication. A warning to
+more residents than ``FIRST_CHUNK`` queues them in chunks of whole regions: the first in
+that transaction, with the record of the rest (``alerts.store.fanouts``), the others by
+the worker's ``top_up`` every tick, each chunk in a transaction of its own; a million
+rows in one write held SQLite's only lock for seconds (issue 13).
 
 Targets are the issuing unit's broadcast accounts (Page, channel, OA, newsroom webhooks,
 the nearest up the hierarchy when the unit has none) and the residents subscribed to the
@@ -14,17 +18,27 @@ from __future__ import annotations
 import sqlite_utils
 
 from alerts import channels
+from alerts.clock import from_text
 from alerts.clock import now_text
+from alerts.db import write
 from alerts.store import accounts as account_store
 from alerts.store import deliveries as delivery_store
+from alerts.store import fanouts as fanout_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
+from alerts.store import warnings as warning_store
 from alerts.store.accounts import StoredAccount
+from alerts.store.fanouts import Fanout
 from alerts.warnings.models import Alert
+from alerts.warnings.models import Status
 
 BROADCAST_CHANNELS = channels.BROADCAST
 RESIDENT_CHANNELS = channels.RESIDENT_NAMES
 PRIORITY = {"Alert": 10, "Update": 10, "Cancel": 100}
+# Residents' deliveries queued in the approval's transaction, then by the worker per tick:
+# chunks of whole regions, so that no write holds SQLite's one lock for long (m016).
+FIRST_CHUNK = 20_000
+CHUNK = 50_000
 
 
 def _unit_chain(db: sqlite_utils.Database, unit_id: int) -> list[int]:
@@ -78,19 +92,84 @@ def _broadcast(db, alert: Alert, msg_type: str, channel: str, accounts, now: str
 
 
 def _residents(db, alert: Alert, msg_type: str, channel: str, account, now: str) -> int:
-    """Queue one delivery per subscribed address of the targeted regions."""
-    return delivery_store.queue_residents(
-        db,
+    """Queue the first chunk of the residents' deliveries in the publication's transaction
+    and leave the rest to ``top_up``; return how many subscriptions the warning reaches
+    (exactly how many rows were added when no fan-out is left)."""
+    test = not alert.content.is_live
+    regions = fanout_store.reach(db, channel, test, list(alert.content.regions))
+    fanout = Fanout(
+        0,
         alert.id,
         msg_type,
         channel,
         account.id,
         PRIORITY[msg_type],
-        now,
+        test,
         alert.content.expires_at,
-        list(alert.content.regions),
-        test_audience=not alert.content.is_live,
+        regions,
     )
+    added, left = _queue_chunk(db, fanout, FIRST_CHUNK, now)
+    if not left:
+        return added
+    expected = sum(count for _code, count in regions)
+    remaining = fanout._replace(regions_left=left)
+    fanout_store.open_fanout(db, remaining, expected=expected, queued=added, now=now)
+    return added + sum(count for _code, count in left)
+
+
+def _queue_chunk(db, fanout: Fanout, size: int, now: str) -> tuple[int, list]:
+    """Queue the next regions of a fan-out, whole regions up to ``size`` subscribers (at
+    least one region); return how many rows were added and the regions left."""
+    taken, total = 0, 0
+    for _code, count in fanout.regions_left:
+        if taken and total + count > size:
+            break
+        taken, total = taken + 1, total + count
+    if not taken:
+        return 0, []
+    added = delivery_store.queue_residents(
+        db,
+        fanout.warning_id,
+        fanout.msg_type,
+        fanout.channel,
+        fanout.account_id,
+        fanout.priority,
+        now,
+        fanout.expires_at,
+        [code for code, _count in fanout.regions_left[:taken]],
+        fanout.test_audience,
+    )
+    return added, fanout.regions_left[taken:]
+
+
+def top_up(
+    db: sqlite_utils.Database, size: int | None = None, now: str | None = None, *, to_the_end=False
+) -> int:
+    """Queue the next chunk of every open fan-out, each in its own short transaction (the
+    worker calls this every tick; ``flask dispatch-once`` queues everything, to the end);
+    return how many rows were added. A fan-out whose warning is no longer in force
+    (cancelled, superseded, expired) queues nothing more."""
+    added, open_ids = 0, fanout_store.open_ids(db)
+    while open_ids:
+        for fanout_id in open_ids:
+            with write(db):
+                added += _top_up_one(db, fanout_id, size or CHUNK, now or now_text())
+        open_ids = fanout_store.open_ids(db) if to_the_end else []
+    return added
+
+
+def _top_up_one(db, fanout_id: int, size: int, now: str) -> int:
+    """Read the fan-out again inside the write: a cancel may have committed meanwhile."""
+    fanout = fanout_store.get_open(db, fanout_id)
+    if fanout is None:
+        return 0
+    alert = warning_store.get_alert(db, fanout.warning_id)
+    if alert.status != Status.PUBLISHED or from_text(fanout.expires_at) <= from_text(now):
+        fanout_store.stop(db, [fanout.warning_id], now)
+        return 0
+    added, left = _queue_chunk(db, fanout, size, now)
+    fanout_store.advance(db, fanout.id, left, added, now)
+    return added
 
 
 def _reaches_followers(alert: Alert, channel: str) -> bool:
@@ -102,7 +181,8 @@ def _reaches_followers(alert: Alert, channel: str) -> bool:
 
 
 def enqueue_publication(db: sqlite_utils.Database, alert: Alert, msg_type: str) -> int:
-    """Queue every delivery of a published revision; return how many rows were added.
+    """Queue the deliveries of a published revision (the residents' first chunk); return
+    how many it has (those queued now and those its fan-outs will queue).
 
     An Update also cancels the earlier revisions' deliveries that have not gone out yet.
     The caller holds the publication's transaction.
@@ -110,6 +190,7 @@ def enqueue_publication(db: sqlite_utils.Database, alert: Alert, msg_type: str) 
     now = now_text()
     if msg_type == "Update":
         delivery_store.cancel_superseded(db, alert.series_id, alert.id)
+        fanout_store.stop_superseded(db, alert.series_id, alert.id, now)
     accounts, added = _accounts(db, alert), 0
     for channel in alert.content.channels:
         usable = accounts.get(channel, [])
@@ -125,4 +206,6 @@ def enqueue_publication(db: sqlite_utils.Database, alert: Alert, msg_type: str) 
 def enqueue_cancel(db: sqlite_utils.Database, alert: Alert) -> int:
     """Stop every delivery of the warning not yet sent, and queue the cancellation at top
     priority to every target that received it or whose outcome is unknown."""
-    return delivery_store.queue_cancel(db, alert.id, PRIORITY["Cancel"], now_text())
+    now = now_text()
+    fanout_store.stop(db, [alert.id], now)
+    return delivery_store.queue_cancel(db, alert.id, PRIORITY["Cancel"], now)
