@@ -106,28 +106,35 @@ def run(db: sqlite_utils.Database, config: Mapping, *, wait: bool = True) -> Non
         # up. Installed before the lease is taken, so a SIGTERM while starting up cannot
         # kill the process with the lease still held (the next worker would wait it out).
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-    while True:
-        try:
-            acquire(db, holder, lease)
-            break
-        except LeaseHeld as held:
-            if not wait:
-                raise
-            log.warning("%s", held)
-            time.sleep(INTERVAL * 5)
-    dispatcher = None
-    try:
+    dispatcher = scheduler = None
+    try:  # from the first acquire on: a SIGTERM just after it must still give the lease up
+        _wait_for_lease(db, holder, lease, wait)
         with write(db):
             orphans = store.recover_expired_leases(db, to_text(utcnow()), all_in_flight=True)
         if orphans:
             log.warning("Recovered %s deliveries left in flight by a stopped worker.", orphans)
         dispatcher = Dispatcher(config)
         dispatcher.start(db)
-        _schedule(db, config, dispatcher, holder, lease).start()
+        scheduler = _schedule(db, config, dispatcher, holder, lease)
+        scheduler.start()
     finally:
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=True)  # a tick still running would take the lease again
         if dispatcher is not None:
             dispatcher.close()
         release(db, holder)
+
+
+def _wait_for_lease(db, holder: str, lease: int, wait: bool) -> None:
+    while True:
+        try:
+            acquire(db, holder, lease)
+            return
+        except LeaseHeld as held:
+            if not wait:
+                raise
+            log.warning("%s", held)
+            time.sleep(INTERVAL * 5)
 
 
 def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: int):
