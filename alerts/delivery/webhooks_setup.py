@@ -2,7 +2,7 @@
 
 Every active account gets its own URL, ``<ALERTS_PUBLIC_URL>/hooks/<channel>/<account id>``
 (``alerts/web/hooks.py``). Where the platform takes it by API the call is made
-(``alerts.channels.registration``): Telegram's ``setWebhook`` with the account's
+(``alerts.delivery.registration``): Telegram's ``setWebhook`` with the account's
 ``webhook_secret``, the Meta app's installation on the Page. Where only a console takes it,
 the operator is told what to enter there: the Page's callback URL and where its verify token
 is (the Meta App Dashboard), the OA's webhook URL (the Zalo developer console). No secret is
@@ -21,8 +21,8 @@ import sqlite_utils
 
 from alerts import audit
 from alerts.channels import Account
-from alerts.channels import registration
 from alerts.db import write
+from alerts.delivery import registration
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store
