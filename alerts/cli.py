@@ -18,6 +18,7 @@ from alerts import seed
 from alerts.clock import utcnow
 from alerts.db import get_db
 from alerts.delivery import channel_accounts as accounts
+from alerts.delivery import webhooks_setup
 from alerts.delivery import worker
 from alerts.delivery.engine import Dispatcher
 from alerts.demo import channels as demo_channels
@@ -280,6 +281,26 @@ def restore_command(path: Path, force: bool) -> None:
         )
 
 
+@click.command("register-webhooks")
+@with_appcontext
+def register_webhooks_command() -> None:
+    """Tell the platforms where to call us: setWebhook for every active Telegram bot, the
+    Meta app installed on every Page (and what to enter in the App Dashboard), the URL to
+    enter in the Zalo console. Exit 1 if any account failed."""
+    try:
+        done = webhooks_setup.register_all(get_db(), current_app.config, CLI_ACTOR)
+    except webhooks_setup.PublicUrlError as error:
+        raise click.ClickException(str(error)) from None
+    for each in done:
+        click.echo(f"{each.channel} #{each.account_id} {each.name}: {'OK' if each.ok else 'ERROR'}")
+        for line in each.lines:
+            click.echo(f"  {line}")
+    if not done:
+        click.echo("No active Telegram, Facebook or Zalo account.")
+    if any(not each.ok for each in done):
+        raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (
@@ -295,5 +316,6 @@ def init_app(app: Flask) -> None:
         rotate_credentials_command,
         backup_command,
         restore_command,
+        register_webhooks_command,
     ):
         app.cli.add_command(command)

@@ -30,6 +30,7 @@ from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write
 from alerts.delivery import receipts
+from alerts.delivery import watermarks
 from alerts.errors import Refused
 from alerts.inbound import Answer
 from alerts.inbound import Call
@@ -188,6 +189,7 @@ HANDLERS: dict[tuple[str | None, Kind], Handler] = {
     (None, Kind.CALLBACK): _note,
     ("sms", Kind.MESSAGE): _sms_keyword,
     ("email", Kind.STOPPED): _pause_bounced,
+    ("facebook", Kind.RECEIPT): watermarks.apply,
 }
 
 

@@ -141,3 +141,13 @@ def usable(db: sqlite_utils.Database, now: str) -> list[StoredAccount]:
         [now],
     ).fetchall()
     return [_account(r) for r in rows]
+
+
+def active_of_channels(db: sqlite_utils.Database, channels: list[str]) -> list[StoredAccount]:
+    """Return the active accounts of these channels, by id (breaker open or not)."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM channel_accounts WHERE active = 1"
+        " AND channel IN (SELECT value FROM json_each(?)) ORDER BY id",
+        [json.dumps(channels)],
+    ).fetchall()
+    return [_account(r) for r in rows]

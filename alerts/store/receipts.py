@@ -84,3 +84,26 @@ def stop_queued(db: sqlite_utils.Database, subscription_ids: list[int], reason: 
         " AND (status = 'queued' OR (status = 'sending' AND started_at IS NULL))",
         [reason[:200], json.dumps(subscription_ids)],
     ).rowcount
+
+
+def record_up_to(
+    db: sqlite_utils.Database,
+    account_id: int,
+    target: str,
+    up_to: str,
+    state: str,
+    at: str,
+    detail: str,
+) -> int:
+    """Record a receipt on every sent delivery of the account to ``target`` sent at or
+    before ``up_to`` (Messenger's watermark: everything earlier to that PSID was delivered
+    or read); return how many rows it moved. ``provider_id IS NOT NULL`` lets SQLite reach
+    the account's rows through ``deliveries_provider``: every sent message has one."""
+    entry = json.dumps({"at": at, "receipt": state, "detail": detail})
+    return db.execute(
+        "UPDATE deliveries SET receipt = ?, receipt_at = ?, receipt_detail = ?,"
+        " history = json_insert(history, '$[#]', json(?))"
+        " WHERE account_id = ? AND provider_id IS NOT NULL AND target = ? AND status = 'sent'"
+        f" AND sent_at <= ? AND {_FORWARD}",
+        [state, at, detail[:300], entry, account_id, target, up_to, state],
+    ).rowcount

@@ -18,28 +18,49 @@ The "rate-limit" mode (``per_second`` calls per sliding second of arrivals, ever
 together; or ``state.limits["graph"]``) answers as Graph throttles: HTTP 400, error ``code``
 (default 80001) and ``minutes`` (default the Pages' ``regain_minutes``) as
 ``estimated_time_to_regain_access``; "hang" and "trickle" are ``modes.py``'s.
+
+Messenger and webhooks (../shared/channels-inbound.md §2): the Send API
+``POST /{version}/me/messages`` (or ``/{page-id}/messages``) accepts a ``recipient.id``
+(PSID) and a ``message`` with a ``messaging_type`` and answers ``recipient_id`` and
+``message_id`` (a ``mid``); ``POST /{version}/{page-id}/subscribed_apps`` installs the app on
+the Page (``subscribed_fields`` required). The fake also calls us, on loopback only:
+``POST /graph/_control/webhook`` {"url", "event": message | postback | comment | delivery |
+read, "psid", "text"?, "mid"?, "page_id"?, "time"? (the entry's, epoch ms), "times"? (the
+same bytes sent again), "signature": "wrong" | "none"?} POSTs the notification Meta would,
+its JSON in Meta's escaped-unicode form and signed with ``X-Hub-Signature-256`` under the
+app secret (a delivery names the mids the Send API accepted for that PSID and not yet
+reported); ``POST /graph/_control/handshake`` {"url", "verify_token"?, "mode"?,
+"challenge"?} makes the GET verification request. Both answer what our endpoint answered.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 
+import httpx
 from flask import Blueprint
 from flask import jsonify
 from flask import request
 
+from tests.fakes.esms import on_loopback
 from tests.fakes.failures import answer_queued
 from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
 
 PAGE_ID = "104857600000001"
 PAGE_TOKEN = "fb-page-token-1"
+APP_SECRET = "fb-app-secret-0123456789abcdef"  # the Meta app's: it signs the webhooks
+VERIFY_TOKEN = "fb-verify-token-0123456789"  # entered in the App Dashboard beside our URL
+MESSAGING_TYPES = ("RESPONSE", "UPDATE", "MESSAGE_TAG")
 MESSAGE_LIMIT = 63206
 SCHEDULE_MIN, SCHEDULE_MAX = 10 * 60, 30 * 24 * 3600
 MESSAGES = {
@@ -73,6 +94,9 @@ class Pages:
     calls: dict[str, list[float]] = field(default_factory=dict)
     posts: list[dict] = field(default_factory=list)
     last_message: dict[str, str] = field(default_factory=dict)
+    messages: list[dict] = field(default_factory=list)  # Send API: mid, psid, page_id, text
+    reported: set[str] = field(default_factory=set)  # mids a delivery webhook named
+    subscribed: dict[str, list[str]] = field(default_factory=dict)  # page id -> fields
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def usage(self, page_id: str) -> int:
@@ -180,6 +204,13 @@ def _access(state: FakeState, page_id: str, params: dict):
     return None
 
 
+def _page_of_token(state: FakeState, params: dict) -> str:
+    """``me`` with a Page access token is that Page."""
+    book = pages(state)
+    found = [page for page, token in book.tokens.items() if token == params.get("access_token")]
+    return found[0] if found else "me"
+
+
 def _schedule_error(params: dict):
     if str(params.get("published", "true")).lower() not in ("false", "0"):
         return None
@@ -230,6 +261,137 @@ def _photo(state: FakeState, page_id: str, params: dict):
     return jsonify(id=f"55500011{n:07d}", post_id=post["id"])
 
 
+def _json_param(value) -> dict:
+    """A Send API parameter: an object in a JSON body, JSON text in a form."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _send_message(state: FakeState, page_id: str, params: dict):
+    """The Send API: one message to a PSID, answered with its mid."""
+    psid = str(_json_param(params.get("recipient")).get("id") or "")
+    message = _json_param(params.get("message"))
+    if params.get("messaging_type") not in MESSAGING_TYPES:
+        return _error(100, "(#100) The parameter messaging_type is required")
+    if not psid.isdigit():
+        return _error(100, "(#100) The parameter recipient is required")
+    if not message.get("text") and not message.get("attachment"):
+        return _error(100, "(#100) The parameter message is required")
+    mid = f"m_{uuid.uuid4().hex}"
+    book = pages(state)
+    with book.lock:
+        sent = {"mid": mid, "psid": psid, "page_id": page_id, "text": message.get("text")}
+        book.messages.append(sent)
+    return jsonify(recipient_id=psid, message_id=mid)
+
+
+def _subscribe_app(state: FakeState, page_id: str, params: dict):
+    """Install the app on the Page for the fields asked."""
+    fields = [f for f in str(params.get("subscribed_fields") or "").split(",") if f.strip()]
+    if not fields:
+        return _error(100, "(#100) The parameter subscribed_fields is required")
+    book = pages(state)
+    with book.lock:
+        book.subscribed[page_id] = [f.strip() for f in fields]
+    return jsonify(success=True)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _messaging(state: FakeState, order: dict, page_id: str) -> dict:
+    """One ``messaging[]`` item of the kind the control call asked for."""
+    psid, now = str(order.get("psid") or "7200000000000001"), _now_ms()
+    item = {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": now}
+    event = order.get("event", "message")
+    mid = order.get("mid") or f"m_{uuid.uuid4().hex}"
+    if event == "message":
+        item["message"] = {"mid": mid, "text": order.get("text", "Tin này có thật không?")}
+    elif event == "postback":
+        item["postback"] = {"mid": mid, "title": "Bắt đầu", "payload": order.get("text", "START")}
+    elif event == "delivery":
+        book = pages(state)
+        with book.lock:
+            mids = [m["mid"] for m in book.messages if m["psid"] == psid]
+            mids = [m for m in mids if m not in book.reported]
+            book.reported.update(mids)
+        item["delivery"] = {"mids": mids, "watermark": now}
+    elif event == "read":
+        item["read"] = {"watermark": now}
+    return item
+
+
+def _notification(state: FakeState, order: dict) -> dict:
+    """The body Meta POSTs for the control call's event."""
+    page_id = str(order.get("page_id") or PAGE_ID)
+    entry = {"id": page_id, "time": int(order.get("time") or _now_ms())}
+    if order.get("event") == "comment":
+        comment = order.get("mid") or f"987650000000002_{uuid.uuid4().int % 10**9}"
+        value = {
+            "item": "comment",
+            "verb": "add",
+            "post_id": f"{page_id}_987650000000002",
+            "comment_id": comment,
+            "parent_id": f"{page_id}_987650000000002",
+            "from": {"id": str(order.get("psid") or "6100000000000001"), "name": "Nguyễn Văn A"},
+            "message": order.get("text", "Số này gọi tự xưng công an, có phải lừa đảo?"),
+            "created_time": int(time.time()),
+        }
+        entry["changes"] = [{"field": "feed", "value": value}]
+    else:
+        entry["messaging"] = [_messaging(state, order, page_id)]
+    return {"object": "page", "entry": [entry]}
+
+
+def hub_signature(body: bytes, secret: str = APP_SECRET) -> str:
+    """Meta's ``X-Hub-Signature-256`` of a body: HMAC-SHA256 under the app secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def send_webhook(state: FakeState, order: dict) -> dict:
+    """POST one notification to our endpoint as Meta does; what it answered, each time."""
+    payload = _notification(state, order)
+    body = json.dumps(payload, ensure_ascii=True).encode()  # Meta's escaped-unicode form
+    headers = {"Content-Type": "application/json"}
+    if order.get("signature") == "wrong":
+        headers["X-Hub-Signature-256"] = hub_signature(body, "not-the-app-secret")
+    elif order.get("signature") != "none":
+        headers["X-Hub-Signature-256"] = hub_signature(body)
+    answers = []
+    for _ in range(int(order.get("times", 1))):
+        answer = httpx.post(order["url"], content=body, headers=headers, timeout=5.0)
+        answers.append({"status": answer.status_code, "body": answer.text})
+    return {"answers": answers, "payload": payload}
+
+
+def handshake(order: dict) -> dict:
+    """Make Meta's verification GET against our endpoint; what it answered."""
+    query = {
+        "hub.mode": order.get("mode", "subscribe"),
+        "hub.challenge": str(order.get("challenge", "1158201444")),
+        "hub.verify_token": order.get("verify_token", VERIFY_TOKEN),
+    }
+    answer = httpx.get(order["url"], params=query, timeout=5.0)
+    return {"status": answer.status_code, "body": answer.text}
+
+
+def _calling_us(call):
+    """A control view that calls our endpoint, loopback only."""
+
+    def view():
+        order = dict(request.get_json(silent=True) or {})
+        if not on_loopback(str(order.get("url", ""))):
+            return jsonify(ok=False, error="the fakes call loopback addresses only"), 400
+        return jsonify(call(order))
+
+    return view
+
+
 def blueprint(state: FakeState) -> Blueprint:
     """Return the fake Graph Page endpoints."""
     bp = Blueprint("graph", __name__)
@@ -241,6 +403,7 @@ def blueprint(state: FakeState) -> Blueprint:
                 answer = _error(2500, "Unknown path components: /" + version)
             if answer is None:
                 params = _params()
+                page_id = _page_of_token(state, params) if page_id == "me" else page_id
                 answer = _access(state, page_id, params) or handler(state, page_id, params)
             usage = _usage_headers(page_id, pages(state).usage(page_id))
             for name, value in usage.items():
@@ -251,4 +414,13 @@ def blueprint(state: FakeState) -> Blueprint:
 
     bp.add_url_rule("/<version>/<page_id>/feed", "feed", view(_feed), methods=["POST"])
     bp.add_url_rule("/<version>/<page_id>/photos", "photos", view(_photo), methods=["POST"])
+    bp.add_url_rule(
+        "/<version>/<page_id>/messages", "messages", view(_send_message), methods=["POST"]
+    )
+    bp.add_url_rule(
+        "/<version>/<page_id>/subscribed_apps", "apps", view(_subscribe_app), methods=["POST"]
+    )
+    webhook = _calling_us(lambda order: send_webhook(state, order))
+    bp.add_url_rule("/_control/webhook", "webhook", webhook, methods=["POST"])
+    bp.add_url_rule("/_control/handshake", "handshake", _calling_us(handshake), methods=["POST"])
     return bp

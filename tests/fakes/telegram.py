@@ -24,15 +24,20 @@ with the HTTP status equal to ``error_code``. What it checks, in order:
 Queued failures (``state.fail("telegram", kind=...)``): "error" (status, description,
 optional retry_after and parameters), "429" (retry_after or after), "http" (status: an HTML
 page, as a proxy in front would answer) and "hang" (seconds: wait, then answer normally).
-Messages accepted are listed in ``state.extra["telegram_sent"]``.
+Messages accepted are listed in ``state.extra["telegram_sent"]``. ``setWebhook`` (an HTTPS
+URL on port 443, 80, 88 or 8443; a ``secret_token`` of A-Z a-z 0-9 _ -) is recorded in
+``state.extra["telegram_webhook"]`` and shown by ``getWebhookInfo``.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
+import re
 import time
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import jsonify
@@ -244,6 +249,25 @@ def _accept(state: FakeState, chat: str, params: dict, plain: str):
     return jsonify(ok=True, result=result)
 
 
+def _set_webhook(state: FakeState, params: dict):
+    """Record the webhook as Telegram checks it."""
+    url = str(params.get("url") or "")
+    if not url.startswith("https://"):
+        return _error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    if (urlsplit(url).port or 443) not in (443, 80, 88, 8443):
+        ports = "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+        return _error(400, ports)
+    secret = str(params.get("secret_token") or "")
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        return _error(400, "Bad Request: secret token contains unallowed characters")
+    updates = params.get("allowed_updates")
+    updates = json.loads(updates) if isinstance(updates, str) else updates
+    hook = {**params, "allowed_updates": updates}
+    with state.lock:
+        state.extra["telegram_webhook"] = hook
+    return jsonify(ok=True, result=True, description="Webhook was set")
+
+
 def blueprint(state: FakeState) -> Blueprint:
     """Return the fake Bot API, mounted at /telegram (the base URL replacing the real host)."""
     bp = Blueprint("telegram", __name__)
@@ -286,6 +310,21 @@ def blueprint(state: FakeState) -> Blueprint:
         if wait is not None:
             return _too_many(wait)
         return _accept(state, chat, params, plain)
+
+    @bp.post("/bot<token>/setWebhook")
+    def set_webhook(token):
+        if (answer := refusal(token)) is not None:
+            return answer
+        return _set_webhook(state, request.get_json(silent=True) or request.form.to_dict())
+
+    @bp.route("/bot<token>/getWebhookInfo", methods=["GET", "POST"])
+    def get_webhook_info(token):
+        if (answer := refusal(token)) is not None:
+            return answer
+        hook = state.extra.get("telegram_webhook") or {}
+        info = {"url": hook.get("url", ""), "has_custom_certificate": False}
+        info.update(pending_update_count=0, allowed_updates=hook.get("allowed_updates") or [])
+        return jsonify(ok=True, result=info)
 
     @bp.route("/bot<token>/<method>", methods=["GET", "POST"])
     def other_method(token, method):
