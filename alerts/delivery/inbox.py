@@ -35,6 +35,7 @@ from alerts.inbound import Answer
 from alerts.inbound import Call
 from alerts.inbound import Event
 from alerts.inbound import Kind
+from alerts.reports import chat as report_chat
 from alerts.residents import chat
 from alerts.residents import sms_keywords
 from alerts.residents import subscriptions
@@ -199,10 +200,13 @@ def _chat_start(db, config, context: Context) -> str:
 
 
 def _chat_message(db, config, context: Context) -> str:
-    """A resident wrote to the bot or the OA."""
+    """A resident wrote to the bot or the OA: a report (begun or going on), else the
+    subscription conversation."""
     found = _chat(context)
     text = str(context.event.data.get("text") or "")
-    return chat.answer(db, config, found, text) if found else "no sender"
+    if not found:
+        return "no sender"
+    return report_chat.answer(db, config, found, text) or chat.answer(db, config, found, text)
 
 
 def _followed(db, config, context: Context) -> str:

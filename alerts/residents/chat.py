@@ -1,5 +1,5 @@
-"""What a resident's message to the Telegram bot or the Zalo OA does (issue 15): subscribe,
-stop, report a scam (``alerts.residents.chat_reports``). Modelled on the SMS keywords
+"""What a resident's message to the Telegram bot or the Zalo OA does (issue 15): subscribe
+and stop (a report by chat is ``alerts.reports.chat``'s). Modelled on the SMS keywords
 (``alerts.residents.sms_keywords``).
 
 - Telegram's ``/start <token>`` redeems a one-time link of the subscribe page
@@ -19,7 +19,6 @@ Everything runs inside the inbox's write for the event; the answer is queued
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import sqlite_utils
@@ -28,21 +27,20 @@ from alerts import audit
 from alerts.clock import to_text
 from alerts.errors import Refused
 from alerts.residents import app_links
-from alerts.residents import chat_reports
+from alerts.residents import chat_state
+from alerts.residents import chat_words
 from alerts.residents import subscriptions
 from alerts.residents.addresses import mask
 from alerts.residents.chat_replies import Chat
 from alerts.residents.chat_replies import say
+from alerts.residents.chat_replies import say_candidates
 from alerts.residents.limits import TooMany
 from alerts.residents.links import code_hash
 from alerts.residents.places import communes_named
 from alerts.store import audit as audit_store
 from alerts.store import subscriptions as store
-from alerts.text import fold
 
 CONFIRM = frozenset({"co", "ok", "dk ok", "dong y", "xac nhan", "/ok"})
-STOPS = frozenset({"/stop", "/huy"})
-REPORTS = ("/baotin", "bao tin", "baotin")
 SUBSCRIBE = "dk"
 _STOP_HINT = {"telegram": "/stop", "zalo": "HUY"}
 _REPORT_HINT = {"telegram": "/baotin", "zalo": "BAO TIN"}
@@ -83,17 +81,10 @@ def followed(db: sqlite_utils.Database, config: Mapping, chat: Chat) -> str:
 
 def answer(db: sqlite_utils.Database, config: Mapping, chat: Chat, text: str) -> str:
     """Act on one message a resident wrote; return what was done (no address in it)."""
-    words = " ".join(re.sub(r"[^\w/ ]", " ", fold(text)).split())
-    command = words.split(" ", 1)[0]
-    if command in STOPS or subscriptions.is_stop_keyword(text):
+    if chat_words.is_stop(text):
         return _stop(db, config, chat)
-    for report in REPORTS:
-        if words == report or words.startswith(report + " "):
-            rest = _after(text, len(report.split()))
-            return chat_reports.begin(db, config, chat, rest)
-    step = chat_reports.in_progress(db, config, chat)
-    if step is not None:
-        return chat_reports.go_on(db, config, chat, step, text)
+    words = chat_words.words(text)
+    command = words.split(" ", 1)[0]
     if words in CONFIRM:
         return _confirm(db, config, chat)
     if command.startswith("/") or not words:
@@ -101,12 +92,6 @@ def answer(db: sqlite_utils.Database, config: Mapping, chat: Chat, text: str) ->
         return "help"
     rest = words[len(SUBSCRIBE) :].strip() if command == SUBSCRIBE else words
     return _choose(db, config, chat, rest)
-
-
-def _after(text: str, count: int) -> str:
-    """The text after its first ``count`` words (the command), as written."""
-    parts = text.strip().split(None, count)
-    return parts[count] if len(parts) > count else ""
 
 
 def _pending_hash(config: Mapping, chat: Chat) -> str:
@@ -121,8 +106,7 @@ def _choose(db, config: Mapping, chat: Chat, rest: str) -> str:
         say(db, config, chat, _help(chat.channel))
         return "help"
     if len(found) > 1:
-        listed = "; ".join(f"{r.code} {r.name}" for r in found)
-        say(db, config, chat, f"Có nhiều xã, phường: {listed}. Hãy gửi mã của nơi bạn ở.")
+        say_candidates(db, config, chat, found)
         return "candidates"
     region = found[0]
     store.request_pending(
@@ -197,7 +181,7 @@ def _subscribe(db, config: Mapping, chat: Chat, regions: list[str], how: str) ->
 
 def _stop(db, config: Mapping, chat: Chat) -> str:
     """End every subscription of the chat on its channel (and a report half told)."""
-    chat_reports.forget(db, config, chat)
+    chat_state.forget(db, config, chat)
     ended = store.end(db, chat.channel, chat.address, to_text(chat.now))
     detail = {"channel": chat.channel, "address": mask(chat.channel, chat.address)}
     entry = audit.make_entry(

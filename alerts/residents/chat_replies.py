@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import sqlite_utils
 
+from alerts.models import Region
 from alerts.residents.limits import bump
 from alerts.residents.limits import count
 from alerts.residents.links import destination_key
@@ -59,3 +60,9 @@ def say(
         chat.now + REPLY_TTL,
     )
     return True
+
+
+def say_candidates(db, config: Mapping, chat: Chat, found: list[Region]) -> None:
+    """Answer a name several communes share with their codes, for the resident to pick."""
+    listed = "; ".join(f"{r.code} {r.name}" for r in found)
+    say(db, config, chat, f"Có nhiều xã, phường: {listed}. Hãy gửi mã của nơi bạn ở.")

@@ -8,34 +8,33 @@ a code, as when subscribing). The scammer's phone numbers and links are read fro
 and normalised by ``file_report``; the kind is a first reading (a call, a link, else a
 message) that the unit corrects when it reviews the report.
 
-Where the conversation stands is kept in ``chat_conversations``, sealed (the story is the
-resident's), keyed by an HMAC of the chat, for ``STEP_TTL``; filing ends it.
+Where the conversation stands is kept by ``alerts.residents.chat_state``; filing ends it.
+Everything else a resident writes is the subscription conversation's
+(``alerts.residents.chat``), which also stops: a stop word is never taken as a report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 
 import sqlite_utils
 
-from alerts.clock import to_text
 from alerts.errors import Invalid
 from alerts.reports.filing import file_report
+from alerts.residents import chat_state
+from alerts.residents import chat_words
 from alerts.residents.chat_replies import Chat
 from alerts.residents.chat_replies import say
+from alerts.residents.chat_replies import say_candidates
 from alerts.residents.limits import TooMany
-from alerts.residents.links import mac
 from alerts.residents.places import communes_named
 from alerts.residents.verify_parse import mentioned
-from alerts.security import vault
-from alerts.store import chat_conversations as store
 from alerts.store import subscriptions as subscription_store
 from alerts.text import fold
 from alerts.warnings.indicators import MAX_LENGTH
 from alerts.warnings.indicators import MAX_PER_KIND
 
-STEP_TTL = timedelta(minutes=30)  # how long a half-told report waits for its next message
+COMMANDS = ("/baotin", "bao tin", "baotin")
 ASK_TEXT = (
     "Hãy kể ngắn gọn điều đã xảy ra trong một tin nhắn: kẻ gian liên lạc thế nào, nói gì,"
     " số điện thoại hoặc đường link họ dùng. Không gửi mật khẩu hay mã OTP của bạn."
@@ -47,31 +46,29 @@ COMMUNE_CODE = 5  # digits of a commune's code (a province's has 2)
 _CALL_WORDS = ("goi dien", "cuoc goi", "goi toi", "goi cho", "nghe may", "call")
 
 
-def _party(config: Mapping, chat: Chat) -> str:
-    return mac(config, "chat", f"{chat.channel}\n{chat.address}")
+def answer(db: sqlite_utils.Database, config: Mapping, chat: Chat, text: str) -> str | None:
+    """Act on a message that starts or goes on with a report; None for any other message
+    (the subscription conversation's to answer)."""
+    if chat_words.is_stop(text):
+        return None
+    words = chat_words.words(text)
+    for command in COMMANDS:
+        if words == command or words.startswith(command + " "):
+            return _begin(db, config, chat, chat_words.after(text, len(command.split())))
+    step = chat_state.current(db, config, chat)
+    return _go_on(db, config, chat, step, text) if step is not None else None
 
 
-def forget(db: sqlite_utils.Database, config: Mapping, chat: Chat) -> None:
-    """End a report conversation of this chat, if any (the resident stopped)."""
-    store.drop(db, _party(config, chat))
-
-
-def in_progress(db: sqlite_utils.Database, config: Mapping, chat: Chat) -> dict | None:
-    """Return the step a report conversation of this chat is at, or None."""
-    sealed = store.get(db, _party(config, chat), to_text(chat.now))
-    return vault.unseal(config, sealed) if sealed else None
-
-
-def begin(db, config: Mapping, chat: Chat, text: str) -> str:
+def _begin(db, config: Mapping, chat: Chat, text: str) -> str:
     """``/baotin [story]``: file at once when the story and the commune are known."""
     if not text.strip():
-        _keep(db, config, chat, {"step": "text"})
+        chat_state.keep(db, config, chat, {"step": "text"})
         say(db, config, chat, ASK_TEXT)
         return "report: asked what happened"
     return _told(db, config, chat, text.strip())
 
 
-def go_on(db, config: Mapping, chat: Chat, step: dict, text: str) -> str:
+def _go_on(db, config: Mapping, chat: Chat, step: dict, text: str) -> str:
     """The next message of a report conversation: the story, or the commune."""
     if step.get("step") == "text":
         return _told(db, config, chat, text.strip())
@@ -79,8 +76,7 @@ def go_on(db, config: Mapping, chat: Chat, step: dict, text: str) -> str:
     if len(found) == 1:
         return _file(db, config, chat, str(step.get("text", "")), found[0].code)
     if found:
-        listed = "; ".join(f"{r.code} {r.name}" for r in found)
-        say(db, config, chat, f"Có nhiều xã, phường: {listed}. Hãy gửi mã của nơi bạn ở.")
+        say_candidates(db, config, chat, found)
         return "report: commune candidates"
     say(db, config, chat, ASK_COMMUNE)
     return "report: commune not found"
@@ -93,7 +89,7 @@ def _told(db, config: Mapping, chat: Chat, text: str) -> str:
     region = _known_commune(db, chat)
     if region is not None:
         return _file(db, config, chat, text, region)
-    _keep(db, config, chat, {"step": "commune", "text": text})
+    chat_state.keep(db, config, chat, {"step": "commune", "text": text})
     say(db, config, chat, ASK_COMMUNE)
     return "report: asked the commune"
 
@@ -109,14 +105,9 @@ def _known_commune(db, chat: Chat) -> str | None:
     return communes[0] if len(communes) == 1 else None
 
 
-def _keep(db, config: Mapping, chat: Chat, step: dict) -> None:
-    expires = to_text(chat.now + STEP_TTL)
-    store.put(db, _party(config, chat), vault.seal(config, step), to_text(chat.now), expires)
-
-
 def _file(db, config: Mapping, chat: Chat, text: str, region_code: str) -> str:
     """File the report with the commune's police; answer the reference."""
-    store.drop(db, _party(config, chat))
+    chat_state.forget(db, config, chat)
     try:
         filed = file_report(
             db,
