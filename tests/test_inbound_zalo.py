@@ -16,6 +16,7 @@ import pytest
 
 from alerts.delivery import inbox
 from alerts.delivery.engine import Dispatcher
+from alerts.residents import chat_replies
 from tests.builders import CONFIG
 from tests.builders import published
 from tests.chat_setup import CONF
@@ -259,3 +260,14 @@ def test_a_report_told_in_the_chat_is_filed_with_the_commune_police(db, oa, fake
     assert db.execute("SELECT COUNT(*) FROM chat_conversations").fetchone() == (0,)
     audit = json.dumps(db.execute("SELECT * FROM audit_log").fetchall(), ensure_ascii=False)
     assert "0912 345 678" not in audit and USER not in audit
+
+
+def test_a_chat_gets_at_most_its_hourly_answers_and_still_acts(db, oa):
+    for n in range(chat_replies.PER_HOUR + 2):
+        say(oa, f"xin chao {n}")
+    say(oa, "HUY")
+    assert inbox.apply_waiting(db, CONF) == chat_replies.PER_HOUR + 3
+    notices = db.execute("SELECT COUNT(*) FROM notices WHERE target = ?", [USER]).fetchone()
+    assert notices == (chat_replies.PER_HOUR,)
+    outcomes = db.execute("SELECT outcome FROM inbound_events ORDER BY id").fetchall()
+    assert outcomes[-1] == ("stopped 0",)

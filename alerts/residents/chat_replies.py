@@ -18,15 +18,18 @@ from datetime import timedelta
 
 import sqlite_utils
 
+from alerts.clock import to_text
 from alerts.models import Region
 from alerts.residents.limits import bump
 from alerts.residents.limits import count
 from alerts.residents.links import destination_key
 from alerts.residents.notices import queue_notice
+from alerts.store import subscriptions as subscription_store
 
 REPLY_TTL = timedelta(hours=1)  # an answer that could not go out within this is dropped
 PER_HOUR = 20
 _HOUR = timedelta(hours=1)
+_COUNTERS = "sub:chat:"  # the prefix of destination_key(config, "chat", ...)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ def say(
     key = destination_key(config, "chat", chat.channel, chat.address)
     if count(db, key, chat.now, _HOUR) >= PER_HOUR:
         return False
+    subscription_store.drop_counters(db, _COUNTERS, to_text(chat.now - _HOUR))  # stay few
     bump(db, key, chat.now, _HOUR)
     body = html.escape(text, quote=False) if chat.channel == "telegram" else text
     queue_notice(
