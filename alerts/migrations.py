@@ -748,6 +748,27 @@ def m016_fanouts(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m017_chat_conversations(db: sqlite_utils.Database) -> None:
+    """Residents talk to the Telegram bot and the Zalo OA (issues 15 and 16): a report by
+    chat may take a few messages (what happened, then which commune), so the step reached
+    is kept per conversation until it expires. ``party`` is an HMAC of the channel and the
+    resident's address (no address in clear), ``sealed`` the step and what was said so far,
+    sealed with the data key like the inbox."""
+    _run(
+        db,
+        """
+        CREATE TABLE chat_conversations (
+            party TEXT PRIMARY KEY,
+            sealed BLOB NOT NULL,
+            updated_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE INDEX chat_conversations_expiry ON chat_conversations(expires_at);
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

@@ -36,8 +36,12 @@ from alerts.inbound import Answer
 from alerts.inbound import Call
 from alerts.inbound import Event
 from alerts.inbound import Kind
+from alerts.reports import chat as report_chat
+from alerts.residents import chat
 from alerts.residents import sms_keywords
 from alerts.residents import subscriptions
+from alerts.residents.addresses import normalise_address
+from alerts.residents.chat_replies import Chat
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import audit as audit_store
@@ -179,15 +183,52 @@ def _sms_keyword(db, config, context: Context) -> str:
     )
 
 
+def _chat(context: Context) -> Chat | None:
+    """The resident's conversation an event belongs to, or None without a usable sender."""
+    channel = context.account.channel
+    try:
+        address = normalise_address(channel, context.event.sender)
+    except Refused:
+        return None
+    return Chat(channel, context.account.id, address, context.now)
+
+
+def _chat_start(db, config, context: Context) -> str:
+    """Telegram's ``/start <token>``: a subscribe-in-the-app link was opened."""
+    found = _chat(context)
+    token = str(context.event.data.get("token") or "")
+    return chat.start(db, config, found, token) if found else "no sender"
+
+
+def _chat_message(db, config, context: Context) -> str:
+    """A resident wrote to the bot or the OA: a report (begun or going on), else the
+    subscription conversation."""
+    found = _chat(context)
+    text = str(context.event.data.get("text") or "")
+    if not found:
+        return "no sender"
+    return report_chat.answer(db, config, found, text) or chat.answer(db, config, found, text)
+
+
+def _followed(db, config, context: Context) -> str:
+    """A resident followed the Zalo OA: greeted, nothing subscribed."""
+    found = _chat(context)
+    return chat.followed(db, config, found) if found else "no sender"
+
+
 # (channel, kind) -> handler; (None, kind) serves every channel without its own.
 HANDLERS: dict[tuple[str | None, Kind], Handler] = {
     (None, Kind.RECEIPT): receipts.apply,
     (None, Kind.STOPPED): _pause,
     (None, Kind.RESUMED): _note,
     (None, Kind.OTHER): _note,
-    (None, Kind.MESSAGE): _note,  # until a channel's own handler reads what residents write
+    (None, Kind.MESSAGE): _note,  # a channel without a conversation of its own
     (None, Kind.CALLBACK): _note,
     ("sms", Kind.MESSAGE): _sms_keyword,
+    ("telegram", Kind.START): _chat_start,
+    ("telegram", Kind.MESSAGE): _chat_message,
+    ("zalo", Kind.MESSAGE): _chat_message,
+    ("zalo", Kind.RESUMED): _followed,
     ("email", Kind.STOPPED): _pause_bounced,
     ("facebook", Kind.RECEIPT): watermarks.apply,
 }

@@ -27,6 +27,15 @@ page, as a proxy in front would answer) and "hang" (seconds: wait, then answer n
 Messages accepted are listed in ``state.extra["telegram_sent"]``. ``setWebhook`` (an HTTPS
 URL on port 443, 80, 88 or 8443; a ``secret_token`` of A-Z a-z 0-9 _ -) is recorded in
 ``state.extra["telegram_webhook"]`` and shown by ``getWebhookInfo``.
+
+Calling us (../shared/channels-inbound.md §3, §6): ``POST /telegram/_control/update``
+{"url", "kind", "chat", optional "text", "payload", "update_id", "secret", "wrong_secret",
+"no_secret"} POSTs one ``Update`` to our webhook as Telegram does, with
+``X-Telegram-Bot-Api-Secret-Token`` (``WEBHOOK_SECRET`` unless "secret" says otherwise),
+and answers {"status", "body", "elapsed", "update_id"}: what our endpoint answered and how
+long it took. Kinds: "text" (a private message), "start" (``/start <payload>``), "kicked" and
+"member" (``my_chat_member``: blocked, unblocked), "callback" (``callback_query``).
+``update_id`` rises by one per update unless given (a duplicate repeats one).
 """
 
 from __future__ import annotations
@@ -36,18 +45,24 @@ import json
 import math
 import re
 import time
+import uuid
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+import httpx
 from flask import Blueprint
 from flask import jsonify
 from flask import request
 
+from tests.fakes.esms import on_loopback
 from tests.fakes.failures import answer_queued
 from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
 
 TOKEN = "123456:TEST-TOKEN"
+WEBHOOK_SECRET = "tg-webhook-secret_0123456789"  # what we gave setWebhook as secret_token
+BOT = {"id": 123456, "is_bot": True, "first_name": "Canh bao (fake)"}
+FIRST_UPDATE = 834001000
 LIMIT = 4096
 TAGS = frozenset(
     {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
@@ -268,6 +283,61 @@ def _set_webhook(state: FakeState, params: dict):
     return jsonify(ok=True, result=True, description="Webhook was set")
 
 
+def _next_update_id(state: FakeState) -> int:
+    with state.lock:
+        state.extra["telegram_update_id"] = state.extra.get("telegram_update_id", FIRST_UPDATE) + 1
+        return state.extra["telegram_update_id"]
+
+
+def make_update(update_id: int, kind: str, chat: int, text: str = "") -> dict:
+    """One ``Update`` of a private chat, shaped as Telegram sends it (§3.3 to §3.6)."""
+    person = {"id": chat, "is_bot": False, "first_name": "Lan", "language_code": "vi"}
+    where = {"id": chat, "type": "private", "first_name": "Lan"}
+    if kind in ("kicked", "member"):
+        old = "member" if kind == "kicked" else "kicked"
+        change = {"chat": where, "from": person, "date": int(time.time())}
+        change["old_chat_member"] = {"status": old, "user": BOT}
+        change["new_chat_member"] = {"status": kind, "until_date": 0, "user": BOT}
+        return {"update_id": update_id, "my_chat_member": change}
+    message = {"message_id": update_id % 100000, "date": int(time.time()), "from": person}
+    message = {**message, "chat": where, "text": text}
+    if text.startswith("/"):
+        length = len(text.split(" ", 1)[0])
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    if kind == "callback":
+        query = {"id": uuid.uuid4().hex[:16], "from": person, "message": message}
+        return {"update_id": update_id, "callback_query": {**query, "data": text}}
+    return {"update_id": update_id, "message": message}
+
+
+def send_update(url: str, update: dict, secret: str | None = WEBHOOK_SECRET) -> httpx.Response:
+    """POST one update to our webhook as Telegram does: the JSON, and the secret token."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    return httpx.post(url, content=json.dumps(update).encode(), headers=headers, timeout=10.0)
+
+
+def _emit(state: FakeState, body: dict):
+    """The control API's update: build it, send it, tell what our endpoint answered."""
+    if not on_loopback(str(body.get("url", ""))):
+        return jsonify(ok=False, error="the fakes call loopback addresses only"), 400
+    update_id = int(body.get("update_id") or _next_update_id(state))
+    text = str(body.get("text") or "")
+    if body.get("kind") == "start":
+        text = f"/start {body.get('payload', '')}"
+    update = make_update(update_id, str(body.get("kind", "text")), int(body["chat"]), text)
+    secret = str(body.get("secret") or WEBHOOK_SECRET)
+    if body.get("wrong_secret"):
+        secret = "not-the-secret-token"
+    started = time.monotonic()
+    answer = send_update(body["url"], update, None if body.get("no_secret") else secret)
+    elapsed = time.monotonic() - started
+    return jsonify(
+        status=answer.status_code, body=answer.text, elapsed=elapsed, update_id=update_id
+    )
+
+
 def blueprint(state: FakeState) -> Blueprint:
     """Return the fake Bot API, mounted at /telegram (the base URL replacing the real host)."""
     bp = Blueprint("telegram", __name__)
@@ -325,6 +395,10 @@ def blueprint(state: FakeState) -> Blueprint:
         info = {"url": hook.get("url", ""), "has_custom_certificate": False}
         info.update(pending_update_count=0, allowed_updates=hook.get("allowed_updates") or [])
         return jsonify(ok=True, result=info)
+
+    @bp.post("/_control/update")
+    def emit_update():
+        return _emit(state, dict(request.get_json() or {}))
 
     @bp.route("/bot<token>/<method>", methods=["GET", "POST"])
     def other_method(token, method):

@@ -15,21 +15,38 @@ seconds (then answers normally), kind="malformed" (a 200 that is not JSON). Besi
 per-minute limit (``oa(state).per_minute``), the "rate-limit" mode (``per_second`` requests
 per sliding second of arrivals; or ``state.limits["zalo"]``) answers -32 as well; "hang"
 and "trickle" are ``modes.py``'s.
+
+Calling us (../shared/channels-inbound.md §1, §6): events are POSTed with
+``X-ZEvent-Signature: mac=<sha256(app_id ‖ body ‖ timestamp ‖ OA_SECRET)>`` (``sign``).
+``POST /zalo/_control/webhook`` {"url", "receipts"} registers our webhook: from then on,
+every consultation message the OA accepts is followed on a thread by a
+``user_received_message`` and a ``user_seen_message`` for its message_id ("receipts":
+"seen", the default; "received" for the first only; "none"), each answer kept in
+``oa(state).callbacks`` as (event name, HTTP status). ``POST /zalo/_control/event``
+{"event", "user_id", optional "url", "text", "msg_id", "msg_ids", "timestamp", "app_id",
+"oa_id", "num_retry", "wrong_mac", "tamper"} sends one event (``make_event``) and answers
+{"status", "body", "elapsed"}; "wrong_mac" signs with another secret, "tamper" changes one
+byte of the body after signing; a resident's text also counts as their interaction.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from dataclasses import field
 
+import httpx
 from flask import Blueprint
 from flask import jsonify
 from flask import request
 from werkzeug.serving import WSGIRequestHandler
 
+from tests.fakes.esms import on_loopback
 from tests.fakes.failures import answer_queued
 from tests.fakes.modes import throttle
 from tests.fakes.state import FakeState
@@ -38,6 +55,8 @@ ACCESS_TOKEN = "zalo-access-1"
 REFRESH_TOKEN = "zalo-refresh-1"
 APP_ID = "zalo-app-1"
 SECRET_KEY = "zalo-secret-1"
+OA_ID = "3886132808700000001"
+OA_SECRET = "zalo-oa-secret-1"  # the OA secret key that signs webhook events (not the app's)
 ACCESS_LIFETIME = 90000  # 25 hours
 TEXT_LIMIT = 2000
 INTERACTION_WINDOW = 7 * 24 * 3600
@@ -92,6 +111,9 @@ class OA:
     messages: list[dict] = field(default_factory=list)
     broadcasts: list[dict] = field(default_factory=list)
     issued: int = 1
+    webhook: str = ""  # our endpoint, once registered: receipts go there
+    receipts: str = "seen"
+    callbacks: list[tuple[str, int | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
@@ -208,6 +230,83 @@ def _with_headers(state: FakeState, response):
     return response
 
 
+def sign(body: bytes, timestamp: str, app_id: str = APP_ID, secret: str = OA_SECRET) -> str:
+    """Zalo's webhook signature: plain SHA-256 of app id, body, timestamp and secret."""
+    joined = app_id.encode() + body + timestamp.encode() + secret.encode()
+    return "mac=" + hashlib.sha256(joined).hexdigest()
+
+
+def make_event(name: str, user_id: str, **options) -> dict:
+    """One webhook event in Zalo's envelope for its direction (§1.4)."""
+    stamp = str(options.get("timestamp") or int(time.time() * 1000))
+    app_id, oa_id = options.get("app_id", APP_ID), options.get("oa_id", OA_ID)
+    if name in ("follow", "unfollow"):
+        return {
+            "oa_id": oa_id,
+            "follower": {"id": user_id},
+            "user_id_by_app": "55" + user_id,
+            "event_name": name,
+            "source": "oa_profile",
+            "app_id": app_id,
+            "timestamp": stamp,
+        }
+    if name in ("user_received_message", "user_seen_message"):
+        sides = {"sender": {"id": oa_id}, "recipient": {"id": user_id}}
+        ids = options.get("msg_ids") or [options.get("msg_id", "")]
+        message = {"msg_id": ids[0]} if name == "user_received_message" else {"msg_ids": ids}
+    else:
+        sides = {"sender": {"id": user_id}, "recipient": {"id": oa_id}}
+        message = {"msg_id": options.get("msg_id") or uuid.uuid4().hex[:20]}
+        message["text"] = options.get("text", "")
+    body = {"app_id": app_id, "user_id_by_app": "55" + user_id, "event_name": name, **sides}
+    return {**body, "message": message, "timestamp": stamp}
+
+
+def send_event(url: str, event: dict, **options) -> httpx.Response:
+    """POST one event to our webhook, signed as Zalo signs it (or wrongly, on request)."""
+    raw = json.dumps(event, ensure_ascii=False).encode()
+    secret = "not-the-oa-secret" if options.get("wrong_mac") else OA_SECRET
+    headers = {
+        "Content-Type": "application/json",
+        "X-ZEvent-Signature": sign(raw, event["timestamp"], secret=secret),
+    }
+    if options.get("num_retry"):
+        headers["num_retry"] = str(options["num_retry"])
+    if options.get("tamper"):
+        raw = raw.replace(b'"55', b'"56', 1)  # one byte: still JSON, no longer signed
+    return httpx.post(url, content=raw, headers=headers, timeout=10.0)
+
+
+def _receipts(account: OA, user_id: str, message_id: str) -> None:
+    """Tell our webhook the message arrived, then that it was seen, as the OA does."""
+    names = {"seen": ["user_received_message", "user_seen_message"]}
+    for name in names.get(account.receipts, ["user_received_message"]):
+        time.sleep(0.05)
+        try:
+            status = send_event(
+                account.webhook, make_event(name, user_id, msg_id=message_id)
+            ).status_code
+        except httpx.TransportError:
+            status = None
+        with account.lock:
+            account.callbacks.append((name, status))
+
+
+def _emit(account: OA, body: dict):
+    """The control API's event: build it, sign it, tell what our endpoint answered."""
+    url = str(body.pop("url", "") or account.webhook)
+    if not on_loopback(url):
+        return jsonify(ok=False, error="the fakes call loopback addresses only"), 400
+    name, user_id = str(body.pop("event")), str(body.pop("user_id"))
+    if name == "user_send_text":
+        with account.lock:
+            account.interactions[user_id] = time.time()
+    event = make_event(name, user_id, **body)
+    started = time.monotonic()
+    answer = send_event(url, event, **body)
+    return jsonify(status=answer.status_code, body=answer.text, elapsed=time.monotonic() - started)
+
+
 def _consultation(account: OA, body: dict):
     recipient = body.get("recipient")
     user_id = recipient.get("user_id") if isinstance(recipient, dict) else None
@@ -229,6 +328,9 @@ def _consultation(account: OA, body: dict):
             return _answer(-230)
         message_id = f"{len(account.messages) + 1:020x}"
         account.messages.append({"message_id": message_id, "user_id": user_id, "text": text})
+        tell = on_loopback(account.webhook) and account.receipts != "none"
+    if tell:
+        threading.Thread(target=_receipts, args=(account, user_id, message_id), daemon=True).start()
     sent = str(int(time.time() * 1000))
     return _answer(data={"message_id": message_id, "user_id": user_id, "sent_time": sent})
 
@@ -352,4 +454,17 @@ def blueprint(state: FakeState) -> Blueprint:
     bp.add_url_rule(
         "/v4/oa/access_token", "access_token", lambda: _refresh(state), methods=["POST"]
     )
+
+    @bp.post("/_control/webhook")
+    def register_webhook():
+        body, account = dict(request.get_json() or {}), oa(state)
+        with account.lock:
+            account.webhook = str(body.get("url", ""))
+            account.receipts = str(body.get("receipts", "seen"))
+        return jsonify(ok=True)
+
+    @bp.post("/_control/event")
+    def emit_event():
+        return _emit(oa(state), dict(request.get_json() or {}))
+
     return bp
