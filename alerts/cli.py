@@ -22,6 +22,7 @@ from alerts.delivery import webhooks_setup
 from alerts.delivery import worker
 from alerts.delivery.engine import Dispatcher
 from alerts.demo import channels as demo_channels
+from alerts.demo import reports as demo_reports
 from alerts.demo import warnings as demo_warnings
 from alerts.models import Acting
 from alerts.models import Role
@@ -68,6 +69,8 @@ def seed_demo_command(channels_url: str | None, smtp_port: int) -> None:
         click.echo(f"Demo channel accounts created: {count} (fakes at {channels_url}).")
     published = demo_warnings.seed(get_db(), current_app.config)
     click.echo(f"Demo warnings published: {published or 'none (already there)'}")
+    filed = demo_reports.seed_portal(get_db(), current_app.config)
+    click.echo(f"Demo reports filed on the portal: {filed or 'none (already there)'}")
 
 
 @click.command("create-user")

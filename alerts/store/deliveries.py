@@ -359,9 +359,11 @@ def sent_broadcasts(db: sqlite_utils.Database) -> list[tuple]:
 
 
 def _sent(db: sqlite_utils.Database, where: str, params: list) -> list[tuple]:
-    """Return up to 50 sent deliveries: (id, warning_id, msg_type, channel, target, sent_at)."""
+    """Return up to 50 sent deliveries: (id, warning_id, msg_type, channel, target, sent_at,
+    receipt), the receipt being the provider's delivered, read or failed (or None)."""
     return db.execute(
-        "SELECT d.id, d.warning_id, d.msg_type, d.channel, d.target, d.sent_at FROM deliveries d"
+        "SELECT d.id, d.warning_id, d.msg_type, d.channel, d.target, d.sent_at, d.receipt"
+        " FROM deliveries d"
         f" WHERE d.status = 'sent' AND {where} ORDER BY d.sent_at DESC, d.id DESC LIMIT 50",
         params,
     ).fetchall()

@@ -235,6 +235,16 @@ def disable_subscription(db: sqlite_utils.Database, subscription_id: int, reason
     )
 
 
+def states(db: sqlite_utils.Database, channel: str, address: str) -> list[tuple]:
+    """Return (region code, region name, status, paused reason) of each subscription of
+    an address on a channel, oldest first (the demo's phones show why one was paused)."""
+    return db.execute(
+        "SELECT s.region_code, r.name, s.status, s.paused_reason"
+        f" {_FROM} WHERE s.channel = ? AND s.address = ? ORDER BY s.id",
+        [channel, address],
+    ).fetchall()
+
+
 def first_addresses(db: sqlite_utils.Database, limit: int = 50) -> list[tuple]:
     """Return (id, channel, address, region_code, test_audience) of the first subscriptions,
     live ones first (the demo's resident phones)."""

@@ -18,10 +18,11 @@ and "trickle" are ``modes.py``'s.
 
 Calling us (../shared/channels-inbound.md §1, §6): events are POSTed with
 ``X-ZEvent-Signature: mac=<sha256(app_id ‖ body ‖ timestamp ‖ OA_SECRET)>`` (``sign``).
-``POST /zalo/_control/webhook`` {"url", "receipts"} registers our webhook: from then on,
-every consultation message the OA accepts is followed on a thread by a
-``user_received_message`` and a ``user_seen_message`` for its message_id ("receipts":
-"seen", the default; "received" for the first only; "none"), each answer kept in
+``POST /zalo/_control/webhook`` {"url", "receipts", "secret"?} registers our webhook and
+the OA secret key that signs what is sent there (``OA_SECRET`` unless given: the demo's is
+made per install): from then on, every consultation message the OA accepts is followed on
+a thread by a ``user_received_message`` and a ``user_seen_message`` for its message_id
+("receipts": "seen", the default; "received" for the first only; "none"), each answer kept in
 ``oa(state).callbacks`` as (event name, HTTP status). ``POST /zalo/_control/event``
 {"event", "user_id", optional "url", "text", "msg_id", "msg_ids", "timestamp", "app_id",
 "oa_id", "num_retry", "wrong_mac", "tamper"} sends one event (``make_event``) and answers
@@ -113,6 +114,7 @@ class OA:
     issued: int = 1
     webhook: str = ""  # our endpoint, once registered: receipts go there
     receipts: str = "seen"
+    oa_secret: str = OA_SECRET  # what the events are signed with
     callbacks: list[tuple[str, int | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -265,7 +267,7 @@ def make_event(name: str, user_id: str, **options) -> dict:
 def send_event(url: str, event: dict, **options) -> httpx.Response:
     """POST one event to our webhook, signed as Zalo signs it (or wrongly, on request)."""
     raw = json.dumps(event, ensure_ascii=False).encode()
-    secret = "not-the-oa-secret" if options.get("wrong_mac") else OA_SECRET
+    secret = "not-the-oa-secret" if options.get("wrong_mac") else options.get("secret", OA_SECRET)
     headers = {
         "Content-Type": "application/json",
         "X-ZEvent-Signature": sign(raw, event["timestamp"], secret=secret),
@@ -283,9 +285,8 @@ def _receipts(account: OA, user_id: str, message_id: str) -> None:
     for name in names.get(account.receipts, ["user_received_message"]):
         time.sleep(0.05)
         try:
-            status = send_event(
-                account.webhook, make_event(name, user_id, msg_id=message_id)
-            ).status_code
+            event = make_event(name, user_id, msg_id=message_id)
+            status = send_event(account.webhook, event, secret=account.oa_secret).status_code
         except httpx.TransportError:
             status = None
         with account.lock:
@@ -303,7 +304,7 @@ def _emit(account: OA, body: dict):
             account.interactions[user_id] = time.time()
     event = make_event(name, user_id, **body)
     started = time.monotonic()
-    answer = send_event(url, event, **body)
+    answer = send_event(url, event, **{"secret": account.oa_secret, **body})
     return jsonify(status=answer.status_code, body=answer.text, elapsed=time.monotonic() - started)
 
 
@@ -461,6 +462,7 @@ def blueprint(state: FakeState) -> Blueprint:
         with account.lock:
             account.webhook = str(body.get("url", ""))
             account.receipts = str(body.get("receipts", "seen"))
+            account.oa_secret = str(body.get("secret") or OA_SECRET)
         return jsonify(ok=True)
 
     @bp.post("/_control/event")
