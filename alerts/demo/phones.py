@@ -108,6 +108,7 @@ def telegram_blocks(db, config: Mapping, chat: str) -> int:
 def _zalo(db, config: Mapping, user: str, event: str, **extra) -> int:
     oa = account(db, config, "zalo")
     body = {"url": _hook(config, oa), "event": event, "user_id": user, **extra}
+    body["secret"] = oa.secrets["oa_secret_key"]
     return int(_control(oa, "/zalo/_control/event", body)["status"])
 
 

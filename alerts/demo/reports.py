@@ -80,7 +80,11 @@ def send_chat_reports(db: sqlite_utils.Database, config: Mapping) -> int:
     if phones.account(db, config, "telegram") is None or region_store.get_meta(db, CHAT_KEY):
         return 0
     chats = {channel: address for channel, address, _region in demo_channels.RESIDENTS}
-    phones.telegram_says(db, config, chats["telegram"], TELEGRAM_STORY)
-    phones.zalo_says(db, config, chats["zalo"], ZALO_STORY)
+    answered = (
+        phones.telegram_says(db, config, chats["telegram"], TELEGRAM_STORY),
+        phones.zalo_says(db, config, chats["zalo"], ZALO_STORY),
+    )
+    if answered != (200, 200):
+        raise phones.FakesUnreachable(f"our endpoints answered {answered}")
     _mark_done(db, CHAT_KEY)
     return 2
