@@ -128,5 +128,6 @@
       search();
     }
   });
-  root.querySelector(".picker-search button").hidden = true;
+  // Gone rather than hidden: Enter in the address box then submits the subscription.
+  root.querySelector(".picker-search button").remove();
 })();

@@ -1,6 +1,12 @@
 """The residents' subscribe pages: subscribe, confirm, unsubscribe, manage. No sign-in;
-every rule is in ``alerts.residents.subscriptions``. The SMS stop keyword arrives through
-the gateway's own callback (``alerts.inbound.sms``, ``/hooks/sms/...``).
+every rule is in ``alerts.residents.subscriptions`` and ``alerts.residents.app_links``. The
+SMS stop keyword arrives through the gateway's own callback (``alerts.inbound.sms``,
+``/hooks/sms/...``).
+
+The subscribe page is one form that works without JavaScript: the channel first, the
+commune picker (``alerts.web.commune_picker``; ``static/subscribe.js`` makes it live), then
+the chosen channel's part. SMS and email get a code or a link; Telegram gets a one-time deep
+link, so nobody types a chat id; Zalo gets the OA to follow and what to send it.
 
 One view is exempt from CSRF, and only this one: ``/unsubscribe/<token>``, because a mail
 client's RFC 8058 one-click POST carries no cookie and no form token (the token in the URL is
@@ -19,6 +25,7 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask.blueprints import BlueprintSetupState
+from flask_babel import format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,6 +39,7 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from alerts import channels
+from alerts.clock import from_text
 from alerts.clock import utcnow
 from alerts.db import get_db
 from alerts.errors import Refused
@@ -143,7 +151,8 @@ def _subscribe(form: SubscribeForm):
             now=utcnow(),
         )
         qr = segno.make(offer.url, error="m").svg_data_uri(scale=4)
-        return render_template("subscribe/telegram.html", offer=offer, qr=qr)
+        expires = format_datetime(from_text(offer.expires_at), "HH:mm, dd/MM/yyyy")
+        return render_template("subscribe/telegram.html", offer=offer, qr=qr, expires=expires)
     if form.channel.data == "zalo":
         accounts = app_links.zalo_accounts(db, regions)
         return render_template("subscribe/zalo.html", accounts=accounts)
