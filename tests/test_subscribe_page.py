@@ -238,6 +238,11 @@ def test_the_welcome_lists_the_warnings_in_force_on_each_channel(db):
     _, telegram, _ = welcome_for(db, "telegram")
     assert "&lt;b&gt;giả&lt;/b&gt; danh công an &amp; ngân hàng" in telegram
     assert "/stop" in telegram
+    stop = f"{CONFIG['PUBLIC_URL']}/subscriptions/T"
+    with_link = welcome.welcome(
+        db, ["00070"], "vi", "sms", utcnow(), public_url=CONFIG["PUBLIC_URL"], stop_url=stop
+    )
+    assert with_link[1].endswith(f"Xem hoac ngung nhan: {stop}")
     _, english, _ = welcome_for(db, "zalo", lang="en")
     assert "Warnings in force:" in english and display in english
 
@@ -308,7 +313,13 @@ def test_a_resident_picks_communes_with_a_thumb_and_gets_the_telegram_link(
     assert phone.inner_text("#picker-status") == "Đã bỏ: Phường Hoàn Kiếm."
     assert [li.get_attribute("data-code") for li in chosen.all()] == ["00004"]
     assert phone.is_visible("#address") and not phone.is_visible("[data-testid=telegram-hint]")
-    phone.get_by_label("Telegram").tap()
+    assert phone.get_attribute("#address", "type") == "tel"  # digits on the phone's keyboard
+    phone.get_by_role("radio", name="Email").tap()
+    assert phone.is_visible("#address-hint .for-email") and not phone.is_visible(
+        "#address-hint .for-sms"
+    )
+    assert phone.get_attribute("#address", "type") == "email"
+    phone.get_by_role("radio", name="Telegram").tap()
     assert not phone.is_visible("#address") and phone.is_visible("[data-testid=telegram-hint]")
     assert_accessible(phone)
     phone.get_by_role("button", name="Lấy liên kết Telegram").tap()

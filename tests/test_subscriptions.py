@@ -166,6 +166,8 @@ def test_opt_in_then_warnings_then_opt_out_on_each_channel(
     dispatcher.dispatch_due(db)
     welcome = received(fakes, channel, address)[-1]  # the warning already in force, listed
     assert warning_store.get_alert(db, before).code[:4] in welcome
+    manage = re.search(r"/subscriptions/[\w-]{43}", welcome)[0]  # its own way to stop
+    assert client.get(manage).status_code == 200
     after = publish(db, channel)
     dispatcher.dispatch_due(db)
     assert delivered_to(db, after, address) == ["sent"]

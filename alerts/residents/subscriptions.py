@@ -210,7 +210,14 @@ def confirm(
         throttle_store.clear_counter(db, destination_key(config, "code", channel, address))
         places = [r.region_code for r in rows]
         queue_welcome(
-            db, config, channel=channel, address=address, regions=places, lang=lang, now=now
+            db,
+            config,
+            channel=channel,
+            address=address,
+            regions=places,
+            lang=lang,
+            now=now,
+            stop_url=manage_url(config, rows[0].id),
         )
         codes = ",".join(places)
         detail = {"channel": channel, "address": mask(channel, address), "regions": codes}

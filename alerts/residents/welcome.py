@@ -41,11 +41,13 @@ STOP = {
         "sms": "Soạn HUY gửi lại số này để ngừng nhận.",
         "telegram": "Gửi /stop để ngừng nhận.",
         "other": "Mỗi tin đều có cách ngừng nhận.",
+        "link": "Xem hoặc ngừng nhận: {url}",
     },
     "en": {
         "sms": "Reply HUY to this number to stop.",
         "telegram": "Send /stop to stop.",
         "other": "Every message says how to stop.",
+        "link": "See or stop them: {url}",
     },
 }
 WORDS = {
@@ -87,9 +89,11 @@ def welcome(
     now: datetime,
     *,
     public_url: str,
+    stop_url: str | None = None,
 ) -> tuple[str, str, str]:
     """Return the welcome's (subject, text, html) in the channel's form: html for email
-    only, Telegram's text escaped for its HTML mode, SMS in GSM-7."""
+    only, Telegram's text escaped for its HTML mode, SMS in GSM-7. ``stop_url`` (the
+    address's manage page) replaces the channel's own way to stop when given."""
     found = chosen_regions(db, regions)
     words, stop = WORDS.get(lang, WORDS["vi"]), STOP.get(lang, STOP["vi"])
     base = public_url.rstrip("/")
@@ -108,7 +112,7 @@ def welcome(
         "listed": words["listed"] if items else words["none"],
         "items": items,
         "more": _more(words, len(warnings) - len(shown), f"{base}/r/{found[0].code}"),
-        "stop": stop.get(channel, stop["other"]),
+        "stop": stop["link"].format(url=stop_url) if stop_url else stop.get(channel, stop["other"]),
         "code_word": words["code"],
     }
     text = _plain(context)
@@ -149,6 +153,7 @@ def queue_welcome(
     lang: str,
     now: datetime,
     account_id: int | None = None,
+    stop_url: str | None = None,
 ) -> int | None:
     """Queue the welcome to a confirmed address (inside the caller's write) on the account
     that speaks for its first place, or on ``account_id`` (the bot that was written to);
@@ -157,5 +162,7 @@ def queue_welcome(
     account_id = account_id or notice_account(db, channel, regions[0])
     if account_id is None:
         return None
-    texts = welcome(db, regions, lang, channel, now, public_url=config["PUBLIC_URL"])
+    texts = welcome(
+        db, regions, lang, channel, now, public_url=config["PUBLIC_URL"], stop_url=stop_url
+    )
     return queue_notice(db, "welcome", channel, account_id, address, texts, now, now + WELCOME_TTL)

@@ -1,9 +1,23 @@
-// The subscribe page's commune picker, live: it searches as one types (/regions.json, with
+// The subscribe page, enhanced. The commune picker, live: it searches as one types (/regions.json, with
 // or without diacritics), a tap on a result adds it as a chip, a chip's × removes it, and
 // every change is announced in the picker's live region. Without this script the same form
 // works by its search button and check boxes (templates/subscribe/_macros.html).
 (function () {
   "use strict";
+
+  // The phone's keyboard for the channel chosen: digits for SMS, "@" for email.
+  var address = document.getElementById("address");
+  var keyboards = { sms: ["tel", "tel"], email: ["email", "email"] };
+  function keyboard(channel) {
+    var kind = keyboards[channel];
+    if (!address || !kind) { return; }
+    address.type = kind[0];
+    address.setAttribute("autocomplete", kind[1]);
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("input[name=channel]"), function (radio) {
+    radio.addEventListener("change", function () { keyboard(radio.value); });
+    if (radio.checked) { keyboard(radio.value); }
+  });
 
   var root = document.querySelector("fieldset.picker[data-suggest]");
   if (!root || !window.fetch) { return; }
