@@ -351,3 +351,19 @@ def test_without_javascript_the_search_button_and_boxes_do_the_same(
         context.close()
     rows = db.execute("SELECT address, region_code, status FROM subscriptions").fetchall()
     assert rows == [("+84912345678", "00070", "pending")]
+
+
+@pytest.mark.browser
+def test_the_zalo_steps_on_a_phone_are_accessible(phone, live_server, db, accounts):
+    phone.goto(live_server + "/r/00070")
+    phone.get_by_role("link", name="Nhận cảnh báo cho địa bàn này").tap()
+    phone.get_by_role("radio", name="Zalo").tap()
+    assert phone.is_visible("[data-testid=zalo-hint]") and not phone.is_visible("#address")
+    phone.get_by_role("button", name="Xem cách đăng ký qua Zalo").tap()
+    steps = phone.locator("[data-testid=zalo-account]")
+    assert "Quan tâm OA của Công an thành phố Hà Nội rồi nhắn tên xã" in steps.inner_text()
+    assert (
+        phone.get_by_role("link", name="Mở “zalo live” trên Zalo").get_attribute("href") == OA_PAGE
+    )
+    assert_accessible(phone)
+    assert db.execute("SELECT COUNT(*) FROM subscriptions").fetchone() == (0,)

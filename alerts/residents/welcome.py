@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from datetime import datetime
 from datetime import timedelta
+from html import escape
 
 import sqlite_utils
 from jinja2 import Environment
@@ -36,6 +37,7 @@ from alerts.warnings import codes as verification
 WELCOME_TTL = timedelta(hours=24)  # a welcome that could not go out within this is dropped
 MAX_LISTED = {"sms": 3}  # warnings named in the welcome; the others: MAX_LISTED_DEFAULT
 MAX_LISTED_DEFAULT = 10
+IN_FORCE_LIMIT = 50  # warnings looked at (the portal's list limit)
 STOP = {
     "vi": {
         "sms": "Soạn HUY gửi lại số này để ngừng nhận.",
@@ -78,7 +80,7 @@ _TEMPLATES = Environment(
 def in_force(db: sqlite_utils.Database, regions: list[Region], now: datetime) -> list:
     """Return the live warnings in force covering any of the regions, newest first."""
     codes = list(dict.fromkeys(r.code for region in regions for r in lineage(db, region)))
-    return portal_store.active_covering(db, codes, to_text(now), 50)
+    return portal_store.active_covering(db, codes, to_text(now), IN_FORCE_LIMIT)
 
 
 def welcome(
@@ -93,51 +95,50 @@ def welcome(
 ) -> tuple[str, str, str]:
     """Return the welcome's (subject, text, html) in the channel's form: html for email
     only, Telegram's text escaped for its HTML mode, SMS in GSM-7. ``stop_url`` (the
-    address's manage page) replaces the channel's own way to stop when given."""
+    address's manage page) replaces the channel's own way to stop when given. Refused
+    for places ``chosen_regions`` refuses."""
     found = chosen_regions(db, regions)
     words, stop = WORDS.get(lang, WORDS["vi"]), STOP.get(lang, STOP["vi"])
     base = public_url.rstrip("/")
     warnings = in_force(db, found, now)
-    shown = warnings[: MAX_LISTED.get(channel, MAX_LISTED_DEFAULT)]
-    items = [
-        {
-            "title": a.content.headline,
-            "code": verification.display(a.code),
-            "url": f"{base}/a/{a.code}",
-        }
-        for a in shown
-    ]
+    items = [_item(a, base) for a in warnings[: MAX_LISTED.get(channel, MAX_LISTED_DEFAULT)]]
+    hidden = len(warnings) - len(items)
+    more = words["more"].format(count=hidden, url=f"{base}/r/{found[0].code}")
     context = {
         "lead": words["lead"].format(places=", ".join(r.name for r in found)),
         "listed": words["listed"] if items else words["none"],
         "items": items,
-        "more": _more(words, len(warnings) - len(shown), f"{base}/r/{found[0].code}"),
+        "more": more if hidden else "",
         "stop": stop["link"].format(url=stop_url) if stop_url else stop.get(channel, stop["other"]),
         "code_word": words["code"],
     }
     text = _plain(context)
     if channel == "email":
-        html = _TEMPLATES.get_template("welcome_email.html").render(
-            subject=words["subject"], lang=lang, **context
-        )
-        return words["subject"], text, html.strip()
+        page = _TEMPLATES.get_template("welcome_email.html")
+        html = page.render(subject=words["subject"], lang=lang, **context).strip()
+        return words["subject"], text, html
     if channel == "sms":
         return "", gsm.to_gsm7(text, extension=False), ""
     if channel == "telegram":
-        return "", text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), ""
+        return "", escape(text, quote=False), ""  # the bot speaks Telegram's HTML mode
     return "", text, ""
 
 
-def _more(words: Mapping, count: int, url: str) -> str:
-    return words["more"].format(count=count, url=url) if count > 0 else ""
+def _item(alert, base: str) -> dict[str, str]:
+    """Return a warning as the welcome names it: its title, code and short link."""
+    code = alert.code
+    return {
+        "title": alert.content.headline,
+        "code": verification.display(code),
+        "url": f"{base}/a/{code}",
+    }
 
 
 def _plain(context: Mapping) -> str:
     """Return the welcome as plain text, one warning a line."""
+    word = context["code_word"]
     lines = [context["lead"], "", context["listed"]]
-    lines += [
-        f"- {i['title']} ({context['code_word']} {i['code']}): {i['url']}" for i in context["items"]
-    ]
+    lines += [f"- {i['title']} ({word} {i['code']}): {i['url']}" for i in context["items"]]
     if context["more"]:
         lines.append(context["more"])
     return "\n".join([*lines, "", context["stop"]])

@@ -16,9 +16,11 @@ from alerts.db import get_db
 from alerts.models import Level
 from alerts.models import Region
 from alerts.residents import portal
+from alerts.residents.addresses import MAX_REGIONS
 from alerts.web.portal import REGION_COOKIE
 
 MATCHES = 12  # matches listed at a time: enough to scroll with a thumb
+SHOWN = 2 * MAX_REGIONS  # chosen places redrawn at most (a form may post any number)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def places(codes: Iterable[str]) -> list[Place]:
     anything else is dropped (the subscription refuses it with its reason)."""
     provinces: dict[str, str] = {}
     found = []
-    for code in dict.fromkeys(c for c in codes if c):
+    for code in list(dict.fromkeys(c for c in codes if c))[:SHOWN]:
         region = portal.rememberable(get_db(), code[:8])
         if region is not None:
             found.append(_place(region, provinces))
