@@ -97,31 +97,53 @@ def welcome(
     only, Telegram's text escaped for its HTML mode, SMS in GSM-7. ``stop_url`` (the
     address's manage page) replaces the channel's own way to stop when given. Refused
     for places ``chosen_regions`` refuses."""
-    found = chosen_regions(db, regions)
-    words, stop = WORDS.get(lang, WORDS["vi"]), STOP.get(lang, STOP["vi"])
-    base = public_url.rstrip("/")
-    warnings = in_force(db, found, now)
-    items = [_item(a, base) for a in warnings[: MAX_LISTED.get(channel, MAX_LISTED_DEFAULT)]]
-    hidden = len(warnings) - len(items)
-    more = words["more"].format(count=hidden, url=f"{base}/r/{found[0].code}")
-    context = {
-        "lead": words["lead"].format(places=", ".join(r.name for r in found)),
-        "listed": words["listed"] if items else words["none"],
-        "items": items,
-        "more": more if hidden else "",
-        "stop": stop["link"].format(url=stop_url) if stop_url else stop.get(channel, stop["other"]),
-        "code_word": words["code"],
-    }
-    text = _plain(context)
+    context = _context(db, regions, lang, channel, now, public_url)
+    stop = STOP.get(lang, STOP["vi"])
+    context["stop"] = (
+        stop["link"].format(url=stop_url) if stop_url else stop.get(channel, stop["other"])
+    )
+    text = "\n".join([context["lead"], "", _listing(context), "", context["stop"]])
     if channel == "email":
         page = _TEMPLATES.get_template("welcome_email.html")
-        html = page.render(subject=words["subject"], lang=lang, **context).strip()
-        return words["subject"], text, html
+        subject = WORDS.get(lang, WORDS["vi"])["subject"]
+        html = page.render(subject=subject, lang=lang, **context).strip()
+        return subject, text, html
     if channel == "sms":
         return "", gsm.to_gsm7(text, extension=False), ""
     if channel == "telegram":
         return "", escape(text, quote=False), ""  # the bot speaks Telegram's HTML mode
     return "", text, ""
+
+
+def listing(
+    db: sqlite_utils.Database,
+    regions: Iterable[str],
+    lang: str,
+    channel: str,
+    now: datetime,
+    *,
+    public_url: str,
+) -> str:
+    """Return only the warnings in force there (or that there is none), as plain text: the
+    bots answer a subscription in their own words and add this."""
+    return _listing(_context(db, regions, lang, channel, now, public_url))
+
+
+def _context(db, regions: Iterable[str], lang: str, channel: str, now: datetime, public_url: str):
+    found = chosen_regions(db, regions)
+    words = WORDS.get(lang, WORDS["vi"])
+    base = public_url.rstrip("/")
+    warnings = in_force(db, found, now)
+    items = [_item(a, base) for a in warnings[: MAX_LISTED.get(channel, MAX_LISTED_DEFAULT)]]
+    hidden = len(warnings) - len(items)
+    more = words["more"].format(count=hidden, url=f"{base}/r/{found[0].code}")
+    return {
+        "lead": words["lead"].format(places=", ".join(r.name for r in found)),
+        "listed": words["listed"] if items else words["none"],
+        "items": items,
+        "more": more if hidden else "",
+        "code_word": words["code"],
+    }
 
 
 def _item(alert, base: str) -> dict[str, str]:
@@ -134,14 +156,14 @@ def _item(alert, base: str) -> dict[str, str]:
     }
 
 
-def _plain(context: Mapping) -> str:
-    """Return the welcome as plain text, one warning a line."""
+def _listing(context: Mapping) -> str:
+    """Return the warnings in force as plain text, one a line."""
     word = context["code_word"]
-    lines = [context["lead"], "", context["listed"]]
+    lines = [context["listed"]]
     lines += [f"- {i['title']} ({word} {i['code']}): {i['url']}" for i in context["items"]]
     if context["more"]:
         lines.append(context["more"])
-    return "\n".join([*lines, "", context["stop"]])
+    return "\n".join(lines)
 
 
 def queue_welcome(
