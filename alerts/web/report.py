@@ -7,7 +7,7 @@ read, and the app-wide CSRF check reads it first: so that check is skipped for t
 view, which runs the same check itself right after raising the limit.
 
 The commune is picked from a province, then its communes (no JavaScript needed),
-JavaScript), prefilled from ``?region=`` or the commune the portal remembers. Nothing about
+prefilled from ``?region=`` or the commune the portal remembers. Nothing about
 a report is public: the answer page is the only place it is shown back, to the one who
 filed it, with its links defanged.
 """
