@@ -224,20 +224,22 @@ def assignable(db: sqlite_utils.Database, report: Report) -> list:
 # --- decisions -------------------------------------------------------------------------------
 
 
-def _reason(text: str, required: bool) -> str | None:
-    reason = clean_text(text or "")
-    if not reason:
-        if required:
-            raise Refused("Give a reason.", "reason")
-        return None
-    if len(reason) > REASON_MAX:
+def _bounded(text: str, limit: int, field: str) -> str:
+    """Return an officer's text cleaned; refused (not cut) past ``limit``, so nothing they
+    wrote is silently lost."""
+    cleaned = clean_text(text or "")
+    if len(cleaned) > limit:
         raise Refused(
-            "At most %(max)s characters (now %(count)s).",
-            "reason",
-            max=REASON_MAX,
-            count=len(reason),
+            "At most %(max)s characters (now %(count)s).", field, max=limit, count=len(cleaned)
         )
-    return reason
+    return cleaned
+
+
+def _reason(text: str, required: bool) -> str | None:
+    reason = _bounded(text, REASON_MAX, "reason")
+    if not reason and required:
+        raise Refused("Give a reason.", "reason")
+    return reason or None
 
 
 def _original(db: sqlite_utils.Database, report: Report, code: str) -> Report:
@@ -432,16 +434,9 @@ def reply(
     """
     now = now or utcnow()
     try:
-        message = clean_text(text or "")
+        message = _bounded(text, REPLY_MAX, "text")
         if not message:
             raise Refused("Write the reply.", "text")
-        if len(message) > REPLY_MAX:
-            raise Refused(
-                "At most %(max)s characters (now %(count)s).",
-                "text",
-                max=REPLY_MAX,
-                count=len(message),
-            )
         with write(db):
             report = visible(db, acting, code)
             _require_act(db, acting, report)
