@@ -175,7 +175,8 @@ def test_a_reply_is_queued_on_the_reporters_channel(officer, db, accounts):
         {"code": code, "status": "new", "channel": "telegram", "fixed": False}
     ]
     empty = act(officer, code, "reply", text="  ")
-    assert empty.status_code == 422 and db.execute("SELECT COUNT(*) FROM notices").fetchone()[0] == 1
+    assert empty.status_code == 422
+    assert db.execute("SELECT COUNT(*) FROM notices").fetchone()[0] == 1
 
 
 def test_sms_and_a_closed_zalo_window_say_so_and_refuse_free_text(officer, db, accounts):
@@ -184,7 +185,7 @@ def test_sms_and_a_closed_zalo_window_say_so_and_refuse_free_text(officer, db, a
     assert act(officer, sms, "reply", text="Gọi lại cho tôi").status_code == 409
     old = add_report(db, account_id=accounts["zalo"], created_at=utcnow() - timedelta(days=8))
     shown = page(officer, f"/admin/reports/{old}")
-    assert "thời hạn này đã hết" in shown and 'action="/admin/reports/' + old + '/reply"' not in shown
+    assert "thời hạn này đã hết" in shown and f'action="/admin/reports/{old}/reply"' not in shown
     assert act(officer, old, "reply", text="Xin chào").status_code == 409
     assert db.execute("SELECT COUNT(*) FROM notices").fetchone()[0] == 0
 
