@@ -13,15 +13,13 @@ from alerts.delivery.engine import Dispatcher
 from tests.browser_fixtures import sign_in_browser as _sign_in
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import running_fakes
+from tests.test_browser_path import _approve
+from tests.test_browser_path import _sign_out
 from tests.test_subscriptions import received
 
 pytestmark = pytest.mark.browser
 REPORTER = "dan.nguyen@example.vn"
 HEADLINE = "Cảnh báo đối tượng giả danh công an phường gọi điện đòi chuyển tiền"
-
-
-def _sign_out(page):
-    page.click("button:has-text('Đăng xuất')")
 
 
 def _file_report(page, base) -> str:
@@ -53,16 +51,6 @@ def _draft_from_the_inbox(page, base, code: str):
     _sign_out(page)
 
 
-def _approve(page, base) -> str:
-    _sign_in(page, base, "hanoi.duyet")
-    page.goto(base + "/admin/warnings/queue")
-    page.click("text=Xem xét >> nth=0")
-    page.check("#confirm")
-    page.click("button:has-text('Duyệt và phát hành cảnh báo thật')")
-    assert "Đã duyệt và phát hành" in page.inner_text(".flash")
-    return page.inner_text(".code").replace("-", "")
-
-
 def test_a_residents_report_becomes_a_published_warning(page, live_server, app, db):
     with running_fakes() as fakes:
         add_accounts(db, dict(app.config), fakes)
@@ -79,6 +67,7 @@ def test_a_residents_report_becomes_a_published_warning(page, live_server, app, 
             assert notice[0][3].startswith("n-report-published-")
             (told,) = received(fakes, "email", REPORTER)
             assert code in told and f"/a/{published}" in told
+            _sign_in(page, live_server, "hoankiem.canbo")
             page.goto(live_server + f"/admin/reports/{code}")
             history = page.inner_text("[data-testid=history]")
             assert "đã soạn cảnh báo từ tin báo này" in history
