@@ -21,6 +21,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import format_datetime
+from flask_babel import format_decimal
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -139,14 +140,10 @@ def _inbox_globals() -> dict:
     }
 
 
-def handles_reports() -> bool:
-    """Return whether the signed-in user works the inbox (officers and approvers)."""
-    user = current_user.user
-    return user.has(Role.OFFICER) or user.has(Role.APPROVER)
-
-
 def _require_handler() -> None:
-    if not handles_reports():
+    """Let only officers and approvers work the inbox (a unit admin manages accounts)."""
+    user = current_user.user
+    if not (user.has(Role.OFFICER) or user.has(Role.APPROVER)):
         abort(403)
 
 
@@ -170,12 +167,15 @@ def _inbox_page(status: int = 200, draft_form: DraftForm | None = None):
     show = request.args.get("show", "open")
     show = show if show in SHOW else "open"
     found = inbox.list_reports(db, me, statuses=SHOW[show], limit=200)
+    counts = inbox.counts(db, me.unit)
+    median = counts.median_review_hours
     return render_template(
         "admin/reports.html",
         reports=found,
         indicators=inbox.indicators(db, found),
         units=_units(found),
-        counts=inbox.counts(db, me.unit),
+        counts=counts,
+        median=None if median is None else format_decimal(median),
         groups=inbox.groups(db, me),
         show=show,
         shows=SHOW_LABELS,
@@ -286,7 +286,6 @@ def assign_report(code: str):
     """Give the report to an officer of the unit holding it (or to nobody)."""
     _require_handler()
     form = AssignForm()
-    form.assigned_to.choices = []
     if not form.validate_on_submit():
         return _report_page(inbox.visible(get_db(), acting(), code), 400, assign_form=form)
     try:
