@@ -26,7 +26,6 @@ from tests.builders import submitted
 from tests.conftest import make_app
 from tests.conftest import post_form
 from tests.delivery_setup import add_accounts
-from tests.delivery_setup import running_fakes
 
 BOT = "canhbao_hanoi_bot"
 OA_PAGE = "https://zalo.me/3886132808700000001"
@@ -36,12 +35,6 @@ DEEP_LINK = re.compile(r"https://t\.me/canhbao_hanoi_bot\?start=([A-Za-z0-9_-]{4
 @pytest.fixture
 def app(db_path):
     return make_app(db_path, DATA_KEY=CONFIG["DATA_KEY"], PUBLIC_URL=CONFIG["PUBLIC_URL"])
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from tests.builders import submitted
 from tests.conftest import make_app
 from tests.conftest import post_form
 from tests.delivery_setup import add_accounts
-from tests.delivery_setup import running_fakes
 
 SECRET = "test-secret"
 CONF = {**CONFIG, "SECRET_KEY": SECRET, "CONFIRMATIONS_PER_DESTINATION": 3}
@@ -55,12 +54,6 @@ def client(app):
     browser = app.test_client()
     browser.set_cookie("lang", "en")
     return browser
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture
