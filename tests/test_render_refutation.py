@@ -80,7 +80,7 @@ def test_cap_is_schema_valid_headed_with_an_event_and_the_claim_quoted(message):
 def test_atom_title_is_headed_and_the_summary_quotes_the_escaped_claim(message):
     entry = atom.render(message, SETTINGS).parts["xml"]
     feed = atom.feed(
-        [entry], feed_id="urn:x", title="Cảnh báo", self_url="https://x/a.atom", updated=message.sent
+        [entry], feed_id="urn:x", title="Cảnh báo", self_url="https://x/a", updated=message.sent
     )
     parsed = feedparser.parse(feed)
     assert not parsed.bozo

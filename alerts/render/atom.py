@@ -21,8 +21,8 @@ from alerts.render.common import iso_vietnam
 from alerts.render.common import parse_checked
 from alerts.render.common import template
 from alerts.render.common import title_prefix
-from alerts.render.facts import refutation
 from alerts.render.common import xml_values
+from alerts.render.facts import refutation
 
 CHANNEL = "atom"
 MEDIA_TYPE = "application/atom+xml"

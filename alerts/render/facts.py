@@ -19,8 +19,8 @@ from alerts.render.common import SEVERITY_VI
 from alerts.render.common import defang
 from alerts.render.common import event_name
 from alerts.render.common import iso_vietnam
-from alerts.render.common import shorten
 from alerts.render.common import short_time
+from alerts.render.common import shorten
 from alerts.render.common import title_prefix
 
 

@@ -264,14 +264,20 @@ def _indicators(check: _Checker) -> Indicators:
 
 
 def _refutation(check: _Checker, warning_type: str) -> Refutation | None:
-    """Return the quoted claim of a refutation (required there), None for other types."""
+    """Return the quoted claim of a refutation (required there), None for other types.
+
+    The form sends ``claim`` and ``claim_links``; the API a ``refutation`` object with
+    ``claim`` and ``links``, as ``Content.as_dict`` gives it back."""
     if warning_type != REFUTATION_TYPE:
         return None
-    claim = check.text("claim", required=True)
-    found, problems = ind.parse_many("links", check.strings("claim_links"))
-    check.problems.extend(
-        Refused(p.message, "claim_links", **p.params) for p in problems
-    )
+    nested = check.raw.get("refutation")
+    sub = _Checker(nested) if isinstance(nested, Mapping) else check
+    claim = sub.text("claim", required=True)
+    given = sub.strings("links" if sub is not check else "claim_links")
+    found, problems = ind.parse_many("links", given)
+    check.problems.extend(Refused(p.message, "claim_links", **p.params) for p in problems)
+    if sub is not check:
+        check.problems.extend(sub.problems)
     return Refutation(claim, tuple(i.value for i in found))
 
 
