@@ -27,6 +27,8 @@ from alerts.errors import Refused
 from alerts.render import registry
 from alerts.render.common import defang
 from alerts.residents import portal
+from alerts.residents.verify_claims import Refuted
+from alerts.residents.verify_claims import refuted
 from alerts.residents.verify_compare import closest
 from alerts.residents.verify_compare import plain
 from alerts.residents.verify_compare import tidy
@@ -52,6 +54,8 @@ MAX_LOOKUP = indicators.MAX_LENGTH
 MAX_HITS = 50
 MAX_MENTIONS = 10
 GENUINE, ALTERED, NOT_OFFICIAL = "genuine", "altered", "not_official"
+# Not official, and more: it repeats a claim the police have refuted.
+REFUTED = "refuted"
 # What each channel sends that a resident can read (CAP, Atom and webhooks are for machines).
 TEXT_PARTS = {
     "sms": ("text",),
@@ -119,12 +123,13 @@ class Hit:
 
 @dataclass(frozen=True)
 class Verification:
-    """The answer to a pasted text: ``verdict`` (GENUINE, ALTERED, NOT_OFFICIAL) and why
+    """The answer to a pasted text: ``verdict`` (GENUINE, ALTERED, NOT_OFFICIAL, REFUTED) and why
     (``reason``, an English msgid with ``params``). For a real code: the warning's standing,
     the signature checks and the closest original (``channel``, ``original``); for an altered
     text the word diff of both sides (("same"|"added", text) pasted, ("same"|"removed", text)
     original) and the phone numbers, links and numbers not in the original (``changed``).
-    For a text without a known code, ``mentions`` lists warnings naming its numbers or links."""
+    For a text without a known code, ``mentions`` lists warnings naming its numbers or links,
+    and ``refutations`` the refutations in force whose claim it repeats (verdict REFUTED)."""
 
     verdict: str
     reason: str
@@ -137,6 +142,7 @@ class Verification:
     original_diff: tuple[tuple[str, str], ...] = ()
     changed: tuple[tuple[str, str], ...] = ()
     mentions: tuple[Hit, ...] = ()
+    refutations: tuple[Refuted, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,8 +225,15 @@ def renderings(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> list
 # --- the check -------------------------------------------------------------------------------
 
 
-def _not_official(db, text: str, reason: str, **params: str) -> Verification:
-    return Verification(NOT_OFFICIAL, reason, params, mentions=_mentions(db, text))
+def _not_official(db, text: str, config: Mapping, reason: str, **params: str) -> Verification:
+    """Answer "not official", or REFUTED when the text repeats a refuted claim."""
+    mentions = _mentions(db, text)
+    found = refuted(db, text, config)
+    if found:
+        reason = N_("This information was refuted by %(unit)s on %(date)s.")
+        params = {"unit": found[0].unit, "date": found[0].date}
+        return Verification(REFUTED, reason, params, mentions=mentions, refutations=found)
+    return Verification(NOT_OFFICIAL, reason, params, mentions=mentions)
 
 
 def check(db: sqlite_utils.Database, text: str, config: Mapping) -> Verification:
@@ -242,15 +255,15 @@ def check(db: sqlite_utils.Database, text: str, config: Mapping) -> Verification
         return _compare(db, alert, text, codes, config)
     if codes.stated:
         reason = N_("No official warning has the code %(code)s.")
-        return _not_official(db, text, reason, code=verification.display(codes.stated[0]))
+        return _not_official(db, text, config, reason, code=verification.display(codes.stated[0]))
     if codes.misspelt:
         reason = N_("%(code)s is not a valid code: codes never contain 0, 1, O or I.")
-        return _not_official(db, text, reason, code=codes.misspelt)
+        return _not_official(db, text, config, reason, code=codes.misspelt)
     reason = N_(
         "This text carries no verification code. Every official warning has one,"
         " like K7M4-XQ2P, and a link to this site."
     )
-    return _not_official(db, text, reason)
+    return _not_official(db, text, config, reason)
 
 
 def _compare(db, alert: Alert, text: str, codes: Codes, config: Mapping) -> Verification:
