@@ -27,6 +27,7 @@ from alerts.errors import Refused
 from alerts.render import registry
 from alerts.render.common import defang
 from alerts.residents import portal
+from alerts.residents import verify_signal
 from alerts.residents.verify_claims import Refuted
 from alerts.residents.verify_claims import refuted
 from alerts.residents.verify_compare import closest
@@ -40,6 +41,8 @@ from alerts.residents.verify_parse import find_codes
 from alerts.residents.verify_parse import is_code
 from alerts.residents.verify_parse import lookup_keys
 from alerts.residents.verify_parse import mentioned
+from alerts.residents.verify_signal import Confirmed
+from alerts.residents.verify_signal import Signal
 from alerts.store import portal as portal_store
 from alerts.store import units as unit_store
 from alerts.store import warnings as store
@@ -147,12 +150,16 @@ class Verification:
 
 @dataclass(frozen=True)
 class Lookup:
-    """The answer to an indicator lookup: what was searched (``searched``: kind, value) and
-    the published warnings that list it, newest first (none found does not mean safe)."""
+    """The answer to an indicator lookup: what was searched (``searched``: kind, value), the
+    published warnings that list it, newest first, the units that confirmed residents'
+    reports of it, and the open reports' signal (``alerts.residents.verify_signal``). None
+    found does not mean safe."""
 
     query: str
     searched: tuple[tuple[str, str], ...]
     hits: tuple[Hit, ...]
+    confirmed: tuple[Confirmed, ...] = ()
+    signal: Signal | None = None
 
 
 # --- the warning behind a code ---------------------------------------------------------------
@@ -321,8 +328,9 @@ def _compare(db, alert: Alert, text: str, codes: Codes, config: Mapping) -> Veri
 # --- indicator lookup ------------------------------------------------------------------------
 
 
-def lookup(db: sqlite_utils.Database, value: str) -> Lookup:
-    """Return the published warnings listing a phone number, bank account or link.
+def lookup(db: sqlite_utils.Database, value: str, config: Mapping) -> Lookup:
+    """Return the published warnings listing a phone number, bank account or link, and what
+    residents reported about it (confirmed, or the open reports' signal).
 
     Refused for an empty value, one over MAX_LOOKUP characters, or one that is none of the
     three. Nothing found does not make a number or link safe; the page says so.
@@ -343,7 +351,14 @@ def lookup(db: sqlite_utils.Database, value: str) -> Lookup:
             hits.setdefault(hit.code, hit)
     ordered = sorted(hits.values(), key=lambda h: h.published_at, reverse=True)
     searched = tuple(dict.fromkeys((kind, shown) for kind, _key, shown in keys))
-    return Lookup(value, searched, tuple(ordered))
+    pairs = [(kind, key) for kind, key, _shown in keys]
+    return Lookup(
+        value,
+        searched,
+        tuple(ordered),
+        confirmed=verify_signal.confirmed(db, pairs),
+        signal=verify_signal.signal(db, config, pairs),
+    )
 
 
 def _mentions(db: sqlite_utils.Database, text: str) -> tuple[Hit, ...]:
