@@ -16,8 +16,10 @@ from alerts.warnings import workflow
 from alerts.warnings.content import content_hash
 from alerts.warnings.models import Status
 from tests.builders import CONFIG
+from tests.builders import api_create
 from tests.builders import approve
 from tests.builders import create
+from tests.builders import draft
 from tests.builders import submitted
 from tests.builders import ui_draft
 from tests.builders import ui_form
@@ -113,3 +115,17 @@ def test_the_form_says_what_is_missing_beside_the_claim(client, db):
     )
     assert response.status_code == 422
     assert db.execute("SELECT count(*) FROM warnings").fetchone()[0] == 0
+
+
+def test_the_api_takes_and_gives_back_the_refutation(client, auth, db):
+    alert = api_create(client, auth, **refutation())
+    assert alert["refutation"] == {"claim": CLAIM, "links": ["http://vneid-capnhat.com/cap-nhat"]}
+    other = api_create(client, auth)
+    assert other["refutation"] is None
+    missing = client.post(
+        "/api/v1/alerts",
+        json=draft(**refutation(refutation={"links": []})),
+        headers=auth("hoankiem.canbo"),
+    )
+    assert missing.status_code == 422
+    assert "claim" in {e.get("field") or e.get("name") for e in missing.json["errors"]}

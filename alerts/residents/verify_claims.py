@@ -162,7 +162,7 @@ def refuted(db: sqlite_utils.Database, text: str, config: Mapping) -> tuple[Refu
     pasted = claim_form(text)
     links = _pasted_links(text)
     zone = ZoneInfo(config.get("DISPLAY_TIMEZONE", "Asia/Ho_Chi_Minh"))
-    by_link = [c for c in claims if links and _link_match(links, c)]
+    by_link = {i for i, c in enumerate(claims) if links and _link_match(links, c)}
     candidates = process.extract(
         pasted,
         [c.form for c in claims],
@@ -170,8 +170,11 @@ def refuted(db: sqlite_utils.Database, text: str, config: Mapping) -> tuple[Refu
         score_cutoff=THRESHOLD,
         limit=None,
     )
-    by_text = [claims[i] for _form, _score, i in sorted(candidates, key=lambda c: c[2])]
-    by_text = [c for c in by_text if c not in by_link and _text_match(pasted, c.form)]
-    found = [(c, True) for c in by_link] + [(c, False) for c in by_text]
-    ordered = sorted(found, key=lambda pair: claims.index(pair[0]))
-    return tuple(_refuted(db, c, link, zone) for c, link in ordered[:MAX_SHOWN])
+    by_text: list[int] = []
+    for index in sorted(i for _form, _score, i in candidates if i not in by_link):
+        if len(by_text) >= MAX_SHOWN:
+            break
+        if _text_match(pasted, claims[index].form):
+            by_text.append(index)
+    found = sorted(by_link | set(by_text))[:MAX_SHOWN]  # newest first, as in_force orders
+    return tuple(_refuted(db, claims[i], i in by_link, zone) for i in found)
