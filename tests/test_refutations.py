@@ -12,6 +12,7 @@ import pytest
 from alerts.clock import utcnow
 from alerts.errors import Invalid
 from alerts.store import warnings as store
+from alerts.warnings import diff
 from alerts.warnings import workflow
 from alerts.warnings.content import content_hash
 from alerts.warnings.models import Status
@@ -105,6 +106,17 @@ def test_the_form_drafts_a_refutation_and_shows_its_fields_again(client, db):
     page = client.get(f"/admin/warnings/{alert_id}/edit").get_data(as_text=True)
     assert 'data-type="fake_news"' in page and "tin-gia.net/a" in page
     assert CLAIM in page
+    shown = client.get(f"/admin/warnings/{alert_id}").get_data(as_text=True)
+    assert CLAIM in shown and "vneid-capnhat[.]com/cap-nhat" in shown
+
+
+def test_the_reviewer_sees_a_changed_claim_word_by_word(db):
+    alert = store.get_alert(db, create(db, **refutation()))
+    edited = replace(
+        alert.content, refutation=replace(alert.content.refutation, claim=CLAIM + " Chia sẻ!")
+    )
+    (change,) = diff.changes(alert.content, edited)
+    assert change.field == "claim" and change.segments[-1] == ("insert", " Chia sẻ!")
 
 
 def test_the_form_says_what_is_missing_beside_the_claim(client, db):
