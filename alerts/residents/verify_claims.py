@@ -128,9 +128,7 @@ def _link_match(pasted: set[str], claim: _Claim) -> bool:
     """Whether a pasted link is one the claim spreads (by host when one side has no path)."""
     for link in pasted:
         host = _host(link)
-        if link in claim.links or (link == host and host in claim.hosts):
-            return True
-        if host in claim.links:
+        if link in claim.links or host in claim.links or (link == host and host in claim.hosts):
             return True
     return False
 
