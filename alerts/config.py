@@ -105,6 +105,13 @@ def _hours(value: str) -> int:
     return int(value)
 
 
+def _signal_min(value: str) -> int:
+    number = _positive_int(value)
+    if number < 2:
+        raise ValueError("must be 2 or more: one report alone never marks a number")
+    return number
+
+
 def _retention_days(value: str) -> int:
     number = _positive_int(value)
     if number > 3650:
@@ -180,6 +187,12 @@ SETTINGS = (
         _retention_days,
         180,
         "Days a resident's report and screenshot are kept, unless a warning came from it.",
+    ),
+    Setting(
+        "REPORT_SIGNAL_MIN",
+        _signal_min,
+        3,
+        "Distinct residents whose open reports a lookup needs before it shows them (2+).",
     ),
     Setting(
         "DATA_KEY",

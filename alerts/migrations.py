@@ -769,6 +769,22 @@ def m017_chat_conversations(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m018_refutations(db: sqlite_utils.Database) -> None:
+    """Refutations (issue 16): /verify compares a pasted text with every refutation in force,
+    so the warning type is kept as a generated column of the content (nothing writes it,
+    nothing can make it disagree with the content) and indexed with the status: that
+    lookup reads the refutations' rows only, not every warning's JSON."""
+    _run(
+        db,
+        """
+        ALTER TABLE warnings ADD COLUMN warning_type TEXT
+            GENERATED ALWAYS AS (content ->> '$.warning_type') VIRTUAL;
+        CREATE INDEX warnings_by_type ON warnings(warning_type, status, expires_at);
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

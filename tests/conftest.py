@@ -144,6 +144,16 @@ def fake_channels():
 
 
 @pytest.fixture
+def fakes():
+    """Every fake channel API as ``tests.delivery_setup.running_fakes`` starts it (the fake
+    servers and their state, as the delivery and inbound tests use them)."""
+    from tests.delivery_setup import running_fakes
+
+    with running_fakes() as started:
+        yield started
+
+
+@pytest.fixture
 def plain_http():
     """A plain synchronous client, for the tests that talk to a fake server directly (what
     the fake accepts and answers), not through a channel client."""

@@ -12,6 +12,7 @@ from alerts.render import Message
 from alerts.render import Reference
 from alerts.warnings.content import Content
 from alerts.warnings.content import Indicators
+from alerts.warnings.content import Refutation
 
 HANOI = Region("01", Level.PROVINCE, "Thành phố Hà Nội", "Thành phố Trung ương", "vn")
 HOAN_KIEM = Region("00070", Level.COMMUNE, "Phường Hoàn Kiếm", "Phường", "01")
@@ -107,3 +108,28 @@ def sample_cancel() -> Message:
         references=(Reference(first.sender, first.identifier, first.sent),),
         cancel_reason="Thông tin chưa chính xác, đã xác minh lại.",
     )
+
+
+# A claim as it goes around, with what a hostile sharer could put in it.
+CLAIM = (
+    'Khẩn: từ 15/12 ai chưa "cập nhật VNeID mức 2" sẽ bị khóa tài khoản ngân hàng'
+    " <script>alert(1)</script> & phạt 5 triệu. Cập nhật tại vneid-capnhat.com ngay!"
+)
+CLAIM_LINK = "http://vneid-capnhat.com/cap-nhat"
+
+
+def sample_refutation(**changes) -> Content:
+    """A refutation of Hà Nội's police: the claim quoted, the facts in the description."""
+    values = {
+        "headline": "Thông tin khóa tài khoản nếu chưa cập nhật VNeID là sai sự thật",
+        "description": (
+            "Bộ Công an không khóa tài khoản ngân hàng của người chưa có VNeID mức 2 và"
+            " không thu phí cập nhật. Ứng dụng VNeID chỉ tải từ kho ứng dụng chính thức."
+        ),
+        "instruction": "Không truy cập đường link lạ, không chia sẻ tin này.",
+        "warning_type": "fake_news",
+        "indicators": Indicators(),
+        "refutation": Refutation(CLAIM, (CLAIM_LINK,)),
+    }
+    values.update(changes)
+    return sample_content(**values)

@@ -55,10 +55,9 @@ def _approve(page, base):
 
 def _subscribe_and_confirm(page, base, fakes, dispatcher, db):
     page.goto(base + "/subscribe")
+    page.fill("#q", "hoan kiem")
+    page.click(".picker-results button:has-text('Phường Hoàn Kiếm')")
     page.fill("input[name=address]", "0912 000 111")
-    page.select_option("select[name=province]", "01")
-    page.click("button[value=province]")
-    page.select_option("select[name=regions]", ["00070"])
     page.click("button[value=subscribe]")
     dispatcher.dispatch_due(db)  # the confirmation SMS goes out through the engine
     text = fakes.state.recorded("esms")[-1].json["Content"]

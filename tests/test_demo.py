@@ -45,16 +45,10 @@ def app(db_path):
 
 
 @pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        started.state.limits["telegram:chat"] = 0  # a chat's answers go out together here
-        yield started
-
-
-@pytest.fixture
 def demo(app, db, fakes, live_server):
     """The demo's accounts and residents on the fakes, our app served where they call."""
     app.config["PUBLIC_URL"] = live_server
+    fakes.state.limits["telegram:chat"] = 0  # a chat's answers go out together here
     demo_channels.seed(db, app.config, fakes.url, fakes.smtp_port)
     return app.config
 
@@ -174,7 +168,7 @@ def test_an_earlier_install_gets_the_settings_and_secrets_it_lacks(app, db, fake
     bot = phones.account(db, config, "telegram")
     assert bot.secrets["webhook_secret"] == "from-the-environment_0123"
     assert bot.secrets["bot_token"] == telegram.TOKEN
-    assert bot.settings == {"chat_id": "@canhbao_hanoi", "bot_username": "canhbao_fake_bot"}
+    assert bot.settings == {"chat_id": "@canhbao_hanoi", "bot_username": demo_channels.TELEGRAM_BOT}
 
 
 def test_the_demo_reports_reach_hoan_kiem_grouped_and_the_chats_get_their_reference(db, demo):

@@ -27,18 +27,11 @@ from tests.builders import approve
 from tests.builders import submitted
 from tests.conftest import acting_as
 from tests.delivery_setup import add_accounts
-from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
 from tests.delivery_setup import subscribe_many
 
 # Five communes of Hà Nội with 3 SMS subscribers each, and 2 of the province itself.
 COMMUNES = 5
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from tests.builders import CONFIG
 from tests.builders import published
 from tests.conftest import make_app
 from tests.delivery_setup import add_accounts
-from tests.delivery_setup import running_fakes
 from tests.fakes import graph
 
 PSID, OTHER_PSID = "7200000000000001", "7200000000000002"
@@ -31,12 +30,6 @@ PSID, OTHER_PSID = "7200000000000001", "7200000000000002"
 @pytest.fixture
 def app(db_path):
     return make_app(db_path, DATA_KEY=CONFIG["DATA_KEY"])
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from tests.builders import CONFIG
 from tests.builders import published
 from tests.conftest import make_app
 from tests.delivery_setup import add_accounts
-from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
 from tests.fakes import esms
 
@@ -37,12 +36,6 @@ PHONE, SENDER = "+84912345678", "84912345678"
 @pytest.fixture
 def app(db_path):
     return make_app(db_path, SECRET_KEY=SECRET, DATA_KEY=CONFIG["DATA_KEY"])
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from alerts.delivery import inbox
 from alerts.delivery.engine import Dispatcher
 from alerts.residents import app_links
 from tests.builders import CONFIG
+from tests.builders import published
 from tests.chat_setup import CONF
 from tests.chat_setup import FAST
 from tests.chat_setup import SECRET
@@ -25,7 +26,6 @@ from tests.chat_setup import chat_account
 from tests.chat_setup import events
 from tests.chat_setup import one
 from tests.conftest import make_app
-from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
 from tests.fakes import telegram
 
@@ -35,12 +35,6 @@ CHAT, OTHER = 5342000001, 5342000002
 @pytest.fixture
 def app(db_path):
     return make_app(db_path, SECRET_KEY=SECRET, DATA_KEY=CONFIG["DATA_KEY"])
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture
@@ -103,6 +97,17 @@ def test_a_deep_link_subscribes_the_chat_once_and_says_how_to_stop(db, bot, disp
     assert [s[0] for s in subscriptions(db)] == [str(CHAT)] * 2
     dispatcher.dispatch_due(db)
     assert "không hợp lệ, đã dùng hoặc đã hết hạn" in answers(bot, OTHER)[0]
+
+
+def test_the_welcome_lists_the_warnings_in_force_there(db, bot, dispatcher):
+    warning = published(db, channels=["sms"], headline="Giả danh công an gọi điện đòi mã OTP")
+    update(bot, "start", payload=link(db))
+    inbox.apply_waiting(db, CONF)
+    dispatcher.dispatch_due(db)
+    (welcome,) = answers(bot)
+    assert "Cảnh báo đang có hiệu lực:" in welcome
+    assert "Giả danh công an gọi điện đòi mã OTP" in welcome
+    assert f"{CONF['PUBLIC_URL']}/a/{warning.code}" in welcome
 
 
 @pytest.mark.parametrize("case", ["expired", "malformed", "unknown"])

@@ -26,7 +26,6 @@ from tests.chat_setup import chat_account
 from tests.chat_setup import events
 from tests.chat_setup import one
 from tests.conftest import make_app
-from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
 from tests.fakes import zalo
 
@@ -37,12 +36,6 @@ OTHER = "2468458835200000002"
 @pytest.fixture
 def app(db_path):
     return make_app(db_path, SECRET_KEY=SECRET, DATA_KEY=CONFIG["DATA_KEY"])
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture

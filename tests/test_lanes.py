@@ -9,15 +9,12 @@ import time
 from collections import Counter
 from dataclasses import replace
 
-import pytest
-
 from alerts.delivery import policy
 from alerts.delivery.engine import Dispatcher
 from alerts.warnings import workflow
 from tests.builders import CONFIG
 from tests.builders import acting_as
 from tests.delivery_setup import add_accounts
-from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
 from tests.fakes import hooks
 from tests.test_delivery import FAST
@@ -26,12 +23,6 @@ from tests.test_delivery import publish
 from tests.test_delivery import rows
 from tests.test_subscriptions import CONF
 from tests.test_subscriptions import ask
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 def wait_for(condition, timeout: float = 20.0) -> float:

@@ -26,7 +26,6 @@ from tests.builders import approve
 from tests.builders import submitted
 from tests.conftest import make_app
 from tests.delivery_setup import add_accounts
-from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
 from tests.fakes.esms import GSM7_BASIC
 
@@ -41,12 +40,6 @@ INSTRUCTION = (
     " cán bộ công an, ngân hàng hay nhà mạng; cơ quan công an không làm việc qua điện thoại.\n"
     "- Gọi 113 hoặc đến trụ sở công an phường ngay khi nghi ngờ."
 )
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 def keyed_app(db_path, segments: int):

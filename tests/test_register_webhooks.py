@@ -13,18 +13,11 @@ from alerts.store import accounts as account_store
 from tests.builders import CONFIG
 from tests.conftest import make_app
 from tests.delivery_setup import add_accounts
-from tests.delivery_setup import running_fakes
 from tests.fakes import graph
 from tests.fakes import telegram
 
 PUBLIC = "https://canhbao.bocongan.gov.vn"
 WEBHOOK_SECRET = "tg-hook_0123456789abcdefABCDEF"
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture

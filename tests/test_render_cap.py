@@ -24,6 +24,7 @@ from tests.render_samples import HOAN_KIEM
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_content
 from tests.render_samples import sample_message
+from tests.render_samples import sample_refutation
 from tests.render_samples import sample_update
 
 DATA = Path(__file__).parent / "data"
@@ -71,6 +72,7 @@ MESSAGES = {
     "no_english": _no_english,
     "hostile": _hostile,
     "hostile_cancel": _hostile_cancel,
+    "refutation": lambda: sample_message(sample_refutation()),
 }
 
 

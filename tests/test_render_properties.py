@@ -26,9 +26,11 @@ from alerts.render import registry
 from alerts.text import clean_line
 from alerts.text import clean_text
 from alerts.warnings.content import LIMITS
+from alerts.warnings.content import Refutation
 from tests.render_samples import sample_cancel
 from tests.render_samples import sample_content
 from tests.render_samples import sample_message
+from tests.render_samples import sample_refutation
 from tests.render_samples import sample_update
 
 NASTY = [
@@ -161,6 +163,27 @@ def test_every_renderer_stays_well_formed_or_refuses(
         headline_en=clean_line(headline)[:160],
     )
     message = replace(MESSAGES[kind](), content=content, cancel_reason=clean_text(reason)[:1000])
+    for channel, rendering in registry.preview(message, RenderSettings()).items():
+        if isinstance(rendering, TooLong):
+            assert rendering.channel and rendering.limit
+            continue
+        _check(channel, rendering)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(kind=st.sampled_from(sorted(MESSAGES)), claim=long_texts, description=long_texts)
+def test_a_refutation_stays_well_formed_whatever_claim_it_quotes(kind, claim, description):
+    content = sample_refutation(
+        description=clean_text(description)[: LIMITS["description"]] or "x",
+        refutation=Refutation(
+            clean_text(claim)[: LIMITS["claim"]] or "x", ("http://vneid-capnhat.com/x",)
+        ),
+    )
+    message = replace(MESSAGES[kind](), content=content)
     for channel, rendering in registry.preview(message, RenderSettings()).items():
         if isinstance(rendering, TooLong):
             assert rendering.channel and rendering.limit

@@ -28,7 +28,6 @@ from tests.builders import approve
 from tests.builders import draft
 from tests.conftest import acting_as
 from tests.delivery_setup import add_accounts
-from tests.delivery_setup import running_fakes
 from tests.report_builders import add_report
 from tests.report_builders import other_commune
 from tests.report_builders import unit_id
@@ -36,12 +35,6 @@ from tests.test_subscriptions import received
 
 FAST = {c: replace(p, deadline=1.5) for c, p in policy.POLICIES.items()}
 ZALO_USER, TG_CHAT = "4418000000000001", "100001"
-
-
-@pytest.fixture
-def fakes():
-    with running_fakes() as started:
-        yield started
 
 
 @pytest.fixture

@@ -229,7 +229,7 @@ def test_random_text_and_a_fake_page_without_a_code_are_not_official(db):
 def test_lookup_finds_a_phone_in_any_format(db):
     alert = published(db)
     for typed in ("0912 345 678", "+84 912 345 678", "0912.345.678", "84912345678"):
-        found = verify.lookup(db, typed)
+        found = verify.lookup(db, typed, CONFIG)
         assert [h.code for h in found.hits] == [alert.code], typed
         assert found.hits[0].kind == "phone" and found.hits[0].value == "+84912345678"
 
@@ -241,22 +241,25 @@ def test_lookup_finds_an_account_by_digits_and_a_link_by_host(db):
         "links": ["https://vneid-capnhat.com/login?x=1"],
     }
     alert = published(db, indicators=indicators)
-    assert [h.code for h in verify.lookup(db, "0123456789").hits] == [alert.code]
+    assert [h.code for h in verify.lookup(db, "0123456789", CONFIG).hits] == [alert.code]
     for typed in ("hxxp://vneid-capnhat[.]com", "VNEID-CAPNHAT.COM", "www.vneid-capnhat.com/other"):
-        hits = verify.lookup(db, typed).hits
+        hits = verify.lookup(db, typed, CONFIG).hits
         assert [(h.code, h.kind) for h in hits] == [(alert.code, "link")], typed
-    assert verify.lookup(db, "evil.vneid-capnhat.com").hits[0].code == alert.code
+    assert verify.lookup(db, "evil.vneid-capnhat.com", CONFIG).hits[0].code == alert.code
 
 
 def test_lookup_lists_newest_first_and_never_drafts_submitted_or_drills(db):
     older = published(db)
     newer = published(db, headline="Cảnh báo thứ hai về cùng số điện thoại lừa đảo")
-    assert [h.code for h in verify.lookup(db, "0912345678").hits] == [newer.code, older.code]
+    assert [h.code for h in verify.lookup(db, "0912345678", CONFIG).hits] == [
+        newer.code,
+        older.code,
+    ]
     only = {"phones": ["0977 111 222"], "accounts": [], "links": []}
     create(db, indicators=only)
     submitted(db, indicators=only)
     published(db, mode="Exercise", indicators=only)
-    assert verify.lookup(db, "0977 111 222").hits == ()
+    assert verify.lookup(db, "0977 111 222", CONFIG).hits == ()
 
 
 def test_lookup_refuses_what_it_cannot_read(db):
@@ -266,7 +269,7 @@ def test_lookup_refuses_what_it_cannot_read(db):
         ("hello there", "not a phone number"),
     ):
         with pytest.raises(Refused, match=message):
-            verify.lookup(db, value)
+            verify.lookup(db, value, CONFIG)
 
 
 def test_check_refuses_empty_and_huge_texts(db):

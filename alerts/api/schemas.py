@@ -66,6 +66,11 @@ def content_properties() -> dict:
             )
         ),
         "indicators": ref("Indicators"),
+        "refutation": {
+            "oneOf": [ref("Refutation"), {"type": "null"}],
+            "description": 'With warning_type "fake_news" (required there): the false claim'
+            " quoted and the links it spreads; the description states the facts.",
+        },
     }
 
 
@@ -143,6 +148,7 @@ def components() -> dict:
         # Request bodies take no other member: an unknown one is a 422 naming it.
         "AlertInput": closed(content_properties()),
         "Indicators": closed({"phones": strings, "accounts": strings, "links": strings}),
+        "Refutation": closed({"claim": _text(LIMITS["claim"]), "links": strings}),
         "Approval": closed({"content_hash": _text()}, required=["content_hash"]),
         "Review": closed(
             {"content_hash": _text(), "reason": _text(1000)}, required=["content_hash", "reason"]

@@ -84,7 +84,7 @@ def signature_json(signature: StoredSignature) -> dict:
 
 def alert_json(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> dict:
     """Return a revision as the API shows it to ``acting`` (``actions``: what they may do)."""
-    content = alert.content.as_dict()
+    content = {"refutation": None, **alert.content.as_dict()}
     return {
         "id": alert.id,
         "series_id": alert.series_id,

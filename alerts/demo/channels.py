@@ -26,7 +26,7 @@ from alerts.store import subscriptions as subscription_store
 from alerts.store import units as unit_store
 
 TELEGRAM_TOKEN = "123456:TEST-TOKEN"
-TELEGRAM_BOT = "canhbao_fake_bot"  # the fake's getMe username: the t.me links name it
+TELEGRAM_BOT = "canhbao_hanoi_bot"  # the t.me links of the subscribe page name it
 ZALO = {
     "access_token": "zalo-access-1",
     "refresh_token": "zalo-refresh-1",
@@ -107,6 +107,7 @@ def _specs(url: str, smtp_port: int) -> list[tuple]:
                 "app_id": ZALO_APP_ID,
                 "oa_id": ZALO_OA_ID,
                 "cover_url": f"{url}/cover.jpg",
+                "oa_url": "https://zalo.me/canhbaohanoi",
             },
             {**ZALO, **_callback_secrets("zalo")},
             False,

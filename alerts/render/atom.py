@@ -22,6 +22,7 @@ from alerts.render.common import parse_checked
 from alerts.render.common import template
 from alerts.render.common import title_prefix
 from alerts.render.common import xml_values
+from alerts.render.facts import refutation
 
 CHANNEL = "atom"
 MEDIA_TYPE = "application/atom+xml"
@@ -33,9 +34,13 @@ FEED_LIMIT = 900_000
 
 
 def _summary(message: Message) -> str:
-    """Return the summary: the marked headline, the cancel reason if any, the instruction."""
+    """Return the summary: the marked headline, the cancel reason if any, a refutation's
+    quoted claim, the instruction."""
     content = message.content
     lines = [title_prefix(message) + content.headline]
+    claim = refutation(message)
+    if claim:
+        lines.append(f"Thông tin sai sự thật: «{claim['claim_text']}»")
     if message.msg_type == "Cancel" and message.cancel_reason:
         lines.append(f"Lý do hủy: {message.cancel_reason}")
     lines.append(content.instruction)

@@ -46,6 +46,12 @@ INDICATOR_LABELS = {
     "accounts": ("Tài khoản", "Bank accounts"),
     "links": ("Đường link (không truy cập)", "Links (do not open)"),
 }
+# (Vietnamese, English) labels of a refutation's quoted claim and of its facts.
+CLAIM_LABELS = {
+    "claim": ("Thông tin sai sự thật đang lan truyền:", "False claim going around:"),
+    "links": ("Đường link của tin giả (không truy cập)", "Links it spreads (do not open)"),
+    "facts": ("Sự thật:", "The facts:"),
+}
 # CAP: identifier and sender must not contain spaces, commas or restricted characters.
 _NOT_IN_ID = re.compile(r"[\s,<&]")
 
@@ -79,8 +85,21 @@ def _indicator_lines(message: Message, english: bool) -> list[str]:
     return [INDICATOR_LABELS["title"][english], *lines] if lines else []
 
 
+def _claim_lines(message: Message, english: bool) -> list[str]:
+    """Return a refutation's quoted claim, its links defanged, and the facts' label."""
+    found = message.content.refutation
+    if found is None:
+        return []
+    lines = [CLAIM_LABELS["claim"][english], f"«{found.claim}»"]
+    if found.links:
+        links = ", ".join(defang(link) for link in found.links)
+        lines.append(f"- {CLAIM_LABELS['links'][english]}: {links}")
+    return ["\n".join(lines), CLAIM_LABELS["facts"][english]]
+
+
 def _description(message: Message, english: bool) -> str:
-    """Return the description: cancel reason, text, indicators and the verification line."""
+    """Return the description: cancel reason, a refutation's claim, text, indicators and the
+    verification line."""
     content = message.content
     parts = []
     if message.msg_type == "Cancel":
@@ -90,6 +109,7 @@ def _description(message: Message, english: bool) -> str:
             if english
             else f"Cảnh báo này đã bị hủy. Lý do: {reason}"
         )
+    parts.extend(_claim_lines(message, english))
     parts.append(content.description_en if english else content.description)
     parts.append("\n".join(_indicator_lines(message, english)))
     check = (

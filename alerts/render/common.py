@@ -31,6 +31,9 @@ MODE_BANNER_VI = {"Exercise": "DIỄN TẬP", "Test": "THỬ NGHIỆM"}
 MODE_BANNER_EN = {"Exercise": "EXERCISE", "Test": "TEST"}
 MSG_PREFIX_VI = {"Update": "CẬP NHẬT", "Cancel": "HỦY CẢNH BÁO"}
 MSG_PREFIX_EN = {"Update": "UPDATE", "Cancel": "CANCELLED"}
+# The heading of a refutation in every channel (SMS folds it to "DINH CHINH").
+REFUTATION_VI = "ĐÍNH CHÍNH"
+REFUTATION_EN = "CORRECTION"
 # The names of the warning types (CAP event: Google wants fewer than 35 characters).
 EVENT_VI = {
     "scam_phone": "Lừa đảo qua điện thoại",
@@ -41,6 +44,7 @@ EVENT_VI = {
     "missing_person": "Tìm người mất tích",
     "wanted_person": "Truy nã",
     "traffic": "Giao thông",
+    "fake_news": "Đính chính thông tin sai sự thật",
     "other": "Cảnh báo an ninh trật tự",
 }
 EVENT_EN = {
@@ -52,6 +56,7 @@ EVENT_EN = {
     "missing_person": "Missing person",
     "wanted_person": "Wanted person",
     "traffic": "Traffic",
+    "fake_news": "Correction of false information",
     "other": "Public order warning",
 }
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -99,7 +104,8 @@ def short_time(moment: datetime) -> str:
 
 
 def title_prefix(message: Message, english: bool = False) -> str:
-    """Return the marks that must precede a title: "[DIỄN TẬP] CẬP NHẬT: " and the like."""
+    """Return the marks that must precede a title: "[DIỄN TẬP] CẬP NHẬT: ĐÍNH CHÍNH: " and
+    the like (a refutation is headed "ĐÍNH CHÍNH" wherever its title appears)."""
     banners = MODE_BANNER_EN if english else MODE_BANNER_VI
     prefixes = MSG_PREFIX_EN if english else MSG_PREFIX_VI
     marks = ""
@@ -107,6 +113,8 @@ def title_prefix(message: Message, english: bool = False) -> str:
         marks += f"[{banners[message.content.mode]}] "
     if message.msg_type in prefixes:
         marks += f"{prefixes[message.msg_type]}: "
+    if message.content.is_refutation:
+        marks += f"{REFUTATION_EN if english else REFUTATION_VI}: "
     return marks
 
 

@@ -36,6 +36,7 @@ HASHTAG_TYPE = {
     "missing_person": "#TimNguoiMatTich",
     "wanted_person": "#TruyNa",
     "traffic": "#AnToanGiaoThong",
+    "fake_news": "#DinhChinhTinGia",
     "other": "#CanhBaoAnNinhTratTu",
 }
 HASHTAG_MODE = {"Exercise": "#DienTap", "Test": "#ThuNghiem"}

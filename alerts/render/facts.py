@@ -20,6 +20,7 @@ from alerts.render.common import defang
 from alerts.render.common import event_name
 from alerts.render.common import iso_vietnam
 from alerts.render.common import short_time
+from alerts.render.common import shorten
 from alerts.render.common import title_prefix
 
 
@@ -72,6 +73,24 @@ def _english(message: Message) -> dict | None:
     }
 
 
+# How much of a quoted claim the plain-text channels show (the portal shows it whole).
+CLAIM_SHOWN = 500
+
+
+def refutation(message: Message) -> dict | None:
+    """Return the false claim a refutation quotes, its links defanged (they spread the fake),
+    or None for any other warning."""
+    found = message.content.refutation
+    if found is None:
+        return None
+    return {
+        "claim": paragraphs(found.claim),
+        "claim_text": shorten(found.claim, CLAIM_SHOWN, "…"),
+        "links": [defang(link) for link in found.links],
+        "screenshot": bool(message.content.image),
+    }
+
+
 def facts(message: Message) -> dict:
     """Return what the template shows, already in the words and formats residents read."""
     content = message.content
@@ -98,4 +117,5 @@ def facts(message: Message) -> dict:
         "url": message.url,
         "official_link": _official(content.link),
         "english": _english(message),
+        "refutation": refutation(message),
     }

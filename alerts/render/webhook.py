@@ -19,12 +19,23 @@ from __future__ import annotations
 from alerts.render import Message
 from alerts.render import Rendering
 from alerts.render import RenderSettings
+from alerts.render.common import REFUTATION_VI
 from alerts.render.common import iso_vietnam
 from alerts.render.common import template
+from alerts.render.facts import refutation
 
 CHANNEL = "webhook"
 MEDIA_TYPE = "application/json"
 EVENT_TYPES = {"Alert": "alert.published", "Update": "alert.updated", "Cancel": "alert.cancelled"}
+
+
+def _refutation(message: Message) -> dict | None:
+    """Return a refutation's heading, claim and defanged links for newsrooms, else None."""
+    found = refutation(message)
+    if found is None:
+        return None
+    claim = message.content.refutation.claim
+    return {"heading": REFUTATION_VI, "claim": claim, "links": found["links"]}
 
 
 def body(message: Message, cap_xml: str) -> dict:
@@ -49,6 +60,7 @@ def body(message: Message, cap_xml: str) -> dict:
         ],
         "cancel_reason": message.cancel_reason if message.msg_type == "Cancel" else "",
         "image_url": message.image_url,
+        "refutation": _refutation(message),
         "content": message.content.as_dict(),
         "cap": cap_xml,
     }

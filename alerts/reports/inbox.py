@@ -51,6 +51,7 @@ from alerts.store.report_inbox import Group
 from alerts.store.report_inbox import Report
 from alerts.text import clean_text
 from alerts.warnings import workflow
+from alerts.warnings.content import CHANNELS
 
 STATUSES = ("new", "in_review", "confirmed", "duplicate", "dismissed", "forwarded", "withdrawn")
 KINDS = ("scam_call", "scam_message", "fake_site", "fake_news", "crime_tip", "other")
@@ -89,6 +90,16 @@ OUTCOME_TEXTS = {
 }
 PUBLISHED_TEXT = "Từ tin báo {code} của bạn, Công an đã phát cảnh báo {warning}: {url}"
 REPLY_SUBJECT = "Công an trả lời tin báo {code}"
+# The texts of a warning drafted from reports in the admin, blanks to fill ("[...]").
+DRAFT_TEXTS = {
+    "headline": "Cảnh báo thủ đoạn [thủ đoạn] trên địa bàn [địa bàn]",
+    "description": "Công an [tên đơn vị] đã tiếp nhận {count} tin báo của người dân về"
+    " [thủ đoạn]. [Diễn biến, số vụ, thiệt hại].",
+    "instruction": "Công an [tên đơn vị] khuyến cáo người dân: không nghe theo, không chuyển"
+    " tiền, không cung cấp mã OTP và không bấm vào đường link lạ; khi nghi ngờ, gọi 113 hoặc"
+    " báo Công an xã, phường nơi cư trú.",
+}
+DRAFT_LIFETIME = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -224,20 +235,22 @@ def assignable(db: sqlite_utils.Database, report: Report) -> list:
 # --- decisions -------------------------------------------------------------------------------
 
 
-def _reason(text: str, required: bool) -> str | None:
-    reason = clean_text(text or "")
-    if not reason:
-        if required:
-            raise Refused("Give a reason.", "reason")
-        return None
-    if len(reason) > REASON_MAX:
+def _bounded(text: str, limit: int, field: str) -> str:
+    """Return an officer's text cleaned; refused (not cut) past ``limit``, so nothing they
+    wrote is silently lost."""
+    cleaned = clean_text(text or "")
+    if len(cleaned) > limit:
         raise Refused(
-            "At most %(max)s characters (now %(count)s).",
-            "reason",
-            max=REASON_MAX,
-            count=len(reason),
+            "At most %(max)s characters (now %(count)s).", field, max=limit, count=len(cleaned)
         )
-    return reason
+    return cleaned
+
+
+def _reason(text: str, required: bool) -> str | None:
+    reason = _bounded(text, REASON_MAX, "reason")
+    if not reason and required:
+        raise Refused("Give a reason.", "reason")
+    return reason or None
 
 
 def _original(db: sqlite_utils.Database, report: Report, code: str) -> Report:
@@ -432,16 +445,9 @@ def reply(
     """
     now = now or utcnow()
     try:
-        message = clean_text(text or "")
+        message = _bounded(text, REPLY_MAX, "text")
         if not message:
             raise Refused("Write the reply.", "text")
-        if len(message) > REPLY_MAX:
-            raise Refused(
-                "At most %(max)s characters (now %(count)s).",
-                "text",
-                max=REPLY_MAX,
-                count=len(message),
-            )
         with write(db):
             report = visible(db, acting, code)
             _require_act(db, acting, report)
@@ -527,6 +533,29 @@ def draft_fields(db: sqlite_utils.Database, acting: Acting, codes: Iterable[str]
     }
 
 
+def draft_start(
+    db: sqlite_utils.Database, acting: Acting, codes: Iterable[str], now: datetime | None = None
+) -> dict:
+    """Return what the admin's "draft a warning from reports" starts with: the reports'
+    fields (``draft_fields``), Vietnamese texts with "[...]" blanks (submission is refused
+    until the officer fills them, so no placeholder reaches residents), every channel and
+    an expiry a month out. The reporters' own words never enter the draft: they are
+    unverified and may be hostile."""
+    fields = draft_fields(db, acting, codes)
+    count = len(list(dict.fromkeys(c.strip().upper() for c in codes if c and c.strip())))
+    texts = {name: text.format(count=count) for name, text in DRAFT_TEXTS.items()}
+    expires = to_text((now or utcnow()) + DRAFT_LIFETIME)
+    return {
+        **fields,
+        **texts,
+        "severity": "Severe",
+        "urgency": "Expected",
+        "certainty": "Likely",
+        "channels": list(CHANNELS),
+        "expires_at": expires,
+    }
+
+
 def create_warning(
     db: sqlite_utils.Database,
     acting: Acting,
@@ -558,3 +587,10 @@ def screenshot(
         raise NotFound(code)
     mime, sealed = found
     return mime, vault.vault(config).decrypt(sealed)
+
+
+def history(db: sqlite_utils.Database, acting: Acting, code: str) -> list[dict]:
+    """Return a visible report's audit entries, oldest first (filing, each decision, each
+    refusal, each answer): they hold its code and status, never its text or contact."""
+    report = visible(db, acting, code)
+    return audit_store.for_objects(db, [f"report:{report.id}"])

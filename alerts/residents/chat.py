@@ -30,6 +30,7 @@ from alerts.residents import app_links
 from alerts.residents import chat_state
 from alerts.residents import chat_words
 from alerts.residents import subscriptions
+from alerts.residents import welcome
 from alerts.residents.addresses import mask
 from alerts.residents.chat_replies import Chat
 from alerts.residents.chat_replies import say
@@ -167,12 +168,15 @@ def _subscribe(db, config: Mapping, chat: Chat, regions: list[str], how: str) ->
     except Refused as refusal:  # a region gone from the map since the link was made
         return f"refused: {refusal.message}"
     names = ", ".join(e.region_name for e in listing.entries if e.region_code in regions)
+    in_force = welcome.listing(
+        db, regions, "vi", chat.channel, chat.now, public_url=config["PUBLIC_URL"]
+    )
     say(
         db,
         config,
         chat,
-        f"Đã đăng ký nhận cảnh báo lừa đảo của Công an cho {names}."
-        f" Gửi {_STOP_HINT[chat.channel]} để ngừng nhận, {_REPORT_HINT[chat.channel]}"
+        f"Đã đăng ký nhận cảnh báo lừa đảo của Công an cho {names}.\n\n{in_force}\n\n"
+        f"Gửi {_STOP_HINT[chat.channel]} để ngừng nhận, {_REPORT_HINT[chat.channel]}"
         " để báo tin lừa đảo.",
         kind="welcome",
     )

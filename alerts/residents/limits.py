@@ -93,6 +93,12 @@ def check_ip_limit(db, ip, now: datetime) -> None:
         raise TooMany(N_("Too many requests from your network. Try again in an hour."))
 
 
+def count_request(db, ip: str | None, now: datetime) -> None:
+    """Count a request that sends nothing anywhere (a deep link made) against the network
+    (the caller holds the write)."""
+    bump(db, _ip_key(ip), now, WINDOW)
+
+
 def count_refusal(db, ip: str | None, refusal: Refused, now: datetime) -> None:
     """Count a bad form against the network (the caller holds the write)."""
     if not isinstance(refusal, TooMany):

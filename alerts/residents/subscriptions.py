@@ -53,6 +53,7 @@ from alerts.residents.links import remember_tokens
 from alerts.residents.notices import notice_account
 from alerts.residents.notices import notice_texts
 from alerts.residents.notices import queue_notice
+from alerts.residents.welcome import queue_welcome
 from alerts.store import audit as audit_store
 from alerts.store import receipts as receipt_store
 from alerts.store import subscriptions as store
@@ -185,9 +186,11 @@ def confirm(
     channel: str | None = None,
     address: str | None = None,
     ip: str | None = None,
+    lang: str = "vi",
 ) -> Listing:
     """Activate what a confirmation link (alone) or a code (with channel and address)
-    confirms; Refused when it is wrong, expired or tried too often."""
+    confirms, and queue the welcome (``alerts.residents.welcome``) in ``lang``; Refused when
+    it is wrong, expired or tried too often."""
     now, actor = utcnow(), audit.Actor("anonymous", None, ip)
     try:
         if channel is None:
@@ -205,7 +208,18 @@ def confirm(
     with write(db):
         store.activate(db, [r.id for r in rows], to_text(now))
         throttle_store.clear_counter(db, destination_key(config, "code", channel, address))
-        codes = ",".join(r.region_code for r in rows)
+        places = [r.region_code for r in rows]
+        queue_welcome(
+            db,
+            config,
+            channel=channel,
+            address=address,
+            regions=places,
+            lang=lang,
+            now=now,
+            stop_url=manage_url(config, rows[0].id),
+        )
+        codes = ",".join(places)
         detail = {"channel": channel, "address": mask(channel, address), "regions": codes}
         _log(db, actor, "subscription.confirm", None, **detail)
     return _listing(db, channel, address)

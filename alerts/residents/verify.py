@@ -27,6 +27,9 @@ from alerts.errors import Refused
 from alerts.render import registry
 from alerts.render.common import defang
 from alerts.residents import portal
+from alerts.residents import verify_signal
+from alerts.residents.verify_claims import Refuted
+from alerts.residents.verify_claims import refuted
 from alerts.residents.verify_compare import closest
 from alerts.residents.verify_compare import plain
 from alerts.residents.verify_compare import tidy
@@ -38,6 +41,8 @@ from alerts.residents.verify_parse import find_codes
 from alerts.residents.verify_parse import is_code
 from alerts.residents.verify_parse import lookup_keys
 from alerts.residents.verify_parse import mentioned
+from alerts.residents.verify_signal import Confirmed
+from alerts.residents.verify_signal import Signal
 from alerts.store import portal as portal_store
 from alerts.store import units as unit_store
 from alerts.store import warnings as store
@@ -52,6 +57,8 @@ MAX_LOOKUP = indicators.MAX_LENGTH
 MAX_HITS = 50
 MAX_MENTIONS = 10
 GENUINE, ALTERED, NOT_OFFICIAL = "genuine", "altered", "not_official"
+# Not official, and more: it repeats a claim the police have refuted.
+REFUTED = "refuted"
 # What each channel sends that a resident can read (CAP, Atom and webhooks are for machines).
 TEXT_PARTS = {
     "sms": ("text",),
@@ -119,12 +126,13 @@ class Hit:
 
 @dataclass(frozen=True)
 class Verification:
-    """The answer to a pasted text: ``verdict`` (GENUINE, ALTERED, NOT_OFFICIAL) and why
+    """The answer to a pasted text: ``verdict`` (GENUINE, ALTERED, NOT_OFFICIAL, REFUTED) and why
     (``reason``, an English msgid with ``params``). For a real code: the warning's standing,
     the signature checks and the closest original (``channel``, ``original``); for an altered
     text the word diff of both sides (("same"|"added", text) pasted, ("same"|"removed", text)
     original) and the phone numbers, links and numbers not in the original (``changed``).
-    For a text without a known code, ``mentions`` lists warnings naming its numbers or links."""
+    For a text without a known code, ``mentions`` lists warnings naming its numbers or links,
+    and ``refutations`` the refutations in force whose claim it repeats (verdict REFUTED)."""
 
     verdict: str
     reason: str
@@ -137,16 +145,21 @@ class Verification:
     original_diff: tuple[tuple[str, str], ...] = ()
     changed: tuple[tuple[str, str], ...] = ()
     mentions: tuple[Hit, ...] = ()
+    refutations: tuple[Refuted, ...] = ()
 
 
 @dataclass(frozen=True)
 class Lookup:
-    """The answer to an indicator lookup: what was searched (``searched``: kind, value) and
-    the published warnings that list it, newest first (none found does not mean safe)."""
+    """The answer to an indicator lookup: what was searched (``searched``: kind, value), the
+    published warnings that list it, newest first, the units that confirmed residents'
+    reports of it, and the open reports' signal (``alerts.residents.verify_signal``). None
+    found does not mean safe."""
 
     query: str
     searched: tuple[tuple[str, str], ...]
     hits: tuple[Hit, ...]
+    confirmed: tuple[Confirmed, ...] = ()
+    signal: Signal | None = None
 
 
 # --- the warning behind a code ---------------------------------------------------------------
@@ -219,8 +232,15 @@ def renderings(db: sqlite_utils.Database, alert: Alert, config: Mapping) -> list
 # --- the check -------------------------------------------------------------------------------
 
 
-def _not_official(db, text: str, reason: str, **params: str) -> Verification:
-    return Verification(NOT_OFFICIAL, reason, params, mentions=_mentions(db, text))
+def _not_official(db, text: str, config: Mapping, reason: str, **params: str) -> Verification:
+    """Answer "not official", or REFUTED when the text repeats a refuted claim."""
+    mentions = _mentions(db, text)
+    found = refuted(db, text, config)
+    if found:
+        reason = N_("This information was refuted by %(unit)s on %(date)s.")
+        params = {"unit": found[0].unit, "date": found[0].date}
+        return Verification(REFUTED, reason, params, mentions=mentions, refutations=found)
+    return Verification(NOT_OFFICIAL, reason, params, mentions=mentions)
 
 
 def check(db: sqlite_utils.Database, text: str, config: Mapping) -> Verification:
@@ -242,15 +262,15 @@ def check(db: sqlite_utils.Database, text: str, config: Mapping) -> Verification
         return _compare(db, alert, text, codes, config)
     if codes.stated:
         reason = N_("No official warning has the code %(code)s.")
-        return _not_official(db, text, reason, code=verification.display(codes.stated[0]))
+        return _not_official(db, text, config, reason, code=verification.display(codes.stated[0]))
     if codes.misspelt:
         reason = N_("%(code)s is not a valid code: codes never contain 0, 1, O or I.")
-        return _not_official(db, text, reason, code=codes.misspelt)
+        return _not_official(db, text, config, reason, code=codes.misspelt)
     reason = N_(
         "This text carries no verification code. Every official warning has one,"
         " like K7M4-XQ2P, and a link to this site."
     )
-    return _not_official(db, text, reason)
+    return _not_official(db, text, config, reason)
 
 
 def _compare(db, alert: Alert, text: str, codes: Codes, config: Mapping) -> Verification:
@@ -308,8 +328,9 @@ def _compare(db, alert: Alert, text: str, codes: Codes, config: Mapping) -> Veri
 # --- indicator lookup ------------------------------------------------------------------------
 
 
-def lookup(db: sqlite_utils.Database, value: str) -> Lookup:
-    """Return the published warnings listing a phone number, bank account or link.
+def lookup(db: sqlite_utils.Database, value: str, config: Mapping) -> Lookup:
+    """Return the published warnings listing a phone number, bank account or link, and what
+    residents reported about it (confirmed, or the open reports' signal).
 
     Refused for an empty value, one over MAX_LOOKUP characters, or one that is none of the
     three. Nothing found does not make a number or link safe; the page says so.
@@ -330,7 +351,14 @@ def lookup(db: sqlite_utils.Database, value: str) -> Lookup:
             hits.setdefault(hit.code, hit)
     ordered = sorted(hits.values(), key=lambda h: h.published_at, reverse=True)
     searched = tuple(dict.fromkeys((kind, shown) for kind, _key, shown in keys))
-    return Lookup(value, searched, tuple(ordered))
+    pairs = [(kind, key) for kind, key, _shown in keys]
+    return Lookup(
+        value,
+        searched,
+        tuple(ordered),
+        confirmed=verify_signal.confirmed(db, pairs),
+        signal=verify_signal.signal(db, config, pairs),
+    )
 
 
 def _mentions(db: sqlite_utils.Database, text: str) -> tuple[Hit, ...]:

@@ -1,4 +1,5 @@
-// The drafting form: live character counts and the region picker.
+// The drafting form: live character counts, the region picker, and the refutation's fields
+// shown only when its type is chosen.
 // Without JavaScript the form still works: the regions field takes codes typed by hand.
 (function () {
   "use strict";
@@ -18,6 +19,20 @@
       input.addEventListener("input", update);
       update();
     });
+  }
+
+  // Fieldsets marked data-type="<warning type>" belong to that type: hidden for others, but
+  // left in the form, so what was typed is kept (the domain ignores it for other types).
+  function typeFields() {
+    var select = document.querySelector("select[name=warning_type]");
+    if (!select) { return; }
+    function update() {
+      document.querySelectorAll("fieldset[data-type]").forEach(function (group) {
+        group.hidden = group.dataset.type !== select.value;
+      });
+    }
+    select.addEventListener("change", update);
+    update();
   }
 
   function RegionPicker(root) {
@@ -153,6 +168,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     counters();
+    typeFields();
     document.querySelectorAll(".region-picker").forEach(function (root) { new RegionPicker(root); });
   });
 })();

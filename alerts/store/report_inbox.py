@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from alerts.store.reports import Filing
 from alerts.warnings.indicators import Indicator
 
+# In the order of ``Report``'s fields: those of ``Filing`` first.
 _COLUMNS = (
-    "r.id, r.code, r.kind, r.region_code, r.unit_id, r.origin_unit_id, r.status,"
-    " r.duplicate_of, r.reason, r.assigned_to, r.text, r.channel, r.account_id,"
-    " r.contact_sealed, r.contact_masked, r.created_at, r.first_reviewed_at, r.updated_at,"
+    "r.text, r.channel, r.account_id, r.contact_sealed, r.contact_masked, r.created_at,"
+    " r.id, r.code, r.kind, r.region_code, r.unit_id, r.origin_unit_id, r.status,"
+    " r.duplicate_of, r.reason, r.assigned_to, r.first_reviewed_at, r.updated_at,"
     " r.warning_id, EXISTS (SELECT 1 FROM report_images i WHERE i.report_id = r.id)"
 )
 # Reports that still wait for the unit: new ones, those forwarded to it, those in review.
@@ -32,7 +34,7 @@ PUBLISHED_KEY = "n-report-published-"
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(Filing):
     """A report as the inbox shows it; the contact stays sealed (only the mask is shown)."""
 
     id: int
@@ -45,12 +47,6 @@ class Report:
     duplicate_of: int | None
     reason: str | None
     assigned_to: int | None
-    text: str
-    channel: str
-    account_id: int | None
-    contact_sealed: bytes | None
-    contact_masked: str | None
-    created_at: str
     first_reviewed_at: str | None
     updated_at: str
     warning_id: int | None

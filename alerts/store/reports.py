@@ -13,19 +13,26 @@ from alerts.warnings.indicators import Indicator
 
 
 @dataclass(frozen=True)
-class NewReport:
-    """A report as filed: routed, its contact sealed, its purge date set."""
+class Filing:
+    """What a resident sent and how to answer them: the part of a report that filing writes
+    and the inbox reads back unchanged."""
 
-    code: str
-    kind: str
-    region_code: str
-    unit_id: int
     text: str
     channel: str
     account_id: int | None
     contact_sealed: bytes | None
     contact_masked: str | None
     created_at: str
+
+
+@dataclass(frozen=True)
+class NewReport(Filing):
+    """A report as filed: routed, its contact sealed, its purge date set."""
+
+    code: str
+    kind: str
+    region_code: str
+    unit_id: int
     purge_after: str
 
 

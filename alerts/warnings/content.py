@@ -43,15 +43,24 @@ WARNING_TYPES = (
     "missing_person",
     "wanted_person",
     "traffic",
+    "fake_news",
     "other",
 )
+# A refutation ("tin giả / thông tin sai sự thật") quotes the claim it corrects.
+REFUTATION_TYPE = "fake_news"
 # CAP 1.2 values without "Unknown", which Google Public Alerts refuses.
 SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor")
 URGENCIES = ("Immediate", "Expected", "Future", "Past")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely")
 MODES = ("Actual", "Exercise", "Test")
 CHANNELS = channels.NAMES
-LIMITS = {"headline": 160, "description": 4000, "instruction": 1000, "link": 500}
+LIMITS = {
+    "headline": 160,
+    "description": 4000,
+    "instruction": 1000,
+    "link": 500,
+    "claim": 2000,
+}
 MAX_LIFETIME = timedelta(days=365)
 # A publish time this far in the past is taken as a mistake, not as "now".
 PAST_TOLERANCE = timedelta(minutes=5)
@@ -64,6 +73,16 @@ class Indicators:
 
     phones: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refutation:
+    """The false claim a refutation corrects, as it goes around: its text and the links it
+    spreads (normalised like scam links). The facts are the warning's description and a
+    screenshot of the claim its image, so every channel carries them as it already does."""
+
+    claim: str
     links: tuple[str, ...] = ()
 
 
@@ -90,6 +109,12 @@ class Content:
     link: str = ""
     image: str | None = None
     indicators: Indicators = field(default_factory=Indicators)
+    refutation: Refutation | None = None
+
+    @property
+    def is_refutation(self) -> bool:
+        """Whether this warning corrects a false claim (its channels say "ĐÍNH CHÍNH")."""
+        return self.refutation is not None
 
     @property
     def is_live(self) -> bool:
@@ -97,8 +122,14 @@ class Content:
         return self.mode == "Actual"
 
     def as_dict(self) -> dict:
-        """Return the content as plain JSON-able data (lists, not tuples)."""
-        return json.loads(json.dumps(asdict(self)))
+        """Return the content as plain JSON-able data (lists, not tuples).
+
+        ``refutation`` appears only on a refutation, so the hashes and signatures of every
+        warning stored before it existed stay what they were."""
+        data = json.loads(json.dumps(asdict(self)))
+        if data["refutation"] is None:
+            del data["refutation"]
+        return data
 
 
 def content_hash(content: Content, msg_type: str, references: int | None) -> str:
@@ -114,6 +145,9 @@ def content_from_dict(data: Mapping) -> Content:
     values["regions"] = tuple(values["regions"])
     values["channels"] = tuple(values["channels"])
     values["indicators"] = Indicators(**{k: tuple(v) for k, v in values["indicators"].items()})
+    refutation = values.get("refutation")
+    if refutation is not None:
+        values["refutation"] = Refutation(refutation["claim"], tuple(refutation["links"]))
     return Content(**values)
 
 
@@ -160,7 +194,7 @@ class _Checker:
         if value is None or value == "":
             return []
         if isinstance(value, str):
-            separators = r"\n" if name in ind.PARSERS else r"[\s,;]+"
+            separators = r"\n" if name in ind.PARSERS or name == "claim_links" else r"[\s,;]+"
             return [v for v in re.split(separators, value) if v.strip()]
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             return list(value)
@@ -229,6 +263,24 @@ def _indicators(check: _Checker) -> Indicators:
     return Indicators(**values)
 
 
+def _refutation(check: _Checker, warning_type: str) -> Refutation | None:
+    """Return the quoted claim of a refutation (required there), None for other types.
+
+    The form sends ``claim`` and ``claim_links``; the API a ``refutation`` object with
+    ``claim`` and ``links``, as ``Content.as_dict`` gives it back."""
+    if warning_type != REFUTATION_TYPE:
+        return None
+    nested = check.raw.get("refutation")
+    sub = _Checker(nested) if isinstance(nested, Mapping) else check
+    claim = sub.text("claim", required=True)
+    given = sub.strings("links" if sub is not check else "claim_links")
+    found, problems = ind.parse_many("links", given)
+    check.problems.extend(Refused(p.message, "claim_links", **p.params) for p in problems)
+    if sub is not check:
+        check.problems.extend(sub.problems)
+    return Refutation(claim, tuple(i.value for i in found))
+
+
 def _image(check: _Checker) -> str | None:
     """Return the SHA-256 of an uploaded image, or None (the workflow checks it exists)."""
     value = check.raw.get("image") or None
@@ -277,12 +329,13 @@ def parse_content(
         except Refused as problem:
             check.problems.append(problem)
     publish_at, expires_at = _times(check, now, naive_zone)
+    warning_type = check.choice("warning_type", WARNING_TYPES)
     content = Content(
         headline=check.text("headline", required=True, multiline=False),
         description=check.text("description", required=True),
         instruction=check.text("instruction", required=True),
         category=check.choice("category", CATEGORIES, "Security"),
-        warning_type=check.choice("warning_type", WARNING_TYPES),
+        warning_type=warning_type,
         severity=check.choice("severity", SEVERITIES),
         urgency=check.choice("urgency", URGENCIES),
         certainty=check.choice("certainty", CERTAINTIES),
@@ -297,6 +350,7 @@ def parse_content(
         link=link,
         image=_image(check),
         indicators=_indicators(check),
+        refutation=_refutation(check, warning_type),
     )
     if content.headline_en and not (content.description_en and content.instruction_en):
         check.refuse("English text needs a description and an instruction too.", "description_en")

@@ -17,6 +17,8 @@ FIELDS = (
     "headline",
     "description",
     "instruction",
+    "claim",
+    "claim_links",
     "mode",
     "category",
     "warning_type",
@@ -48,7 +50,13 @@ class Change:
 
 
 def field_text(content: Content, name: str) -> str:
-    """Return a field as text (lists joined one per line, missing values empty)."""
+    """Return a field as text (lists joined one per line, missing values empty; a
+    refutation's claim and links as ``claim`` and ``claim_links``)."""
+    if name in ("claim", "claim_links"):
+        found = content.refutation
+        if found is None:
+            return ""
+        return found.claim if name == "claim" else "\n".join(found.links)
     if name in ("phones", "accounts", "links"):
         return "\n".join(getattr(content.indicators, name))
     value = getattr(content, name)

@@ -6,8 +6,8 @@ The form is multipart (an optional screenshot), so this view alone accepts a bod
 read, and the app-wide CSRF check reads it first: so that check is skipped for this one
 view, which runs the same check itself right after raising the limit.
 
-The commune is picked as on the subscribe page (a province, then its communes, without
-JavaScript), prefilled from ``?region=`` or the commune the portal remembers. Nothing about
+The commune is picked from a province, then its communes (no JavaScript needed),
+prefilled from ``?region=`` or the commune the portal remembers. Nothing about
 a report is public: the answer page is the only place it is shown back, to the one who
 filed it, with its links defanged.
 """

@@ -1,6 +1,12 @@
 """The residents' subscribe pages: subscribe, confirm, unsubscribe, manage. No sign-in;
-every rule is in ``alerts.residents.subscriptions``. The SMS stop keyword arrives through
-the gateway's own callback (``alerts.inbound.sms``, ``/hooks/sms/...``).
+every rule is in ``alerts.residents.subscriptions`` and ``alerts.residents.app_links``. The
+SMS stop keyword arrives through the gateway's own callback (``alerts.inbound.sms``,
+``/hooks/sms/...``).
+
+The subscribe page is one form that works without JavaScript: the channel first, the
+commune picker (``alerts.web.commune_picker``; ``static/subscribe.js`` makes it live), then
+the chosen channel's part. SMS and email get a code or a link; Telegram gets a one-time deep
+link, so nobody types a chat id; Zalo gets the OA to follow and what to send it.
 
 One view is exempt from CSRF, and only this one: ``/unsubscribe/<token>``, because a mail
 client's RFC 8058 one-click POST carries no cookie and no form token (the token in the URL is
@@ -9,6 +15,7 @@ the proof; the page's own button still sends and checks a CSRF token).
 
 from __future__ import annotations
 
+import segno
 from flask import Blueprint
 from flask import current_app
 from flask import flash
@@ -18,6 +25,8 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask.blueprints import BlueprintSetupState
+from flask_babel import format_datetime
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -30,15 +39,16 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from alerts import channels
+from alerts.clock import from_text
+from alerts.clock import utcnow
 from alerts.db import get_db
 from alerts.errors import Refused
-from alerts.models import Level
+from alerts.residents import app_links
 from alerts.residents import subscriptions
-from alerts.store import regions as region_store
+from alerts.web import commune_picker
 from alerts.web.context import client_ip
 from alerts.web.forms import show_refusal
 from alerts.web.guards import public
-from alerts.web.portal import REGION_COOKIE
 from alerts.web.warning_forms import CHANNEL_LABELS
 
 bp = Blueprint("subscribe", __name__)
@@ -48,11 +58,12 @@ ADDRESS_HINTS = {
     "sms": _l("SMS: a Vietnamese mobile number, such as 0912 345 678."),
     "email": _l("Email: your address; we send a link to confirm."),
     "telegram": _l(
-        "Telegram: your chat id. Write /start to the police bot and it replies with the number."
+        "Telegram: nothing to type. Choose your communes, then open the link we give you:"
+        " Telegram asks you to press Start, and that confirms it."
     ),
     "zalo": _l(
-        "Zalo: your user id. Follow the police Official Account and send it a message:"
-        " it replies with the number."
+        "Zalo: nothing to type here. Follow the police's Official Account on Zalo, then"
+        " send it the name of your commune."
     ),
 }
 STATUS_LABELS = {
@@ -66,9 +77,9 @@ CODE_CHANNELS = channels.CONFIRM_BY_CODE
 
 class SubscribeForm(FlaskForm):
     channel = RadioField(_l("Receive warnings by"), validate_choice=False, default="sms")
-    address = StringField(_l("Phone number, email address or id"))
-    province = SelectField(_l("Province or city"), validate_choice=False)
-    regions = SelectMultipleField(_l("Communes, or the whole province"), validate_choice=False)
+    address = StringField(_l("Phone number or email address"))
+    q = StringField(_l("Find your commune or ward"))
+    regions = SelectMultipleField(_l("Your communes or wards"), validate_choice=False)
 
 
 class ConfirmForm(FlaskForm):
@@ -98,64 +109,69 @@ def _channel_choices() -> list[tuple[str, str]]:
     return [(c, str(CHANNEL_LABELS[c])) for c in channels.RESIDENT_NAMES]
 
 
-def _remembered() -> tuple[str, list[str]]:
-    """Return the province and regions of the commune the portal remembers, if any."""
-    region = region_store.get_region(get_db(), request.cookies.get(REGION_COOKIE, "")[:8])
-    if region is None or region.level == Level.NATION:
-        return "", []
-    if region.level == Level.COMMUNE:
-        return region.parent_code or "", [region.code]
-    return region.code, [region.code]
-
-
-def _fill_regions(form: SubscribeForm) -> None:
-    """Offer the provinces, and the chosen province's communes (the province itself first)."""
-    db = get_db()
-    provinces = region_store.child_regions(db, "vn")
-    form.province.choices = [("", _("Choose a province or city"))]
-    form.province.choices += [(p.code, p.name) for p in provinces]
+def _picker(form: SubscribeForm) -> dict:
+    """Return what the commune picker shows: the places chosen, and a search's matches."""
     if request.method == "GET":
-        form.province.data, form.regions.data = _remembered()
-    chosen = next((p for p in provinces if p.code == form.province.data), None)
-    form.regions.choices = []
-    if chosen is not None:
-        form.regions.choices = [(chosen.code, _("The whole of %(name)s", name=chosen.name))]
-        form.regions.choices += [
-            (c.code, c.name) for c in region_store.child_regions(db, chosen.code)
-        ]
+        form.regions.data = commune_picker.prefilled()
+    chosen = commune_picker.places(form.regions.data or [])
+    query = (form.q.data or "").strip()
+    found = commune_picker.matches(query, [p.code for p in chosen]) if query else None
+    return {"chosen": chosen, "query": query, "matches": found}
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
 @public
 def start():
-    """Choose a channel, an address and communes or a province; a code or link follows."""
+    """Choose a channel, then communes (``?region=`` prefills one), then: a code or link by
+    SMS or email, a one-time Telegram link, or how to write to the Zalo OA. Any other
+    submit (the search button, Enter in a box) only redraws the form with what was chosen."""
     form = SubscribeForm()
     form.channel.choices = _channel_choices()
-    _fill_regions(form)
     status = 200
     if request.form.get("action") == "subscribe" and form.validate_on_submit():
         try:
-            pending = subscriptions.request(
-                get_db(),
-                current_app.config,
-                channel=form.channel.data,
-                address=form.address.data,
-                regions=form.regions.data or [],
-                ip=client_ip(),
-            )
+            return _subscribe(form)
         except Refused as error:
             show_refusal(error, form)
             status = error.status
-        else:
-            if pending.by_link:
-                return render_template("subscribe/sent.html", pending=pending)
-            session[PENDING] = {
-                "channel": pending.channel,
-                "address": form.address.data.strip(),
-                "masked": pending.masked,
-            }
-            return redirect(url_for("subscribe.confirm"))
-    return render_template("subscribe/start.html", form=form), status
+    page = render_template("subscribe/start.html", form=form, **_picker(form))
+    return page, status
+
+
+def _subscribe(form: SubscribeForm):
+    """Answer the form on its channel (Refused for a bad choice or past the limits)."""
+    db, regions = get_db(), form.regions.data or []
+    if form.channel.data == "telegram":
+        offer = app_links.offer(
+            db,
+            channel="telegram",
+            regions=regions,
+            lang=str(get_locale()),
+            ip=client_ip(),
+            now=utcnow(),
+        )
+        qr = segno.make(offer.url, error="m").svg_data_uri(scale=4)
+        expires = format_datetime(from_text(offer.expires_at), "HH:mm, dd/MM/yyyy")
+        return render_template("subscribe/telegram.html", offer=offer, qr=qr, expires=expires)
+    if form.channel.data == "zalo":
+        accounts = app_links.zalo_accounts(db, regions)
+        return render_template("subscribe/zalo.html", accounts=accounts)
+    pending = subscriptions.request(
+        db,
+        current_app.config,
+        channel=form.channel.data,
+        address=form.address.data,
+        regions=regions,
+        ip=client_ip(),
+    )
+    if pending.by_link:
+        return render_template("subscribe/sent.html", pending=pending)
+    session[PENDING] = {
+        "channel": pending.channel,
+        "address": form.address.data.strip(),
+        "masked": pending.masked,
+    }
+    return redirect(url_for("subscribe.confirm"))
 
 
 @bp.route("/subscribe/confirm", methods=["GET", "POST"])
@@ -175,6 +191,7 @@ def confirm():
                 channel=form.channel.data,
                 address=form.address.data or "",
                 ip=client_ip(),
+                lang=str(get_locale()),
             )
         except Refused as error:
             show_refusal(error, form)
@@ -194,7 +211,9 @@ def confirm_link(token: str):
     form = ActionForm()
     if form.validate_on_submit():
         try:
-            listing = subscriptions.confirm(get_db(), current_app.config, token, ip=client_ip())
+            listing = subscriptions.confirm(
+                get_db(), current_app.config, token, ip=client_ip(), lang=str(get_locale())
+            )
         except Refused as error:
             show_refusal(error, form)
             return render_template("subscribe/confirm_link.html", form=form, failed=True), 422

@@ -90,7 +90,7 @@ def lookup():
     if value is None:
         return _page(form, lookup_form)
     try:
-        found = verify.lookup(get_db(), value)
+        found = verify.lookup(get_db(), value, current_app.config)
     except Refused as problem:
         show_refusal(problem, lookup_form)
         return _page(form, lookup_form, 422)

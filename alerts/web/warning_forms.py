@@ -31,6 +31,7 @@ WARNING_TYPE_LABELS = {
     "missing_person": _l("Missing person"),
     "wanted_person": _l("Wanted person"),
     "traffic": _l("Traffic"),
+    "fake_news": _l("Fake news / false information (refutation)"),
     "other": _l("Other"),
 }
 SEVERITY_LABELS = {
@@ -97,9 +98,20 @@ FIELD_LABELS = {
     "phones": _l("Scammers' phone numbers"),
     "accounts": _l("Scammers' bank accounts"),
     "links": _l("Scammers' links"),
+    "claim": _l("The false claim going around, as received"),
+    "claim_links": _l("Links the false claim spreads"),
 }
+# A refutation's own fields: shown when its type is chosen, sent as the domain takes them.
+REFUTATION_FIELDS = ("claim", "claim_links")
 # A browser never needs to send more than this per field; the domain sets the real limits.
 _CAP = 20_000
+
+
+def refutation_data(found: content.Refutation | None) -> dict:
+    """Return a stored refutation's form fields (none for other warnings)."""
+    if found is None:
+        return {}
+    return {"claim": found.claim, "claim_links": "\n".join(found.links)}
 
 
 def _choices(values, labels) -> list[SelectChoice]:
@@ -160,6 +172,8 @@ class WarningForm(FlaskForm):
     phones = text_field("phones", area=True)
     accounts = text_field("accounts", area=True)
     links = text_field("links", area=True)
+    claim = text_field("claim", area=True)
+    claim_links = text_field("claim_links", area=True)
     headline_en = text_field("headline_en")
     description_en = text_field("description_en", area=True)
     instruction_en = text_field("instruction_en", area=True)

@@ -50,10 +50,12 @@ from alerts.web.context import my_unit
 from alerts.web.forms import show_refusal
 from alerts.web.guards import role_required
 from alerts.web.guards import signed_in
+from alerts.web.warning_forms import REFUTATION_FIELDS
 from alerts.web.warning_forms import ListFilterForm
 from alerts.web.warning_forms import ReasonForm
 from alerts.web.warning_forms import ReviewForm
 from alerts.web.warning_forms import WarningForm
+from alerts.web.warning_forms import refutation_data
 
 bp = Blueprint("warnings", __name__, url_prefix="/admin/warnings")
 SHOW = {
@@ -97,6 +99,7 @@ def _form_data(content: Content | dict) -> dict:
         return dict(content)
     data = {name: getattr(content, name) for name in CONTENT_FIELDS}
     data.update({name: "\n".join(getattr(content.indicators, name)) for name in INDICATOR_FIELDS})
+    data.update(refutation_data(content.refutation))
     data["regions"] = " ".join(content.regions)
     data["channels"] = list(content.channels)
     data["publish_at"] = _local_input(content.publish_at)
@@ -108,6 +111,7 @@ def _submission(form: WarningForm, image: str | None) -> dict:
     """Return what the form sent, as the domain takes it (an uploaded image stored first)."""
     raw = {name: getattr(form, name).data or "" for name in CONTENT_FIELDS}
     raw.update({name: getattr(form, name).data or "" for name in INDICATOR_FIELDS})
+    raw.update({name: getattr(form, name).data or "" for name in REFUTATION_FIELDS})
     raw.update(
         regions=form.regions.data or "",
         channels=form.channels.data or [],
