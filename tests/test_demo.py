@@ -27,6 +27,7 @@ from tests.builders import submitted
 from tests.conftest import acting_as
 from tests.conftest import csrf_token
 from tests.conftest import make_app
+from tests.conftest import post_form
 from tests.conftest import sign_in
 from tests.delivery_setup import WEBHOOK_SECRET
 from tests.delivery_setup import running_fakes
@@ -119,7 +120,7 @@ def test_a_warning_reaches_every_demo_resident_and_shows_on_their_phone(client, 
 def test_demo_warnings_cover_every_state_once(db):
     from alerts.demo import warnings as demo_warnings
 
-    assert demo_warnings.seed(db, CONFIG) == 6
+    assert demo_warnings.seed(db, CONFIG) == 7
     assert demo_warnings.seed(db, CONFIG) == 0
     found = db.execute(
         "SELECT status, mode, msg_type, superseded_by IS NOT NULL FROM warnings ORDER BY id"
@@ -128,9 +129,60 @@ def test_demo_warnings_cover_every_state_once(db):
     assert ("published", "Actual", "Alert", 1) in found  # ... which replaced the first
     assert ("cancelled", "Actual", "Alert", 0) in found
     assert ("published", "Exercise", "Alert", 0) in found
-    assert sum(1 for f in found if f[0] == "published") == 5
+    assert sum(1 for f in found if f[0] == "published") == 6  # the refutation too
     signed = db.execute("SELECT COUNT(*) FROM signatures").fetchone()[0]
-    assert signed == 7  # six publications and one cancellation
+    assert signed == 8  # seven publications and one cancellation
+
+
+def test_an_older_demo_gets_its_refutation_once(db):
+    from alerts.demo import warnings as demo_warnings
+
+    assert demo_warnings.seed(db, CONFIG) == 7
+    db.execute("DELETE FROM meta WHERE key = ?", [demo_warnings.REFUTED_KEY])
+    assert demo_warnings.seed(db, CONFIG) == 1  # a demo seeded before refutations existed
+    assert demo_warnings.seed(db, CONFIG) == 0
+    refuted = "SELECT COUNT(*) FROM warnings WHERE warning_type = 'fake_news'"
+    assert db.execute(refuted).fetchone()[0] == 2
+
+
+def test_the_demo_refutation_is_recognised_when_its_claim_is_re_typed(client, db, app):
+    from alerts.demo import warnings as demo_warnings
+
+    demo_warnings.seed(db, app.config)
+    retyped = (
+        "khan: tu 15/12 nguoi dan chua cap nhat can cuoc gan chip tren ung dung se bi khoa"
+        " can cuoc va phat 2 trieu dong, nop phi 200.000 dong"
+    )
+    html = post_form(client, "/verify", {"text": retyped}).get_data(as_text=True)
+    (code,) = db.execute(
+        "SELECT code FROM warnings WHERE warning_type = 'fake_news' AND status = 'published'"
+    ).fetchone()
+    assert "Thông tin sai sự thật: đã được công an đính chính" in html and f"/a/{code}" in html
+    other = post_form(client, "/verify", {"text": "Cảnh báo lừa đảo đầu tư tiền ảo qua Zalo"})
+    assert "đã được công an đính chính" not in other.get_data(as_text=True)
+
+
+def test_a_demo_report_became_a_warning_approved_by_someone_else(db, app):
+    assert demo_reports.seed_portal(db, app.config) == 3
+    code, status, warning_id = db.execute(
+        "SELECT code, status, warning_id FROM reports WHERE kind = 'fake_site'"
+    ).fetchone()
+    assert status == "confirmed" and warning_id is not None
+    warning = db.execute(
+        "SELECT w.status, a.username, b.username FROM warnings w"
+        " JOIN users a ON a.id = w.created_by JOIN users b ON b.id = w.approved_by"
+        " WHERE w.id = ?",
+        [warning_id],
+    ).fetchone()
+    assert warning == ("published", "hoankiem.canbo", "hanoi.duyet")
+    links = db.execute(
+        "SELECT value FROM warning_indicators WHERE warning_id = ?", [warning_id]
+    ).fetchall()
+    assert links == [("http://dichvucong-hoankiem.top/cai-dat",)]
+    drafted = db.execute(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'report.warning_drafted'"
+    ).fetchone()[0]
+    assert drafted == 1 and code
 
 
 def test_callback_secrets_are_made_per_install_sealed_and_never_printed(app, db, fakes, runner):

@@ -3,6 +3,8 @@ Kiếm's police, most about one scam number, so the commune officer's inbox show
 grouped. Each goes through the channel's real path: the portal's through ``file_report``
 (what the form calls), the chats' as messages the fake Telegram and Zalo send to our
 endpoints (``alerts.demo.phones``), which the worker files and answers with a reference.
+The report of a fake site became a published warning: the commune's officer confirmed it
+and drafted the warning from it (``alerts.reports.inbox``), Hà Nội's approver approved it.
 Filed once; never in production.
 """
 
@@ -16,6 +18,8 @@ from alerts.clock import utcnow
 from alerts.db import write
 from alerts.demo import channels as demo_channels
 from alerts.demo import phones
+from alerts.demo import warnings as demo_warnings
+from alerts.reports import inbox
 from alerts.reports.filing import file_report
 from alerts.store import regions as region_store
 
@@ -49,6 +53,22 @@ PORTAL = (
         "contact": "",
     },
 )
+FROM_REPORT = {
+    "headline": "Cảnh báo trang dịch vụ công giả mạo mời cài ứng dụng tại phường Hoàn Kiếm",
+    "description": (
+        "Công an phường Hoàn Kiếm nhận được tin báo của người dân về tin nhắn mời cài ứng"
+        " dụng dịch vụ công qua đường link lạ. Trang này giả mạo Cổng dịch vụ công, ứng dụng"
+        " cài từ đó chiếm quyền điều khiển điện thoại."
+    ),
+    "instruction": (
+        "Không bấm vào đường link, không cài ứng dụng ngoài App Store và Google Play. Đã cài,"
+        " hãy tắt mạng, gỡ ứng dụng và báo ngay cho công an phường."
+    ),
+    "severity": "Severe",
+    "urgency": "Immediate",
+    "certainty": "Observed",
+    "channels": ["sms", "email", "telegram", "zalo"],
+}
 TELEGRAM_STORY = (
     "/baotin Có người gọi cho tôi từ số 0868 123 456, xưng là công an phường Hoàn Kiếm,"
     " yêu cầu cài ứng dụng và đọc mã OTP."
@@ -68,10 +88,22 @@ def seed_portal(db: sqlite_utils.Database, config: Mapping) -> int:
     """File the portal's reports once; return how many were filed now."""
     if region_store.get_meta(db, PORTAL_KEY):
         return 0
-    for report in PORTAL:
-        file_report(db, config, channel="portal", region_code=COMMUNE, **report)
+    filed = [
+        file_report(db, config, channel="portal", region_code=COMMUNE, **report).code
+        for report in PORTAL
+    ]
+    _publish_from_report(db, config, filed[-1])
     _mark_done(db, PORTAL_KEY)
     return len(PORTAL)
+
+
+def _publish_from_report(db, config: Mapping, code: str) -> int:
+    """The officer confirms the report, drafts a warning from it (its link and commune
+    filled in) and submits it; Hà Nội's approver publishes it. Return the warning's id."""
+    officer = demo_warnings.acting(db, "hoankiem.canbo")
+    inbox.move(db, config, officer, code, "confirm")
+    raw = {**inbox.draft_fields(db, officer, [code]), **FROM_REPORT}
+    return demo_warnings.publish(db, config, raw, "hoankiem.canbo", "hanoi.duyet", [code])
 
 
 def send_chat_reports(db: sqlite_utils.Database, config: Mapping) -> int:

@@ -1,7 +1,9 @@
 """The demo's published warnings, so a newcomer sees a living portal at once: a national
 one, one for Hà Nội, one for Phường Hoàn Kiếm that was updated, one that was cancelled and
-one exercise. Each goes through the real workflow (drafted, submitted, approved by another
-person, signed, queued for delivery). Loaded once; never in production.
+one exercise; and Phường Hoàn Kiếm's refutation of a fake notice going around, which
+``/verify`` recognises however it is re-typed. Each goes through the real workflow (drafted,
+submitted, approved by another person, signed, queued for delivery). Loaded once; never in
+production.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from alerts.audit import Actor
 from alerts.clock import utcnow
 from alerts.db import write
 from alerts.models import Acting
+from alerts.reports import inbox
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
 from alerts.store import users as user_store
@@ -22,9 +25,10 @@ from alerts.store import warnings as warning_store
 from alerts.warnings import workflow
 
 DONE_KEY = "demo_warnings"
+REFUTED_KEY = "demo_refutation"  # added later than the others: an older demo gets it too
 
 
-def _acting(db, username: str) -> Acting:
+def acting(db, username: str) -> Acting:
     user = user_store.get_user_by_username(db, username)
     unit = unit_store.get_unit(db, user.unit_id)
     return Acting(user, unit, Actor(username, unit.code, "127.0.0.1"))
@@ -114,13 +118,46 @@ EXERCISE = {
 }
 
 
-def _publish(db, config, raw: Mapping, author: str, approver: str) -> int:
+CLAIM = (
+    "THÔNG BÁO KHẨN của Công an phường Hoàn Kiếm: từ ngày 15/12 người dân chưa cập nhật căn"
+    " cước gắn chip trên ứng dụng sẽ bị khóa căn cước và phạt 2 triệu đồng. Nộp phí 200.000"
+    " đồng và cập nhật ngay tại dichvucong-hoankiem.top/capnhat, chia sẻ cho mọi người!"
+)
+REFUTATION = {
+    "headline": "Đính chính: tin khóa căn cước, phạt tiền nếu chưa cập nhật là sai sự thật",
+    "description": (
+        "Công an phường Hoàn Kiếm không ra thông báo này. Căn cước không bị khóa vì chưa cập"
+        " nhật trên ứng dụng, không có khoản phạt nào như tin nêu, và công an không thu phí"
+        " qua đường link. Trang dichvucong-hoankiem.top là trang giả mạo."
+    ),
+    "instruction": (
+        "Không chia sẻ tin này, không truy cập đường link, không nộp tiền. Thông tin chính"
+        " thức chỉ có trên cổng của Bộ Công an và tại trụ sở công an phường."
+    ),
+    "warning_type": "fake_news",
+    "severity": "Moderate",
+    "urgency": "Expected",
+    "certainty": "Observed",
+    "regions": ["00070"],
+    "channels": ["sms", "email", "telegram", "zalo"],
+    "indicators": {},
+    "refutation": {"claim": CLAIM, "links": ["hxxps://dichvucong-hoankiem[.]top/capnhat"]},
+}
+
+
+def publish(
+    db, config, raw: Mapping, author: str, approver: str, reports: list[str] | None = None
+) -> int:
+    """Draft (from these reports, if any), submit and approve a warning; return its id."""
     body = {**raw, "expires_at": _days(14)}
-    alert_id = workflow.create(db, _acting(db, author), body, config=config)
-    workflow.submit(db, _acting(db, author), alert_id, config=config)
+    if reports:
+        alert_id = inbox.create_warning(db, acting(db, author), reports, body, config=config)
+    else:
+        alert_id = workflow.create(db, acting(db, author), body, config=config)
+    workflow.submit(db, acting(db, author), alert_id, config=config)
     alert = warning_store.get_alert(db, alert_id)
     workflow.approve(
-        db, _acting(db, approver), alert_id, seen_hash=alert.content_hash, config=config
+        db, acting(db, approver), alert_id, seen_hash=alert.content_hash, config=config
     )
     return alert_id
 
@@ -128,29 +165,39 @@ def _publish(db, config, raw: Mapping, author: str, approver: str) -> int:
 def seed(db: sqlite_utils.Database, config: Mapping) -> int:
     """Publish the demo warnings once; return how many were published now."""
     if region_store.get_meta(db, DONE_KEY):
-        return 0
-    _publish(db, config, NATIONAL, "bo.canbo", "bo.duyet")
-    _publish(db, config, HANOI, "hanoi.canbo", "hanoi.duyet")
-    first = _publish(db, config, HOAN_KIEM, "hoankiem.canbo", "hanoi.duyet")
+        return _refute(db, config)
+    publish(db, config, NATIONAL, "bo.canbo", "bo.duyet")
+    publish(db, config, HANOI, "hanoi.canbo", "hanoi.duyet")
+    first = publish(db, config, HOAN_KIEM, "hoankiem.canbo", "hanoi.duyet")
     update = {
         "headline": "Thêm số điện thoại giả danh công an phường yêu cầu mã OTP",
         "indicators": {"phones": ["0912 345 678", "0987 654 321"]},
     }
-    second = workflow.start_update(db, _acting(db, "hoankiem.canbo"), first, update, config=config)
-    workflow.submit(db, _acting(db, "hoankiem.canbo"), second, config=config)
+    second = workflow.start_update(db, acting(db, "hoankiem.canbo"), first, update, config=config)
+    workflow.submit(db, acting(db, "hoankiem.canbo"), second, config=config)
     alert = warning_store.get_alert(db, second)
     workflow.approve(
-        db, _acting(db, "hanoi.duyet2"), second, seen_hash=alert.content_hash, config=config
+        db, acting(db, "hanoi.duyet2"), second, seen_hash=alert.content_hash, config=config
     )
-    wrong = _publish(db, config, WRONG, "hanoi.canbo", "hanoi.duyet")
+    wrong = publish(db, config, WRONG, "hanoi.canbo", "hanoi.duyet")
     workflow.cancel(
         db,
-        _acting(db, "hanoi.duyet"),
+        acting(db, "hanoi.duyet"),
         wrong,
         reason="Thông tin chưa chính xác, đã xác minh lại: không có vụ việc như đã nêu.",
         config=config,
     )
-    _publish(db, config, EXERCISE, "hoankiem.canbo", "hanoi.duyet")
+    publish(db, config, EXERCISE, "hoankiem.canbo", "hanoi.duyet")
     with write(db):
         region_store.set_meta(db, DONE_KEY, utcnow().isoformat(timespec="seconds"))
-    return 6
+    return 6 + _refute(db, config)
+
+
+def _refute(db, config: Mapping) -> int:
+    """Publish the refutation once (the commune drafts, the province approves)."""
+    if region_store.get_meta(db, REFUTED_KEY):
+        return 0
+    publish(db, config, REFUTATION, "hoankiem.canbo", "hanoi.duyet2")
+    with write(db):
+        region_store.set_meta(db, REFUTED_KEY, utcnow().isoformat(timespec="seconds"))
+    return 1
