@@ -4,7 +4,8 @@ subscribed in Phường Hoàn Kiếm and Hà Nội. Never loaded in production.
 
 The values here are the fakes' defaults (tests/fakes/*); a test keeps the two in step.
 The secrets the platforms call us back with (Telegram's webhook secret, Zalo's OA secret
-key, Meta's app secret and verify token) are made per install, or taken from
+key, Meta's app secret and verify token, the token in eSMS's callback URL, the email bounce
+keys) are made per install, or taken from
 ``ALERTS_DEMO_<NAME>`` in the environment, and only ever stored sealed: the demo hands
 them to the fakes over loopback (``alerts.demo.phones``), never prints them.
 """
@@ -38,16 +39,10 @@ ZALO_OA_ID = "3886132808700000001"
 FACEBOOK_PAGE, FACEBOOK_TOKEN = "104857600000001", "fb-page-token-1"
 ESMS = {"api_key": "FAKEAPIKEY", "secret_key": "FAKESECRET"}
 ESMS_BRANDNAME = "CONGAN_DEMO"
-# eSMS calling back (the fake's CP id and short-code key; our URL tokens): issue 15.
-ESMS_CALLBACK = {
-    "callback_token": "demo-esms-callback-0123456789",
-    "mo_private_key": "FAKE-MO-PRIVATE-KEY",
-}
+# eSMS calling back: the fake's short-code key signing residents' SMS (issue 15); our URL
+# token and the email bounce keys are made per install (CALLBACK_SECRETS).
+ESMS_MO_KEY = "FAKE-MO-PRIVATE-KEY"
 ESMS_CPID = "CP0042"
-EMAIL_BOUNCES = {
-    "bounce_key": "demo-verp-key-0123456789abcdef",
-    "hook_token": "demo-bounce-hook-0123456789",
-}
 WEBHOOK_ENDPOINT = "newsroom"
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 # Demo residents: (channel, address, region). The last one is a test-audience device.
@@ -67,6 +62,8 @@ CALLBACK_SECRETS = {
     "telegram": ("webhook_secret",),
     "zalo": ("oa_secret_key",),
     "facebook": ("app_secret", "verify_token"),
+    "sms": ("callback_token",),
+    "email": ("bounce_key", "hook_token"),
 }
 
 
@@ -136,7 +133,7 @@ def _specs(url: str, smtp_port: int) -> list[tuple]:
             "Cổng SMS Bộ Công an",
             f"{url}/esms",
             {"brandname": ESMS_BRANDNAME, "cpid": ESMS_CPID},
-            {**ESMS, **ESMS_CALLBACK},
+            {**ESMS, "mo_private_key": ESMS_MO_KEY, **_callback_secrets("sms")},
             False,
         ),
         (
@@ -145,7 +142,7 @@ def _specs(url: str, smtp_port: int) -> list[tuple]:
             "Thư điện tử Bộ Công an",
             f"smtp://127.0.0.1:{smtp_port}",
             {**email, "bounce_domain": "bounce.bocongan.gov.vn"},
-            EMAIL_BOUNCES,
+            _callback_secrets("email"),
             False,
         ),
         (
