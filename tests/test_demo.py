@@ -22,6 +22,7 @@ from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import subscriptions as subscription_store
 from alerts.store import units as unit_store
+from tests.browser_fixtures import sign_in_browser
 from tests.builders import CONFIG
 from tests.builders import approve
 from tests.builders import submitted
@@ -321,3 +322,24 @@ def test_the_live_step_of_scripts_run_connects_the_fakes_and_reports_by_chat(
     oa, ours = zalo.oa(fakes.state), phones.account(db, demo, "zalo")
     assert oa.webhook == f"{demo['PUBLIC_URL']}/hooks/zalo/{ours.id}"
     assert oa.oa_secret == ours.secrets["oa_secret_key"]
+
+
+def test_in_a_browser_a_newcomer_taps_the_telegram_link_then_blocks_the_bot(page, db, demo):
+    base = demo["PUBLIC_URL"]
+    sign_in_browser(page, base, "hoankiem.canbo")
+    page.goto(base + "/admin/demo/phones")
+    phone = page.locator(f"#telegram-{NEWCOMER_TG}")
+    phone.get_by_role("button", name="Mở liên kết đăng ký (Phường Hoàn Kiếm)").click()
+    page.wait_for_url(re.compile(r"/admin/demo/phones"))
+    work(db, demo)
+    page.reload()
+    phone = page.locator(f"#telegram-{NEWCOMER_TG}")
+    assert "Đã đăng ký nhận cảnh báo" in phone.locator(".answer").first.inner_text()
+    assert phone.locator("li[data-status=active]").count() == 1
+    phone.get_by_role("button", name="Chặn bot").click()
+    page.wait_for_url(re.compile(r"/admin/demo/phones"))
+    work(db, demo)
+    page.reload()
+    paused = page.locator(f"#telegram-{NEWCOMER_TG} li[data-status=disabled]")
+    assert "blocked the bot" in paused.inner_text()
+    assert states(db, "telegram", NEWCOMER_TG) == [("00070", "disabled", "blocked the bot")]
