@@ -104,8 +104,11 @@ def test_a_cancel_stops_what_is_not_on_the_wire_and_reaches_all_within_60_s(db_p
         requests = fakes.state.recorded("telegram")
     originals = [r for r in requests if CANCELLED not in r.json["text"]]
     corrections = [r for r in requests if CANCELLED in r.json["text"]]
-    # Only what was on the wire when the cancel committed may still arrive after it.
-    late = [r.at for r in originals if r.at > cancelled + 0.5]
+    # Only what was on the wire when the cancel committed may still arrive after it: on
+    # loopback within milliseconds, within 2 s on a machine loaded with other work (seen:
+    # 0.5 s missed at a load average of 7; before the cancel stopped claimed rows, originals
+    # came up to 5.2 s after it).
+    late = [r.at for r in originals if r.at > cancelled + 2.0]
     assert late == []
     moment = datetime.fromtimestamp(cancelled, UTC).isoformat()
     assert count(db, "msg_type = 'Alert' AND started_at > ?", [moment]) == 0

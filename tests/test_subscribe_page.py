@@ -360,3 +360,16 @@ def test_the_zalo_steps_on_a_phone_are_accessible(phone, live_server, db, accoun
     )
     assert_accessible(phone)
     assert db.execute("SELECT COUNT(*) FROM subscriptions").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("url", "typed"), [("/subscriptions", {"sms", "email"}), ("/subscribe/confirm", {"sms"})]
+)
+def test_no_page_asks_for_a_telegram_or_zalo_id(client, db, url, typed):
+    """A chat or a follower is never typed in: the bot and the OA subscribe and stop."""
+    page = client.get(url).get_data(as_text=True)
+    offered = re.findall(r'name="channel"[^>]*value="(\w+)"|<option value="(\w+)"', page)
+    assert {v for pair in offered for v in pair if v} == typed
+    refused = post_form(client, url, {"channel": "telegram", "address": "5342000001", "code": "1"})
+    assert refused.status_code == 422
+    assert db.execute("SELECT COUNT(*) FROM notices").fetchone()[0] == 0

@@ -42,6 +42,7 @@ from alerts import channels
 from alerts.clock import from_text
 from alerts.clock import utcnow
 from alerts.db import get_db
+from alerts.errors import N_
 from alerts.errors import Refused
 from alerts.residents import app_links
 from alerts.residents import subscriptions
@@ -73,6 +74,11 @@ STATUS_LABELS = {
     "disabled": _l("Stopped: the address cannot be reached"),
 }
 CODE_CHANNELS = channels.CONFIRM_BY_CODE
+# Addresses a resident types on the portal. A Telegram chat or a Zalo follower is never typed
+# in: the bot's deep link or the OA conversation subscribes, and /stop or HUY there stops.
+TYPED = ("sms", "email")
+TYPED_CODE_CHANNELS = tuple(c for c in CODE_CHANNELS if c in TYPED)
+IN_THE_APP = N_("On Telegram or Zalo, send /stop or HUY in the conversation with the police.")
 
 
 class SubscribeForm(FlaskForm):
@@ -105,8 +111,8 @@ def _labels() -> dict:
     }
 
 
-def _channel_choices() -> list[tuple[str, str]]:
-    return [(c, str(CHANNEL_LABELS[c])) for c in channels.RESIDENT_NAMES]
+def _channel_choices(only: tuple[str, ...] = channels.RESIDENT_NAMES) -> list[tuple[str, str]]:
+    return [(c, str(CHANNEL_LABELS[c])) for c in channels.RESIDENT_NAMES if c in only]
 
 
 def _picker(form: SubscribeForm) -> dict:
@@ -180,7 +186,7 @@ def confirm():
     """Enter the code received by SMS, Zalo or Telegram."""
     pending = session.get(PENDING) or {}
     form = ConfirmForm(data={"channel": pending.get("channel"), "address": pending.get("address")})
-    form.channel.choices = [(c, str(CHANNEL_LABELS[c])) for c in CODE_CHANNELS]
+    form.channel.choices = _channel_choices(TYPED_CODE_CHANNELS)
     status = 200
     if form.validate_on_submit():
         try:
@@ -271,10 +277,12 @@ def request_manage():
     """Ask for a link to manage one's subscriptions; the answer never says whether the
     address is subscribed."""
     form = ManageRequestForm()
-    form.channel.choices = _channel_choices()
+    form.channel.choices = _channel_choices(TYPED)
     status = 200
     if form.validate_on_submit():
         try:
+            if form.channel.data not in TYPED:
+                raise Refused(IN_THE_APP, "channel")
             subscriptions.send_manage_link(
                 get_db(),
                 current_app.config,
