@@ -84,9 +84,11 @@ def _count_verify(app: Flask, template, context: dict, **_extra) -> None:
     result, found = context.get("result"), context.get("found")
     if result is not None and result.warning is not None:
         counters(app).view(result.warning.code, "verify")
-    if found is not None and found.hits:
+    if found is not None and found.hits:  # only what a warning lists: never a private value
+        listed = {hit.kind for hit in found.hits}
         for kind, key, _shown in lookup_keys(found.query):
-            counters(app).lookup(kind, key)
+            if kind in listed:
+                counters(app).lookup(kind, key)
 
 
 @bp.record_once
