@@ -123,7 +123,7 @@ def test_the_approval_screen_and_the_preview_api_show_the_reach(client, db, hano
         assert re.search(
             rf'data-channel="{channel}"><th scope="row">[^<]+</th><td>{count}</td>', table
         )
-    assert "not reported by the provider" in html or "không được nhà cung cấp" in html
+    assert html.count("người theo dõi: nhà cung cấp không báo số liệu") == 2  # Vietnamese first
     body = client.get(f"/api/v1/alerts/{alert_id}/preview", headers=auth("hanoi.duyet")).json
     assert body["reach"]["residents"] == {"sms": 6, "telegram": 2, "email": 1}
     assert body["reach"]["by_province"] == {"01": {"sms": 6, "telegram": 2, "email": 1}}

@@ -9,6 +9,8 @@ counts are a lower bound once the portal is served through a cache.
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Flask
 from flask import Response
 from flask import abort
@@ -34,7 +36,6 @@ from alerts.store import regions as region_store
 from alerts.store import units as unit_store
 from alerts.warnings import workflow
 from alerts.warnings.models import Alert
-from alerts.warnings.models import Status
 from alerts.web import storage
 from alerts.web.admin import bp
 from alerts.web.context import acting
@@ -47,7 +48,6 @@ from alerts.web.warning_forms import WARNING_TYPE_LABELS
 
 # Portal endpoints whose successful answer is a view of a warning, by counter kind.
 COUNTED = {"portal.warning": "page", "portal.warning_cap": "cap"}
-BEFORE = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED)
 # The timeline's events: the engine's "sent", then what the providers' receipts reported.
 EVENT_LABELS = {e: DELIVERY_LABELS[e] for e in ("sent", "delivered", "read")} | {
     "failed": DELIVERY_LABELS["reported_failed"]
@@ -104,7 +104,7 @@ def _reach_of() -> dict:
 
 def _reach_of_alert(alert: Alert) -> dict:
     """What the warning page's reach card shows: who it will reach, or how far it went."""
-    if alert.status in BEFORE:
+    if alert.published_at is None:
         return {"audience": reach_audience.audience(get_db(), alert)}
     found = reach_timeline.timeline(get_db(), alert)
     return {"timeline": found, "charts": _timeline_charts(found)}
@@ -190,13 +190,18 @@ def reach_csv(code: str):
     )
 
 
+def _timeline_of(alert_id: int) -> tuple[Alert, reach_timeline.Timeline]:
+    """A revision the user may see (404 otherwise) and its timeline, counts flushed first."""
+    alert = workflow.visible(get_db(), acting(), alert_id)
+    counters().flush(get_db())
+    return alert, reach_timeline.timeline(get_db(), alert)
+
+
 @bp.route("/reach/warnings/<int:alert_id>")
 @signed_in
 def warning_reach(alert_id: int):
     """A published warning's timeline: deliveries, views and checks per minute."""
-    alert = workflow.visible(get_db(), acting(), alert_id)
-    counters().flush(get_db())
-    found = reach_timeline.timeline(get_db(), alert)
+    alert, found = _timeline_of(alert_id)
     return render_template(
         "reach/warning.html",
         alert=alert,
@@ -210,15 +215,5 @@ def warning_reach(alert_id: int):
 @signed_in
 def warning_reach_json(alert_id: int):
     """The same timeline as JSON, for polling while it is delivered."""
-    alert = workflow.visible(get_db(), acting(), alert_id)
-    counters().flush(get_db())
-    found = reach_timeline.timeline(get_db(), alert)
-    return jsonify(
-        {
-            "starts": found.starts,
-            "step": found.step,
-            "deliveries": found.deliveries,
-            "views": found.views,
-            "totals": found.totals,
-        }
-    )
+    _alert, found = _timeline_of(alert_id)
+    return jsonify(dataclasses.asdict(found))
