@@ -33,12 +33,13 @@ class Poster:
 @dataclass(frozen=True)
 class Audience:
     """Residents by channel, by channel and province, by channel and region (the
-    subscription's own: commune or province), the posting accounts, and the channels
-    chosen that have no usable account (nothing is sent on them)."""
+    subscription's own: commune or province), the regions' names, the posting accounts, and
+    the channels chosen that have no usable account (nothing is sent on them)."""
 
     residents: dict[str, int]
     by_province: dict[str, dict[str, int]]
     by_region: dict[str, list[tuple[str, int]]]
+    names: dict[str, str] = field(default_factory=dict)
     posters: list[Poster] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
 
@@ -66,7 +67,11 @@ def audience(db: sqlite_utils.Database, alert: Alert) -> Audience:
             )
             by_region[channel] = regions
             residents[channel] = sum(count for _code, count in regions)
-    return Audience(residents, _by_province(db, by_region), by_region, posters, unreachable)
+    codes = sorted({code for regions in by_region.values() for code, _count in regions})
+    regions = reach_stats.provinces_of(db, codes)
+    names = {code: name for code, (_province, name) in regions.items()}
+    by_province = _by_province({c: p for c, (p, _name) in regions.items()}, by_region)
+    return Audience(residents, by_province, by_region, names, posters, unreachable)
 
 
 def _posters(channel: str, usable: list) -> list[Poster]:
@@ -76,9 +81,9 @@ def _posters(channel: str, usable: list) -> list[Poster]:
     return [Poster(channel, a.name) for a in chosen if a.settings.get("broadcast", "1") != "0"]
 
 
-def _by_province(db, by_region: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, int]]:
-    codes = sorted({code for regions in by_region.values() for code, _count in regions})
-    province = reach_stats.provinces_of(db, codes)
+def _by_province(
+    province: dict[str, str], by_region: dict[str, list[tuple[str, int]]]
+) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {}
     for channel, regions in by_region.items():
         for code, count in regions:

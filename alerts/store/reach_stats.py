@@ -108,11 +108,13 @@ def subscribers_by_region(
     ).fetchall()
 
 
-def provinces_of(db: sqlite_utils.Database, codes: list[str]) -> dict[str, str]:
-    """Return the province of each region code (a province is its own; "vn" stays "vn")."""
+def provinces_of(db: sqlite_utils.Database, codes: list[str]) -> dict[str, tuple[str, str]]:
+    """Return each region's ``(province_code, name)`` (a province is its own province;
+    "vn" stays "vn"), the names for display."""
     rows = db.execute(
-        "SELECT code, CASE level WHEN 'commune' THEN parent_code ELSE code END FROM regions"
-        " WHERE code IN (SELECT value FROM json_each(?))",
-        [json.dumps(codes)],
+        "SELECT code, CASE level WHEN 'commune' THEN parent_code ELSE code END, name"
+        " FROM regions WHERE code IN (SELECT value FROM json_each(:codes)) OR code IN"
+        " (SELECT parent_code FROM regions WHERE code IN (SELECT value FROM json_each(:codes)))",
+        {"codes": json.dumps(codes)},
     )
-    return dict(rows.fetchall())
+    return {code: (province, name) for code, province, name in rows.fetchall()}
