@@ -93,6 +93,8 @@ def test_the_approval_screen_and_the_preview_api_show_the_reach(client, db, hano
             rf'data-channel="{channel}"><th scope="row">[^<]+</th><td>{count}</td>', table
         )
     assert html.count("người theo dõi: nhà cung cấp không báo số liệu") == 2  # Vietnamese first
+    row = re.search(r'<th scope="row">Thành phố Hà Nội</th>((?:<td>\d+</td>)+)</tr>', html)
+    assert sorted(re.findall(r"\d+", row.group(1))) == ["1", "2", "6"]
     body = client.get(f"/api/v1/alerts/{alert_id}/preview", headers=auth("hanoi.duyet")).json
     assert body["reach"]["residents"] == {"sms": 6, "telegram": 2, "email": 1}
     assert body["reach"]["by_province"] == {"01": {"sms": 6, "telegram": 2, "email": 1}}
@@ -273,6 +275,10 @@ def test_the_ministry_sees_the_grid_of_the_34_provinces(client, db, hanoi):
     grid = grid[: grid.index("</svg>")]
     assert grid.count("<rect") == 34
     assert re.search(r"<title>[^<]*Hà Nội: 9</title>", grid)
+    table = html[html.index('data-testid="reach-provinces"') :]
+    table = table[: table.index("</table>")]
+    assert table.count('<th scope="row">') == 34
+    assert re.search(r'<th scope="row">Thành phố Hà Nội</th><td>9</td>', table)
 
 
 def test_a_commune_cannot_see_another_units_reach(client, db, hanoi):

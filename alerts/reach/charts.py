@@ -81,9 +81,15 @@ def province_grid(chart_id: str, title: str, cells: list[tuple[str, str, int]]) 
             f"<g><title>{escape(name)}: {value}</title>"
             f'<rect x="{x + 2}" y="{y + 2}" width="{size - 4}" height="52" rx="4" fill="{fill}"'
             f' stroke="#555"/>'
-            f'<text x="{x + 8}" y="{y + 22}" font-size="11" fill="{ink}">{escape(name[:16])}</text>'
+            f'<text x="{x + 8}" y="{y + 22}" font-size="11" fill="{ink}">'
+            f"{escape(_short(name))}</text>"
             f'<text x="{x + 8}" y="{y + 42}" font-size="14" font-weight="bold" fill="{ink}">'
             f"{value}</text></g>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _short(name: str) -> str:
+    """A province's name as its cell has room for: "Hồ Chí Minh" for "Thành phố Hồ Chí Minh"."""
+    return name.removeprefix("Thành phố ").removeprefix("Tỉnh ")[:16]
