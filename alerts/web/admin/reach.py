@@ -66,6 +66,8 @@ def counters(app: Flask | None = None) -> Counters:
 
 
 def _count_view(response: Response) -> Response:
+    """Count a portal page or CAP document served (200, or 304 to a browser that had it),
+    and write the pending counts when they are due."""
     kind = COUNTED.get(request.endpoint or "")
     if kind and response.status_code in (200, 304):
         counters().view(request.view_args["code"], kind)
@@ -93,12 +95,14 @@ def _count_verify(app: Flask, template, context: dict, **_extra) -> None:
 
 @bp.record_once
 def _hook(state) -> None:
+    """Count on every app the admin pages are registered on, without touching the views."""
     state.app.after_request(_count_view)
     template_rendered.connect(_count_verify, state.app)
 
 
 @bp.app_context_processor
 def _reach_of() -> dict:
+    """The reach card's data function and labels, for the warning page's include."""
     return {"reach_of": _reach_of_alert, "EVENT_LABELS": EVENT_LABELS, "VIEW_LABELS": VIEW_LABELS}
 
 
