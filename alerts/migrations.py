@@ -785,6 +785,33 @@ def m018_refutations(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m019_reach_counts(db: sqlite_utils.Database) -> None:
+    """Reach (issue 18): portal views of a warning's page and CAP document and /verify checks
+    of its code, one counter per warning, kind and minute, and the indicators residents look
+    up, one counter per day, kind and key. Counters only: no cookie, address or per-visitor
+    row exists to leak; a busy minute is one row."""
+    _run(
+        db,
+        """
+        CREATE TABLE reach_views (
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            kind TEXT NOT NULL CHECK (kind IN ('page', 'cap', 'verify')),
+            minute TEXT NOT NULL,
+            count INTEGER NOT NULL CHECK (count > 0),
+            PRIMARY KEY (warning_id, kind, minute)
+        ) WITHOUT ROWID;
+        CREATE TABLE reach_lookups (
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('phone', 'account', 'link')),
+            key TEXT NOT NULL,
+            count INTEGER NOT NULL CHECK (count > 0),
+            PRIMARY KEY (day, kind, key)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

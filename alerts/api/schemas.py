@@ -182,7 +182,25 @@ def components() -> dict:
                             "error": {"type": ["string", "null"]},
                         },
                     },
-                }
+                },
+                "reach": {
+                    "type": "object",
+                    "description": "Who it reaches if approved now: the residents' messages"
+                    " by channel, by province and by subscribed region (the counts the"
+                    " approval queues), and the unit accounts that post it (followers: null,"
+                    " not reported by the providers).",
+                    "properties": {
+                        "total": {"type": "integer"},
+                        "residents": {
+                            "type": "object",
+                            "additionalProperties": {"type": "integer"},
+                        },
+                        "by_province": {"type": "object"},
+                        "by_region": {"type": "object"},
+                        "posters": {"type": "array", "items": {"type": "object"}},
+                        "unreachable": strings,
+                    },
+                },
             },
         },
         "AuditEntry": {

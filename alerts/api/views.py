@@ -20,6 +20,7 @@ from alerts.api.urls import external_url
 from alerts.db import get_db
 from alerts.errors import NotFound
 from alerts.errors import Refused
+from alerts.reach import audience
 from alerts.store import units as unit_store
 from alerts.store import warnings as store
 from alerts.warnings import publication
@@ -186,5 +187,11 @@ def update_alert(alert_id: int):
 def preview_alert(alert_id: int):
     """Every channel's rendering, exactly as it would go out, with counts and notes."""
     db = get_db()
-    renderings = publication.preview(db, _current(alert_id), current_app.config)
-    return serialize.json_response({"channels": serialize.preview_json(renderings)})
+    alert = _current(alert_id)
+    renderings = publication.preview(db, alert, current_app.config)
+    return serialize.json_response(
+        {
+            "channels": serialize.preview_json(renderings),
+            "reach": audience.as_json(audience.audience(db, alert)),
+        }
+    )
