@@ -14,11 +14,12 @@ def version(db: sqlite_utils.Database) -> int:
     return row[0] if row else 0
 
 
-def changed_since(db: sqlite_utils.Database, seq: int) -> list[tuple[int, str]]:
-    """Return (seq, warning code) of each change after ``seq``, oldest first."""
+def changed_since(db: sqlite_utils.Database, seq: int) -> list[tuple[int, str | None]]:
+    """Return (seq, warning code) of each change after ``seq``, oldest first (the code is
+    None for a revision never published, approved then expired)."""
     return db.execute(
         "SELECT c.seq, w.code FROM portal_changes c JOIN warnings w ON w.id = c.warning_id"
-        " WHERE c.seq > ? AND w.code IS NOT NULL ORDER BY c.seq",
+        " WHERE c.seq > ? ORDER BY c.seq",
         [seq],
     ).fetchall()
 

@@ -5,11 +5,12 @@ cache: the app's own (below), nginx's proxy cache, a CDN. How long, and how fast
 shows through them:
 
 - ``Cache-Control: public, max-age=10, s-maxage=20, stale-while-revalidate=10,
-  stale-if-error=86400``. A shared cache keeps a copy fresh for 20 s and may hand it out
-  10 s longer while it fetches the next one, so a publication, an update, a cancel or an
-  expiry shows through it within ``VISIBLE_WITHIN`` = 30 s of its commit (stale-if-error
-  lets it go on serving the last copy for a day only while the app answers errors or not
-  at all). A browser counts its 10 s from the copy's ``Age``, inside the same 30 s.
+  stale-if-error=86400`` (``ALERTS_PORTAL_CACHE_SECONDS`` = 20 sets s-maxage, the other
+  two are half of it). A shared cache keeps a copy fresh for 20 s and may hand it out 10 s
+  longer while it fetches the next one, so a publication, an update, a cancel or an expiry
+  shows through it within ``visible_within()`` = 30 s of its commit (stale-if-error lets
+  it go on serving the last copy for a day only while the app answers errors or not at
+  all). A browser counts its 10 s from the copy's ``Age``, inside the same 30 s.
 - Strong ``ETag`` (SHA-256 of the body) and ``Last-Modified`` on every one, so caches and
   feed readers revalidate with a 304 and no body.
 - In this process, rendered bodies are kept by route and language with the portal's version
@@ -52,19 +53,10 @@ from alerts.i18n import LANG_COOKIE
 from alerts.i18n import LANGUAGES
 from alerts.store import portal_changes
 
-SHARED_SECONDS = 20
-REVALIDATE_SECONDS = 10
-VISIBLE_WITHIN = SHARED_SECONDS + REVALIDATE_SECONDS  # the bound the README states
-BROWSER_SECONDS = 10
 STALE_IF_ERROR_SECONDS = 24 * 3600
 LOCAL_SECONDS = 10
 MAX_BYTES = 64 * 1024 * 1024
-PAGE = (
-    f"public, max-age={BROWSER_SECONDS}, s-maxage={SHARED_SECONDS},"
-    f" stale-while-revalidate={REVALIDATE_SECONDS}, stale-if-error={STALE_IF_ERROR_SECONDS}"
-)
-# The map of regions changes only with a release.
-MAP = f"public, max-age=3600, s-maxage=3600, stale-while-revalidate=60, stale-if-error={STALE_IF_ERROR_SECONDS}"
+MAP_SECONDS = 3600  # the map of regions changes only with a release
 PRIVATE = "private, no-store"
 EXTENSION = "alerts.page_cache"
 
@@ -143,11 +135,26 @@ def cache() -> PageCache:
     return current_app.extensions.setdefault(EXTENSION, PageCache())
 
 
-def cached(*, localized: bool = True, cache_control: str = PAGE):
+def cache_control(shared_seconds: int) -> str:
+    """Return the public ``Cache-Control`` for a shared lifetime (s-maxage) in seconds."""
+    half = max(1, shared_seconds // 2)
+    return (
+        f"public, max-age={half}, s-maxage={shared_seconds}, stale-while-revalidate={half},"
+        f" stale-if-error={STALE_IF_ERROR_SECONDS}"
+    )
+
+
+def visible_within(shared_seconds: int) -> int:
+    """Return the bound on how long a shared cache shows a page older than a change."""
+    return shared_seconds + max(1, shared_seconds // 2)
+
+
+def cached(*, localized: bool = True, lifetime: int | None = None):
     """Serve a public view through the page cache, with the shared caching headers.
 
-    ``localized`` views depend on the language (in the URL); documents do not. Only 200s
-    are kept and made public: a 404 or a 503 keeps the app's ``no-store``.
+    ``localized`` views depend on the language (in the URL); documents do not. ``lifetime``
+    is the shared one, by default ``PORTAL_CACHE_SECONDS``. Only 200s are kept and made
+    public: a 404 or a 503 keeps the app's ``no-store``.
     """
 
     def decorate(view):
@@ -166,7 +173,8 @@ def cached(*, localized: bool = True, cache_control: str = PAGE):
                 entry = rendered(response, version, entry)
                 if keep:
                     cache().put(key, entry)
-            return entry.respond(cache_control)
+            seconds = lifetime or current_app.config["PORTAL_CACHE_SECONDS"]
+            return entry.respond(cache_control(seconds))
 
         serve.same_in_every_language = not localized
         return serve

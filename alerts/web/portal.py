@@ -35,6 +35,7 @@ from markupsafe import Markup
 from alerts.api import serialize
 from alerts.clock import utcnow
 from alerts.db import get_db
+from alerts.i18n import LANG_ARG
 from alerts.models import Level
 from alerts.models import Region
 from alerts.render import Message
@@ -47,7 +48,6 @@ from alerts.warnings import cap_signatures as cap_signing
 from alerts.warnings import publication
 from alerts.warnings import signatures as signing
 from alerts.warnings.models import Alert
-from alerts.i18n import LANG_ARG
 from alerts.web import page_cache
 from alerts.web.guards import public
 
@@ -336,7 +336,7 @@ def feed(code: str):
 
 @bp.route("/regions.json")
 @public
-@page_cache.cached(localized=False, cache_control=page_cache.MAP)
+@page_cache.cached(localized=False, lifetime=page_cache.MAP_SECONDS)
 def search_regions():
     """Regions whose name matches ``q`` ("hoan kiem"), optionally ``within`` a province."""
     within = request.args.get("within") or None
