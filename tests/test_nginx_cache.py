@@ -165,4 +165,4 @@ def test_static_files_come_from_nginx_and_pages_are_gzipped(proxy, db):
     assert "X-Cache-Status" not in script.headers  # nginx's own file, not the app's
     assert "max-age=3600" in script.headers["Cache-Control"]
     page = httpx.get(proxy + "/", headers={"Accept-Encoding": "gzip"})
-    assert page.headers["Content-Encoding"] == "gzip" and "<html lang=\"vi\">" in page.text
+    assert page.headers["Content-Encoding"] == "gzip" and '<html lang="vi">' in page.text
