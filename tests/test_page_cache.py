@@ -93,7 +93,7 @@ def test_cached_bodies_hold_nothing_of_the_visitor(app, db):
         assert theirs.data == first_time.data, url
         assert theirs.headers["ETag"] == first_time.headers["ETag"], url
         html = theirs.get_data(as_text=True)
-        for personal in ("csrf_token", "hoankiem.canbo", "Your area", "Khu vực của bạn"):
+        for personal in ("csrf_token", "hoankiem.canbo", "Your area", "Địa bàn của bạn"):
             assert personal not in html, (url, personal)
         assert "Set-Cookie" not in theirs.headers, url
     # The officer's session and remembered commune still work where they belong.
