@@ -7,6 +7,8 @@ import logging
 from datetime import timedelta
 
 import pytest
+from flask import make_response
+from flask import render_template_string
 
 from alerts.clock import utcnow
 from alerts.delivery.cache_purge import Purger
@@ -183,3 +185,24 @@ def test_no_purge_url_means_no_purge(db):
     purger = Purger(db, {"CACHE_PURGE_URL": ""})
     published(db)
     assert purger.purge_changes(db) == []
+
+
+def test_a_shared_page_that_takes_a_csrf_token_is_neither_kept_nor_shared(db_path):
+    """The safety net under the templates: a cached view that puts a CSRF token (or
+    anything of the session) in its body answers privately and is kept nowhere."""
+    app = make_app(db_path)
+
+    @app.route("/careless")
+    @page_cache.cached()
+    def careless():
+        return make_response(render_template_string("{{ csrf_token() }}"))
+
+    first, second = app.test_client().get("/careless"), app.test_client().get("/careless")
+    assert first.headers["Cache-Control"] == "private, no-store"
+    assert first.data != second.data and "ETag" not in second.headers
+    assert not _kept(app, "/careless")
+
+
+def _kept(app, path: str) -> bool:
+    with app.app_context():
+        return page_cache.cache().get((path, "vi")) is not None

@@ -56,12 +56,12 @@ class Purger:
 
 def touched(db: sqlite_utils.Database, code: str) -> list[str]:
     """Return the public paths whose bytes a change of the warning ``code`` may change."""
-    pages = ["/"]
-    documents = []
+    pages, documents, regions = ["/"], [], set()
     for revision in portal_changes.series_codes(db, code):
         pages.append(f"/a/{revision}")
         documents += [f"/a/{revision}.cap", f"/a/{revision}.sig"]
-    for region in portal_changes.region_codes(db, code):
+        regions.update(portal_changes.region_codes(db, revision))  # an update may move
+    for region in sorted(regions):
         pages.append(f"/r/{region}")
         documents.append(f"/feeds/{region}.atom")
     return [*_in_every_language(pages), *documents]

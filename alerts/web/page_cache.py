@@ -42,8 +42,10 @@ from urllib.parse import urlencode
 from flask import Flask
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import redirect
 from flask import request
+from flask import session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 
@@ -168,8 +170,8 @@ def cached(*, localized: bool = True, lifetime: int | None = None):
             entry = cache().get(key) if keep else None
             if not _current(entry, version):
                 response = view(**kwargs)
-                if response.status_code != 200:
-                    return response
+                if response.status_code != 200 or personal(response):
+                    return response  # the app's "private, no-store" stays
                 entry = rendered(response, version, entry)
                 if keep:
                     cache().put(key, entry)
@@ -199,6 +201,12 @@ def _language_redirect() -> Response | None:
     response = redirect(f"{request.path}?{query}")
     response.headers["Cache-Control"] = PRIVATE
     return response
+
+
+def personal(response: Response) -> bool:
+    """Return whether a response holds something of this visitor's: a CSRF token, a change
+    of the session (a flash shown, a sign-in), a cookie set."""
+    return "csrf_token" in g or session.modified or "Set-Cookie" in response.headers
 
 
 def is_shared(response: Response) -> bool:

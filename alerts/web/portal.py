@@ -21,12 +21,10 @@ from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import current_app
-from flask import g
 from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -89,9 +87,7 @@ def _language_url(code: str) -> str:
 def _private_unless_shared(response: Response) -> Response:
     """Keep out of every cache a response that holds a CSRF token, changed the session (a
     flash shown, a sign-in) or sets a cookie, and anything not explicitly public."""
-    if "csrf_token" in g or session.modified or "Set-Cookie" in response.headers:
-        response.headers["Cache-Control"] = page_cache.PRIVATE
-    elif not page_cache.is_shared(response):
+    if page_cache.personal(response) or not page_cache.is_shared(response):
         response.headers["Cache-Control"] = page_cache.PRIVATE
     return response
 
