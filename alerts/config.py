@@ -92,6 +92,13 @@ def _url(value: str) -> str:
     return url
 
 
+def _purge_pattern(value: str) -> str:
+    url = _url(value)
+    if "{path}" not in url:
+        raise ValueError("must hold {path}, where the page's path goes")
+    return url
+
+
 def _segments(value: str) -> int:
     number = _positive_int(value)
     if number > 10:
@@ -164,6 +171,19 @@ SETTINGS = (
         _url,
         "http://127.0.0.1:5000",
         "The portal's public address, used in every short link and CAP identifier.",
+    ),
+    Setting(
+        "PORTAL_CACHE_SECONDS",
+        _positive_int,
+        20,
+        "Shared caches keep public pages this long (s-maxage); a change shows within 1.5 times.",
+    ),
+    Setting(
+        "CACHE_PURGE_URL",
+        _purge_pattern,
+        "",
+        "Where the worker sends PURGE for each changed public page, e.g."
+        " http://127.0.0.1:8080/purge{path} (empty: caches expire on their own).",
     ),
     Setting(
         "WORKER_LEASE_SECONDS",

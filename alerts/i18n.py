@@ -1,7 +1,9 @@
 """Vietnamese by default, English on request; dates shown in Asia/Ho_Chi_Minh.
 
 Message ids are English; ``alerts/translations/vi`` holds the Vietnamese catalogue. The
-chosen language lives in its own cookie so that it survives signing out.
+chosen language lives in its own cookie so that it survives signing out. Residents' pages
+carry it in the URL instead (``?lang=en``), which wins over the cookie: a cached public page
+then depends on its URL alone (alerts/web/page_cache.py).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from flask_babel import get_locale
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 LANG_COOKIE = "lang"
+LANG_ARG = "lang"
 
 
 def select_locale() -> str:
-    """Return the language of this request: the cookie, else the configured default."""
-    chosen = request.cookies.get(LANG_COOKIE)
-    return chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LOCALE"]
+    """Return the language of this request: the URL's, the cookie's, else the default."""
+    for chosen in (request.args.get(LANG_ARG), request.cookies.get(LANG_COOKIE)):
+        if chosen in LANGUAGES:
+            return chosen
+    return current_app.config["DEFAULT_LOCALE"]
 
 
 def init_app(app: Flask) -> None:

@@ -812,6 +812,39 @@ def m019_reach_counts(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m020_portal_changes(db: sqlite_utils.Database) -> None:
+    """What residents see changed (issue 17): one row per publication, update, cancel or
+    expiry, written by a trigger in the transaction that changes the warning, so no path
+    (workflow, worker, API, an edit behind the application's back) forgets it. The highest
+    ``seq`` is the portal's version: the app's page cache is keyed by it, and the worker
+    purges the reverse proxy's copies of the warnings whose rows are new."""
+    _run(
+        db,
+        """
+        CREATE TABLE portal_changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            status TEXT NOT NULL,
+            changed_at TEXT NOT NULL
+        );
+        CREATE TRIGGER portal_changes_on_status AFTER UPDATE OF status ON warnings
+        WHEN NEW.status <> OLD.status
+            AND (NEW.status IN ('published', 'cancelled', 'expired')
+                 OR OLD.status IN ('published', 'cancelled', 'expired'))
+        BEGIN
+            INSERT INTO portal_changes (warning_id, status, changed_at)
+            VALUES (NEW.id, NEW.status, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+        END;
+        CREATE TRIGGER portal_changes_on_signature AFTER INSERT ON signatures
+        BEGIN
+            INSERT INTO portal_changes (warning_id, status, changed_at)
+            VALUES (NEW.warning_id, 'signed', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+        END;
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

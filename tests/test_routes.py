@@ -41,7 +41,7 @@ def test_security_headers(client):
     response = client.get("/auth/login")
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
 
 
 def test_unit_page_search_and_paging(client):
@@ -55,4 +55,4 @@ def test_unit_page_search_and_paging(client):
 
 def test_healthz(client):
     body = client.get("/healthz").json
-    assert body["status"] == "ok" and body["journal_mode"] == "wal" and body["schema_version"] == 19
+    assert body["status"] == "ok" and body["journal_mode"] == "wal" and body["schema_version"] == 20

@@ -33,6 +33,7 @@ from alerts.clock import to_text
 from alerts.clock import utcnow
 from alerts.db import write
 from alerts.delivery import inbox
+from alerts.delivery.cache_purge import Purger
 from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
 from alerts.reports import filing as report_filing
@@ -89,10 +90,12 @@ def tick(
     """One pass by hand (``flask dispatch-once``): publish what is due, expire what is
     over, dispatch the outbox until nothing more is due; ``heartbeat`` renews the lease
     while a long fan-out is recorded."""
+    purger = Purger(db, config)
     workflow.publish_due(db, config)
     outbox.top_up(db, to_the_end=True)
     report_inbox.tell_published(db, config)
     workflow.expire_due(db)
+    purger.purge_changes(db)
     inbox.apply_waiting(db, config)
     budget = min(DRAIN_SECONDS, config["WORKER_LEASE_SECONDS"] / 3)  # renew the lease in time
     return dispatcher.dispatch_due(db, budget=budget, heartbeat=heartbeat)
@@ -137,6 +140,14 @@ def _wait_for_lease(db, holder: str, lease: int, wait: bool) -> None:
             time.sleep(INTERVAL * 5)
 
 
+def _purge(purger: Purger, db) -> None:
+    """Purge the caches of what changed; a failure there never stops the tick."""
+    try:
+        purger.purge_changes(db)
+    except (sqlite3.Error, OSError, ValueError):
+        log.exception("Could not purge the caches; they expire on their own.")
+
+
 def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: int):
     """Return the scheduler that ticks every INTERVAL seconds: renew the lease, publish and
     expire, and log what the engine did. A failing write (a full disk) is logged and the
@@ -144,6 +155,7 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
     scheduler = BlockingScheduler(timezone="UTC")
     failing = {"since": None}
     forgotten = {"at": 0.0}
+    purger = Purger(db, config)  # what changes from now on (an approval, a cancel, ...)
 
     def job() -> None:
         try:
@@ -152,6 +164,7 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
             outbox.top_up(db)
             report_inbox.tell_published(db, config)
             workflow.expire_due(db)
+            _purge(purger, db)
             inbox.apply_waiting(db, config)
             if time.monotonic() - forgotten["at"] > FORGET_EVERY:
                 inbox.forget_old(db)

@@ -1,5 +1,6 @@
-// The residents' portal: live region suggestions and the copy button. Every page works
-// without them (the search box submits, the share text can be selected by hand).
+// The residents' portal: live region suggestions, the copy button and the visitor's
+// remembered area on the front door. Every page works without them (the search box
+// submits, the share text can be selected by hand, a region page links to "my area").
 (function () {
   "use strict";
 
@@ -31,9 +32,10 @@
       if (query === last) { return; }
       last = query;
       if (query.length < 2) { clear(list); return; }
-      var url = input.dataset.suggest + "?q=" + encodeURIComponent(query);
-      if (input.dataset.within) { url += "&within=" + encodeURIComponent(input.dataset.within); }
-      fetch(url, { headers: { Accept: "application/json" } })
+      var url = new URL(input.dataset.suggest, window.location.href);
+      url.searchParams.set("q", query);
+      if (input.dataset.within) { url.searchParams.set("within", input.dataset.within); }
+      fetch(url.toString(), { headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) { if (data && query === last) { show(data.regions); } })
         .catch(function () { /* the form still submits */ });
@@ -55,6 +57,22 @@
     });
   }
 
+  // The page is the same for every visitor (shared caches keep it): the remembered area
+  // comes from its own uncached request, our server's HTML with every value escaped.
+  function myArea(slot) {
+    fetch(slot.dataset.myArea, { credentials: "same-origin" })
+      .then(function (r) { return r.status === 200 ? r.text() : ""; })
+      .then(function (html) {
+        if (!html) { return; }
+        var holder = document.createElement("template");
+        holder.innerHTML = html;
+        slot.replaceWith(holder.content);
+      })
+      .catch(function () { /* the page stands without it */ });
+  }
+
+  var slot = document.getElementById("my-area-slot");
+  if (slot) { myArea(slot); }
   var input = document.querySelector("input[data-suggest]");
   var list = document.getElementById("region-suggestions");
   if (input && list) { suggestions(input, list); }

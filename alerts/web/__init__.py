@@ -33,6 +33,7 @@ from alerts.web import auth
 from alerts.web import demo
 from alerts.web import health
 from alerts.web import hooks
+from alerts.web import page_cache
 from alerts.web import portal
 from alerts.web import report
 from alerts.web import site
@@ -163,7 +164,8 @@ def _security_headers(response):
     if current_app.config["ENV"] == "production":
         response.headers["Strict-Transport-Security"] = HSTS
     if request.endpoint != "static":
-        response.headers.setdefault("Cache-Control", "no-store")
+        # Forms, CSRF tokens, sessions: no cache keeps them (public pages say otherwise).
+        response.headers.setdefault("Cache-Control", "private, no-store")
     return response
 
 
@@ -175,6 +177,7 @@ def _localtime(value: str | None) -> str:
 def init_app(app: Flask) -> None:
     """Register everything the web layer needs."""
     CSRFProtect(app)
+    app.session_interface = page_cache.SessionInterface()
     auth.init_app(app)
     for blueprint in (
         site.bp,

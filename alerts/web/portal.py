@@ -1,13 +1,15 @@
 """The residents' portal: public pages, each warning's CAP document and signature, the
 region feeds and the signing key. No sign-in.
 
-Pages are Vietnamese by default (English from the switch in the header), built for phones,
-and cacheable for a minute: ``Cache-Control: public, max-age=60`` replaces the app's
-``no-store``, with ``Vary: Cookie`` since the language and the remembered commune are
-cookies. A response that starts a session (the first CSRF token of the language form) is
-cached privately only, so no shared cache hands one visitor's session cookie to another.
-The documents (CAP, signatures, feeds, key) are public data: any site may fetch them
-(``Access-Control-Allow-Origin: *``), and the feeds answer 304 to conditional requests.
+Pages are Vietnamese by default (English with ``?lang=en``, from the links in the header),
+built for phones, and the same for every visitor of a language, so shared caches may keep
+them (``alerts/web/page_cache.py``: the headers, the bound on how soon a change shows, the
+app's own cache). Nothing per visitor is in them: no CSRF token, no session, no flash, no
+remembered commune. The remembered commune is a small uncached request of its own
+(``/my-area``, fetched by portal.js), and "make this my area" opens an uncached form. Any
+response that touches the session anyway is made ``private, no-store``. The documents (CAP,
+signatures, feeds, key) are public data: any site may fetch them
+(``Access-Control-Allow-Origin: *``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,6 +33,7 @@ from markupsafe import Markup
 from alerts.api import serialize
 from alerts.clock import utcnow
 from alerts.db import get_db
+from alerts.i18n import LANG_ARG
 from alerts.models import Level
 from alerts.models import Region
 from alerts.render import Message
@@ -44,13 +46,12 @@ from alerts.warnings import cap_signatures as cap_signing
 from alerts.warnings import publication
 from alerts.warnings import signatures as signing
 from alerts.warnings.models import Alert
+from alerts.web import page_cache
 from alerts.web.guards import public
 
 bp = Blueprint("portal", __name__)
 REGION_COOKIE = "region"
 ONE_YEAR = 365 * 24 * 3600
-PAGE_MAX_AGE = 60
-MAP_MAX_AGE = 3600  # the map changes only with a release
 KEY_PATH = "/.well-known/alerts-signing-key.json"
 STATE_LABELS = {
     portal.ACTIVE: _l("In force"),
@@ -71,41 +72,44 @@ def _labels() -> dict:
         "STATE_LABELS": STATE_LABELS,
         "LEVEL_LABELS": LEVEL_LABELS,
         "PAST_DAYS": portal.PAST_DAYS,
+        "language_url": _language_url,
     }
 
 
+def _language_url(code: str) -> str:
+    """Return this page's URL in the language ``code``."""
+    args = request.args.to_dict(flat=False)
+    args[LANG_ARG] = code
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 @bp.after_request
-def _private_when_a_session_starts(response: Response) -> Response:
-    """Keep a response that sets the session cookie out of shared caches."""
-    cache = response.headers.get("Cache-Control", "")
-    if session.modified and cache.startswith("public"):
-        response.headers["Cache-Control"] = cache.replace("public", "private", 1)
+def _private_unless_shared(response: Response) -> Response:
+    """Keep out of every cache a response that holds a CSRF token, changed the session (a
+    flash shown, a sign-in) or sets a cookie, and anything not explicitly public."""
+    if page_cache.personal(response) or not page_cache.is_shared(response):
+        response.headers["Cache-Control"] = page_cache.PRIVATE
     return response
 
 
-def _cached(response: Response, max_age: int = PAGE_MAX_AGE) -> Response:
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    return response
-
-
-def _public_data(response: Response, max_age: int = PAGE_MAX_AGE) -> Response:
-    """Return public data (XML, JSON) any site may fetch and any cache may keep briefly."""
+def _public_data(response: Response) -> Response:
+    """Return public data (XML, JSON) any site may fetch."""
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return _cached(response, max_age)
+    return response
 
 
 def _xml(body: str, mimetype: str) -> Response:
     return _public_data(Response(body, mimetype=mimetype))
 
 
-def _json(body: object, max_age: int = PAGE_MAX_AGE) -> Response:
-    return _public_data(serialize.json_response(body), max_age)
+def _json(body: object) -> Response:
+    return _public_data(serialize.json_response(body))
 
 
 def _page(template: str, **context) -> Response:
-    response = make_response(render_template(template, **context))
-    response.vary.add("Cookie")  # the language and the remembered commune
-    return _cached(response)
+    """Render a page every visitor of a language shares (the template leaves out the
+    per-visitor parts of the layout)."""
+    return make_response(render_template(template, shared=True, **context))
 
 
 def _not_found(message: str) -> Response:
@@ -137,17 +141,31 @@ def _region_links(regions: list[Region]) -> list[dict]:
 
 @bp.route("/")
 @public
+@page_cache.cached()
 def home():
-    """The front door: the warnings in force (the remembered area's first) and the picker."""
+    """The front door: the warnings in force and the picker (portal.js adds the visitor's
+    remembered area from ``/my-area``)."""
     db = get_db()
     query = _query()
     found = _region_links(portal.search(db, query)) if query.strip() else []
-    page = portal.home(db, request.cookies.get(REGION_COOKIE), utcnow())
+    page = portal.home(db, None, utcnow())
     return _page("portal/home.html", home=page, query=query, found=found)
+
+
+@bp.route("/my-area")
+@public
+def my_area():
+    """The visitor's remembered area and its warnings, as a piece of the front door
+    (never cached: it depends on the visitor's cookie); 204 when none is remembered."""
+    page = portal.home(get_db(), request.cookies.get(REGION_COOKIE), utcnow())
+    if page.mine is None:
+        return Response(status=204)
+    return make_response(render_template("portal/my_area.html", home=page))
 
 
 @bp.route("/r/<path:code>")
 @public
+@page_cache.cached()
 def region(code: str):
     """A region's page; ``code`` is "vn", a province ("01") or a commune ("00070")."""
     db = get_db()
@@ -161,19 +179,22 @@ def region(code: str):
     return _page(
         "portal/region.html",
         page=portal.region_page(db, found, utcnow()),
-        remembered=request.cookies.get(REGION_COOKIE),
         query=query,
         matches=matches,
     )
 
 
-@bp.route("/r/<code>/remember", methods=["POST"])
+@bp.route("/r/<code>/remember", methods=["GET", "POST"])
 @public
 def remember(code: str):
-    """Keep a province or commune as the visitor's area (a cookie) and go to the front door."""
+    """Keep a province or commune as the visitor's area (a cookie) and go to the front door;
+    GET shows the form (the shared region page holds no CSRF token, so it links here)."""
     found = portal.rememberable(get_db(), code)
     if found is None:
         abort(404)
+    if request.method == "GET":
+        remembered = request.cookies.get(REGION_COOKIE) == found.code
+        return render_template("portal/remember.html", region=found, remembered=remembered)
     response = redirect(url_for("portal.home"))
     response.set_cookie(
         REGION_COOKIE,
@@ -219,6 +240,7 @@ def _share(message: Message) -> dict:
 
 @bp.route("/a/<path:code>")
 @public
+@page_cache.cached()
 def warning(code: str):
     """A warning's page: its status, the warning itself, how to check it, how to share it."""
     db = get_db()
@@ -249,6 +271,7 @@ def warning(code: str):
 
 @bp.route("/a/<code>.cap")
 @public
+@page_cache.cached(localized=False)
 def warning_cap(code: str):
     """The warning's CAP 1.2 document (its Cancel message once cancelled), signed.
 
@@ -274,6 +297,7 @@ def warning_cap(code: str):
 
 @bp.route("/a/<code>.sig")
 @public
+@page_cache.cached(localized=False)
 def warning_signature(code: str):
     """The warning's signatures with the exact bytes signed, to verify offline."""
     db = get_db()
@@ -291,42 +315,34 @@ def warning_signature(code: str):
 
 @bp.route("/feeds/<code>.atom")
 @public
+@page_cache.cached(localized=False)
 def feed(code: str):
-    """A region's Atom feed: the warnings covering it and those inside it, newest first."""
+    """A region's Atom feed: the warnings covering it and those inside it, newest first.
+    Its Last-Modified is its newest change (the ETag, as for every page, its bytes')."""
     db = get_db()
     config = current_app.config
     found = portal.find_region(db, code)
     if found is None:
         abort(404)
     state = portal.feed_state(db, found, config, utcnow())
-    if _not_modified(state):
-        response = _public_data(Response(status=304))
-    else:
-        response = _xml(portal.feed_document(db, found, state, config), atom.MEDIA_TYPE)
-    response.set_etag(state.etag)
+    response = _xml(portal.feed_document(db, found, state, config), atom.MEDIA_TYPE)
     response.last_modified = state.last_modified
     return response
 
 
-def _not_modified(state: portal.FeedState) -> bool:
-    """Return whether the poller already has this feed (If-None-Match wins when sent)."""
-    if request.if_none_match:
-        return request.if_none_match.contains_weak(state.etag)
-    since = request.if_modified_since
-    return since is not None and state.last_modified <= since
-
-
 @bp.route("/regions.json")
 @public
+@page_cache.cached(localized=False, lifetime=page_cache.MAP_SECONDS)
 def search_regions():
     """Regions whose name matches ``q`` ("hoan kiem"), optionally ``within`` a province."""
     within = request.args.get("within") or None
     found = portal.search(get_db(), _query(), within=within)
-    return _json({"regions": _region_links(found)}, MAP_MAX_AGE)
+    return _json({"regions": _region_links(found)})
 
 
 @bp.route(KEY_PATH)
 @public
+@page_cache.cached(localized=False)
 def signing_key():
     """The public key that verifies every published warning (Ed25519, base64 of 32 bytes)."""
     return _json(portal.signing_key(current_app.config))
@@ -334,6 +350,7 @@ def signing_key():
 
 @bp.route("/about/verify")
 @public
+@page_cache.cached()
 def signing_key_page():
     """How to check a warning's signature offline, with the key."""
     config = current_app.config

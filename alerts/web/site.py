@@ -1,11 +1,15 @@
-"""Site-wide views: the language switch (the front door is the portal's)."""
+"""Site-wide views: the language switch (the front door is the portal's), and the language
+carried from a resident page's URL to its links."""
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import current_app
+from flask import has_request_context
 from flask import redirect
 from flask import request
 
+from alerts.i18n import LANG_ARG
 from alerts.i18n import LANG_COOKIE
 from alerts.i18n import LANGUAGES
 from alerts.web.auth import safe_next
@@ -13,6 +17,8 @@ from alerts.web.guards import public
 
 bp = Blueprint("site", __name__)
 ONE_YEAR = 365 * 24 * 3600
+# Residents' pages, whose language is in the URL (staff pages keep the cookie's).
+RESIDENT_BLUEPRINTS = {"portal", "verify", "subscribe", "report"}
 
 
 @bp.route("/lang", methods=["POST"])
@@ -24,3 +30,16 @@ def set_language():
     if lang in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=ONE_YEAR, httponly=True, samesite="Lax")
     return response
+
+
+@bp.app_url_defaults
+def _keep_the_language(endpoint: str, values: dict) -> None:
+    """Give the links of a resident page in ``?lang=en`` the same ``lang``, so the language
+    chosen in the URL stays chosen from page to page (documents have none)."""
+    lang = request.args.get(LANG_ARG) if has_request_context() else None
+    if lang not in LANGUAGES or LANG_ARG in values:
+        return
+    if endpoint.partition(".")[0] not in RESIDENT_BLUEPRINTS:
+        return
+    if not getattr(current_app.view_functions.get(endpoint), "same_in_every_language", False):
+        values[LANG_ARG] = lang

@@ -1,0 +1,85 @@
+"""The worker tells the reverse proxy or CDN to drop its copies of the public pages a
+change touched (issue 17), when ``ALERTS_CACHE_PURGE_URL`` names where: one ``PURGE``
+request per path, the path put in place of ``{path}``.
+
+Without it, caches learn of a publication, update, cancel or expiry within their shared
+lifetime (alerts/web/page_cache.py: 30 s). With it, within a worker tick. A purge is a
+hint, not a duty: a failing one is logged and not retried, since the copy expires on its
+own within that same bound.
+
+What a change touches: the front door, the pages and documents of every revision of the
+warning, and the region pages and feeds of its target regions and every region above them
+(each localized page also as ``?lang=``). Pages of regions below a target (the communes
+of a province) are left to expire: a national warning would otherwise purge thousands.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from collections.abc import Mapping
+
+import httpx
+import sqlite_utils
+
+from alerts.i18n import LANG_ARG
+from alerts.i18n import LANGUAGES
+from alerts.store import portal_changes
+
+log = logging.getLogger("alerts.worker")
+TIMEOUT_SECONDS = 2.0
+
+
+class Purger:
+    """Purges what changed since it was made (or last ran), one call per worker tick."""
+
+    def __init__(self, db: sqlite_utils.Database, config: Mapping) -> None:
+        self.pattern = config.get("CACHE_PURGE_URL") or ""
+        self.seen = portal_changes.version(db) if self.pattern else 0
+
+    def purge_changes(self, db: sqlite_utils.Database) -> list[str]:
+        """Send PURGE for every path the new changes touched; return the paths."""
+        if not self.pattern:
+            return []
+        changes = portal_changes.changed_since(db, self.seen)
+        if not changes:
+            return []
+        self.seen = changes[-1][0]
+        paths = sorted({p for code in {c for _s, c in changes if c} for p in touched(db, code)})
+        failed = _send(self.pattern, paths)
+        if failed:
+            log.warning(
+                "Cache purge failed for %s of %s paths: %s", len(failed), len(paths), failed
+            )
+        return paths
+
+
+def touched(db: sqlite_utils.Database, code: str) -> list[str]:
+    """Return the public paths whose bytes a change of the warning ``code`` may change."""
+    pages, documents, regions = ["/"], [], set()
+    for revision in portal_changes.series_codes(db, code):
+        pages.append(f"/a/{revision}")
+        documents += [f"/a/{revision}.cap", f"/a/{revision}.sig"]
+        regions.update(portal_changes.region_codes(db, revision))  # an update may move
+    for region in sorted(regions):
+        pages.append(f"/r/{region}")
+        documents.append(f"/feeds/{region}.atom")
+    return [*_in_every_language(pages), *documents]
+
+
+def _in_every_language(pages: Iterable[str]) -> list[str]:
+    return [v for p in pages for v in (p, *(f"{p}?{LANG_ARG}={lang}" for lang in LANGUAGES))]
+
+
+def _send(pattern: str, paths: list[str]) -> list[str]:
+    """PURGE each path; return those the cache did not take (a 404, not cached, is fine)."""
+    failed = []
+    with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+        for path in paths:
+            try:
+                answer = client.request("PURGE", pattern.replace("{path}", path))
+                if answer.status_code >= 400 and answer.status_code != 404:
+                    failed.append(f"{path} ({answer.status_code})")
+            except httpx.HTTPError as error:
+                failed.append(f"{path} ({type(error).__name__})")
+    return failed
