@@ -16,6 +16,7 @@ from alerts.models import Role
 from alerts.residents.addresses import mask
 from alerts.store import audit as audit_store
 from alerts.store import deliveries as store
+from alerts.store import delivery_counts
 from alerts.store import fanouts as fanout_store
 from alerts.store import receipts as receipt_store
 from alerts.warnings import workflow
@@ -35,8 +36,11 @@ def _table(rows: list[dict], key: str) -> dict[str, dict[str, int]]:
 
 
 def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
-    """Return the delivery counts of a revision: totals, per channel, per province."""
-    rows = store.counts(db, [alert.id])
+    """Return the delivery counts of a revision: totals, per channel, per province.
+
+    Every open warning page polls this: it reads the counts the deliveries' triggers keep
+    (m030) and what open fan-outs have yet to queue, never the delivery rows."""
+    rows = delivery_counts.by_state(db, [alert.id])
     totals = dict.fromkeys(STATES + RECEIPTS, 0)
     for row in rows:
         totals[row["state"]] += row["count"]
@@ -45,7 +49,7 @@ def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
         # Subscribers of regions the worker has yet to queue (a large fan-out, m016).
         channels.setdefault(channel, dict.fromkeys(STATES + RECEIPTS, 0))["queued"] += waiting
         totals["queued"] += waiting
-    for (_warning, channel, receipt), count in receipt_store.counts(db, [alert.id]).items():
+    for (_warning, channel, receipt), count in delivery_counts.by_receipt(db, [alert.id]).items():
         state = "reported_failed" if receipt == "failed" else receipt
         channels[channel][state] += count
         totals[state] += count
