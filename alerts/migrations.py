@@ -771,7 +771,9 @@ def m017_chat_conversations(db: sqlite_utils.Database) -> None:
 
 # A delivery's state as staff see it: a queued one that failed at least once waits for
 # its retry ("failed"). {row} is "new" or "old" in a trigger, a table name elsewhere.
-_SHOWN_STATE = "CASE WHEN {row}.status = 'queued' AND {row}.attempts > 0 THEN 'failed' ELSE {row}.status END"
+_SHOWN_STATE = (
+    "CASE WHEN {row}.status = 'queued' AND {row}.attempts > 0 THEN 'failed' ELSE {row}.status END"
+)
 
 
 def _count(row: str, step: str) -> str:
