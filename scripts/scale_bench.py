@@ -230,8 +230,7 @@ def seed_history(db, live: dict, account: int, sizes: Sizes) -> None:
             [row[:4] for row in rows],
         )
         db.conn.executemany(
-            "INSERT INTO warning_indicators SELECT id, 'phone', ?5, ?5 FROM warnings"
-            " WHERE id = ?1",
+            "INSERT INTO warning_indicators SELECT id, 'phone', ?5, ?5 FROM warnings WHERE id = ?1",
             [row[:5] for row in rows],
         )
         history_deliveries(db, base, account, sizes)
@@ -541,7 +540,8 @@ def main(argv: list[str]) -> int:
             servers.close()
     report("total_s", time.perf_counter() - started)
     note(f"load average at the end: {bench.load()}")
-    missed = [k for k, (op, target) in TARGETS.items() if not meets(bench.FIGURES.get(k), op, target)]
+    figures = bench.FIGURES
+    missed = [k for k, (op, target) in TARGETS.items() if not meets(figures.get(k), op, target)]
     note("targets missed: " + (", ".join(missed) if missed else "none"))
     print(" ".join(f"{k}={bench.FIGURES.get(k)}" for k in SUMMARY), flush=True)
     return 0

@@ -162,7 +162,13 @@ def test_the_migration_counts_the_deliveries_already_there(db, hanoi):
             db.execute(f"DROP TABLE {name}")
         for name in ("insert", "delete", "update"):
             db.execute(f"DROP TRIGGER deliveries_counted_{name}")
-        db.execute("DROP INDEX deliveries_reported_failed")
+        made = db.execute(  # the migration's indexes (the portal's too)
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND (name LIKE 'warnings_live%'"
+            " OR name IN ('warnings_superseded', 'deliveries_reported_failed'))"
+        ).fetchall()
+        assert len(made) == 6
+        for (name,) in made:
+            db.execute(f"DROP INDEX {name}")
         db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm030_delivery_counts'")
     assert migrations.apply(db) == ["m030_delivery_counts"]
     assert kept(db, alert_id) == expected
