@@ -518,26 +518,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="of load per portal figure")
     parser.add_argument("--repeats", type=int, default=40, help="requests per admin figure")
     parser.add_argument("--threads", type=int, default=8, help="waitress threads (scripts/run)")
+    parser.add_argument("--keep", action="store_true", help="keep the directory and database")
     args = parser.parse_args(argv)
     sizes = Sizes(args.subscribers, args.warnings, args.per_warning, args.audit)
     started = time.perf_counter()
     note(f"{os.cpu_count()} CPUs; load average at start: {bench.load()} (shared machine)")
     note(f"load generator: {'wrk' if shutil.which('wrk') else 'Python (httpx), wrk missing'}")
-    with tempfile.TemporaryDirectory(prefix="alerts-scale-") as name:
-        tmp = Path(name)
-        config = bench.bench_config()
-        config.update(SECRET_KEY="scale-bench-" + "x" * 32)
-        live = seed(tmp, config, sizes)
-        report("seed_s", time.perf_counter() - started)
-        servers = Servers(tmp, config, args.threads)
-        try:
-            if not servers.nginx:
-                note("nginx is not installed: no static ceiling, no ratios")
-            measure_portal(servers, live, args.seconds, tmp)
-            measure_admin(servers, live, args.repeats)
-            measure_verify(servers, live, args.repeats)
-        finally:
-            servers.close()
+    tmp = Path(tempfile.mkdtemp(prefix="alerts-scale-"))
+    try:
+        run(tmp, sizes, args, started)
+    finally:
+        if args.keep:
+            note(f"kept: {tmp} (the database: {tmp / 'template.db'})")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     report("total_s", time.perf_counter() - started)
     note(f"load average at the end: {bench.load()}")
     figures = bench.FIGURES
@@ -545,6 +539,23 @@ def main(argv: list[str]) -> int:
     note("targets missed: " + (", ".join(missed) if missed else "none"))
     print(" ".join(f"{k}={bench.FIGURES.get(k)}" for k in SUMMARY), flush=True)
     return 0
+
+
+def run(tmp: Path, sizes: Sizes, args, started: float) -> None:
+    """Seed, serve and measure in ``tmp``."""
+    config = bench.bench_config()
+    config.update(SECRET_KEY="scale-bench-" + "x" * 32)
+    live = seed(tmp, config, sizes)
+    report("seed_s", time.perf_counter() - started)
+    servers = Servers(tmp, config, args.threads)
+    try:
+        if not servers.nginx:
+            note("nginx is not installed: no static ceiling, no ratios")
+        measure_portal(servers, live, args.seconds, tmp)
+        measure_admin(servers, live, args.repeats)
+        measure_verify(servers, live, args.repeats)
+    finally:
+        servers.close()
 
 
 def meets(value, op: str, target: float) -> bool:
