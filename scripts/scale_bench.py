@@ -2,7 +2,7 @@
 portal, the admin and /verify measured against it. A measurement, not a test.
 
 Run through ``scripts/scale_bench`` (defaults: 1,000,000 subscribers over the 3,321
-communes, 10,000 warnings over two years, 200 deliveries each, 100,000 audit entries).
+communes, 10,000 warnings over two years, 100 deliveries each, 100,000 audit entries).
 Everything happens in a temporary directory: the database is seeded in SQL (a few real
 warnings through the workflow, one of them national with its fan-out queued to the end,
 the history cloned from them), then served by waitress as ``scripts/run`` serves it.
@@ -513,7 +513,7 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--subscribers", type=int, default=1_000_000)
     parser.add_argument("--warnings", type=int, default=10_000)
-    parser.add_argument("--per-warning", type=int, default=200, help="deliveries per warning")
+    parser.add_argument("--per-warning", type=int, default=100, help="deliveries per warning")
     parser.add_argument("--audit", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=5.0, help="of load per portal figure")
     parser.add_argument("--repeats", type=int, default=40, help="requests per admin figure")

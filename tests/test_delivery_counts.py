@@ -6,6 +6,7 @@ delivery rows, and ``progress`` reads them, not the rows."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -113,12 +114,15 @@ def test_counts_equal_a_full_aggregate_through_fan_out_retries_receipts_and_canc
     assert_counts_match(db, alert_id)
 
     fakes.state.fail("esms", count=2, kind="http", status=500)  # two SMS retry later
-    fakes.state.fail("telegram", kind="error", status=400, description="Bad Request: chat")
+    fakes.state.fail("telegram", 2, kind="error", status=400, description="Bad Request: chat")
     dispatcher.dispatch_due(db)
     middle = assert_counts_match(db, alert_id)
-    assert middle["totals"]["failed"] == 2 and middle["totals"]["dead"] == 1
+    assert middle["totals"]["failed"] == 2 and middle["totals"]["dead"] == 2
 
-    dead = progress.dead_letters(db, store.get_alert(db, alert_id))[0]["id"]
+    listed = progress.dead_letters(db, store.get_alert(db, alert_id))
+    chats = [d["target"] for d in listed if d["target"] != "broadcast"]
+    assert len(chats) == 1 and re.fullmatch(r"70\*\*\*\d\d", chats[0])  # masked
+    dead = listed[0]["id"]
     progress.replay(db, acting_as(db, "hanoi.duyet"), dead)
     while outbox.top_up(db):
         assert_counts_match(db, alert_id)

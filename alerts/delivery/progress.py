@@ -25,6 +25,10 @@ from alerts.warnings.models import Alert
 STATES = ("queued", "sending", "sent", "failed", "dead", "cancelled")
 # What providers reported after the send (receipts, issue 15), counted beside the states.
 RECEIPTS = ("delivered", "read", "reported_failed")
+# The newest dead letters a warning's page lists (their count is in the table above them):
+# rendering 200, each with its history and a replay form, took a national warning's page
+# past 200 ms (issue 17's data-scale bench).
+DEAD_LISTED = 50
 
 
 def _table(rows: list[dict], key: str) -> dict[str, dict[str, int]]:
@@ -62,14 +66,20 @@ def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
 
 
 def dead_letters(db: sqlite_utils.Database, alert: Alert) -> list[dict]:
-    """Return the revision's dead deliveries with their error history."""
-    return store.dead_letters(db, [alert.id])
+    """Return the revision's newest dead deliveries with their error history, the address
+    masked."""
+    return _masked(store.dead_letters(db, [alert.id], limit=DEAD_LISTED))
 
 
 def reported_failed(db: sqlite_utils.Database, alert: Alert) -> list[dict]:
     """Return the revision's deliveries the provider reported failed after accepting them
     (an SMS the network could not deliver, a hard bounce), the address masked."""
-    found = receipt_store.reported_failed(db, [alert.id])
+    return _masked(receipt_store.reported_failed(db, [alert.id]))
+
+
+def _masked(found: list[dict]) -> list[dict]:
+    """Mask the residents' addresses of listed deliveries: staff see which delivery, not
+    whose number (a unit's own broadcast has none)."""
     for item in found:
         if item["target"] != "broadcast":
             item["target"] = mask(item["channel"], item["target"])
