@@ -845,6 +845,112 @@ def m020_portal_changes(db: sqlite_utils.Database) -> None:
     )
 
 
+# A delivery's state as staff see it: a queued one that failed at least once waits for
+# its retry ("failed"). {row} is "new" or "old" in a trigger, a table name elsewhere.
+_SHOWN_STATE = (
+    "CASE WHEN {row}.status = 'queued' AND {row}.attempts > 0 THEN 'failed' ELSE {row}.status END"
+)
+
+
+def _count(row: str, step: str) -> str:
+    """The statements of a trigger adding ``step`` to the counts of ``row``'s state and of
+    its receipt (if it has one)."""
+    return f"""
+        INSERT INTO delivery_counts VALUES ({row}.warning_id, {row}.msg_type, {row}.channel,
+            COALESCE({row}.province_code, ''), {_SHOWN_STATE.format(row=row)}, {step})
+            ON CONFLICT DO UPDATE SET count = count + excluded.count;
+        INSERT INTO receipt_counts SELECT {row}.warning_id, {row}.channel, {row}.receipt, {step}
+            WHERE {row}.receipt IS NOT NULL
+            ON CONFLICT DO UPDATE SET count = count + excluded.count;"""
+
+
+@migrations()
+def m021_delivery_counts(db: sqlite_utils.Database) -> None:
+    """The counts a warning's page shows, kept as deliveries change (issue 17).
+
+    ``progress.json``, polled by every open warning page, grouped every delivery row of
+    the revision per poll: 1 s for a national warning's 500,000. Triggers now keep the
+    counts by (revision, message, channel, province, shown state) and by (revision,
+    channel, receipt) in the very statement that inserts, moves or deletes a delivery, so
+    no path (claims, results, retries, expiry, cancel, receipts, replays, lease recovery)
+    can leave them behind, and a reader sums a few rows. Counts may fall to 0; readers
+    skip those. A later migration that rebuilds ``deliveries`` must create the triggers
+    again (DROP TABLE drops them).
+
+    Also an index for the reported-failed list of a warning's page, which walked every
+    delivery of the revision to find the few whose receipt is "failed", and the portal's
+    indexes (``_portal_indexes``), found by the same data-scale bench.
+    """
+    state = _SHOWN_STATE.format(row="deliveries")
+    _run(
+        db,
+        f"""
+        CREATE TABLE delivery_counts (
+            warning_id INTEGER NOT NULL,
+            msg_type TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            province TEXT NOT NULL,
+            state TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (warning_id, msg_type, channel, province, state)
+        ) WITHOUT ROWID;
+        CREATE TABLE receipt_counts (
+            warning_id INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            receipt TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (warning_id, channel, receipt)
+        ) WITHOUT ROWID;
+        INSERT INTO delivery_counts
+            SELECT warning_id, msg_type, channel, COALESCE(province_code, ''), {state}, COUNT(*)
+            FROM deliveries GROUP BY 1, 2, 3, 4, 5;
+        INSERT INTO receipt_counts SELECT warning_id, channel, receipt, COUNT(*)
+            FROM deliveries WHERE receipt IS NOT NULL GROUP BY 1, 2, 3;
+        CREATE TRIGGER deliveries_counted_insert AFTER INSERT ON deliveries BEGIN
+            {_count("new", "1")}
+        END;
+        CREATE TRIGGER deliveries_counted_delete AFTER DELETE ON deliveries BEGIN
+            {_count("old", "-1")}
+        END;
+        CREATE TRIGGER deliveries_counted_update AFTER UPDATE OF status, attempts, receipt
+            ON deliveries
+            WHEN {_SHOWN_STATE.format(row="old")} != {_SHOWN_STATE.format(row="new")}
+            OR old.receipt IS NOT new.receipt
+        BEGIN
+            {_count("old", "-1")}
+            {_count("new", "1")}
+        END;
+        CREATE INDEX deliveries_reported_failed ON deliveries(warning_id, receipt_at)
+            WHERE receipt = 'failed';
+        """,
+    )
+    _portal_indexes(db)
+
+
+# The portal's live warnings (alerts/store/portal.py ``_LIVE``): an index's WHERE must be
+# implied by the query's for SQLite to use it.
+_LIVE = "code IS NOT NULL AND published_at IS NOT NULL AND mode = 'Actual'"
+
+
+def _portal_indexes(db: sqlite_utils.Database) -> None:
+    """The portal read every live warning of two years per feed request (issue 17's
+    data-scale bench, 10,000 warnings: the national feed's last change 76 ms, its entries
+    23 ms): what is in force or just cancelled is found by status and expiry, and the
+    newest publication, cancellation, expiry and replacement each on an index of its own."""
+    _run(
+        db,
+        f"""
+        CREATE INDEX warnings_live_status ON warnings(status, expires_at) WHERE {_LIVE};
+        CREATE INDEX warnings_live_published ON warnings(published_at) WHERE {_LIVE};
+        CREATE INDEX warnings_live_expiry ON warnings(expires_at) WHERE {_LIVE};
+        CREATE INDEX warnings_live_cancelled ON warnings(cancelled_at)
+            WHERE {_LIVE} AND cancelled_at IS NOT NULL;
+        CREATE INDEX warnings_superseded ON warnings(superseded_by)
+            WHERE superseded_by IS NOT NULL;
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

@@ -16,6 +16,7 @@ from alerts.models import Role
 from alerts.residents.addresses import mask
 from alerts.store import audit as audit_store
 from alerts.store import deliveries as store
+from alerts.store import delivery_counts
 from alerts.store import fanouts as fanout_store
 from alerts.store import receipts as receipt_store
 from alerts.warnings import workflow
@@ -24,6 +25,10 @@ from alerts.warnings.models import Alert
 STATES = ("queued", "sending", "sent", "failed", "dead", "cancelled")
 # What providers reported after the send (receipts, issue 15), counted beside the states.
 RECEIPTS = ("delivered", "read", "reported_failed")
+# The newest dead letters a warning's page lists (their count is in the table above them):
+# rendering 200, each with its history and a replay form, took a national warning's page
+# past 200 ms (issue 17's data-scale bench).
+DEAD_LISTED = 50
 
 
 def _table(rows: list[dict], key: str) -> dict[str, dict[str, int]]:
@@ -35,8 +40,11 @@ def _table(rows: list[dict], key: str) -> dict[str, dict[str, int]]:
 
 
 def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
-    """Return the delivery counts of a revision: totals, per channel, per province."""
-    rows = store.counts(db, [alert.id])
+    """Return the delivery counts of a revision: totals, per channel, per province.
+
+    Every open warning page polls this: it reads the counts the deliveries' triggers keep
+    (m021) and what open fan-outs have yet to queue, never the delivery rows."""
+    rows = delivery_counts.by_state(db, [alert.id])
     totals = dict.fromkeys(STATES + RECEIPTS, 0)
     for row in rows:
         totals[row["state"]] += row["count"]
@@ -45,7 +53,7 @@ def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
         # Subscribers of regions the worker has yet to queue (a large fan-out, m016).
         channels.setdefault(channel, dict.fromkeys(STATES + RECEIPTS, 0))["queued"] += waiting
         totals["queued"] += waiting
-    for (_warning, channel, receipt), count in receipt_store.counts(db, [alert.id]).items():
+    for (_warning, channel, receipt), count in delivery_counts.by_receipt(db, [alert.id]).items():
         state = "reported_failed" if receipt == "failed" else receipt
         channels[channel][state] += count
         totals[state] += count
@@ -58,14 +66,20 @@ def progress(db: sqlite_utils.Database, alert: Alert) -> dict:
 
 
 def dead_letters(db: sqlite_utils.Database, alert: Alert) -> list[dict]:
-    """Return the revision's dead deliveries with their error history."""
-    return store.dead_letters(db, [alert.id])
+    """Return the revision's newest dead deliveries with their error history, the address
+    masked."""
+    return _masked(store.dead_letters(db, [alert.id], limit=DEAD_LISTED))
 
 
 def reported_failed(db: sqlite_utils.Database, alert: Alert) -> list[dict]:
     """Return the revision's deliveries the provider reported failed after accepting them
     (an SMS the network could not deliver, a hard bounce), the address masked."""
-    found = receipt_store.reported_failed(db, [alert.id])
+    return _masked(receipt_store.reported_failed(db, [alert.id]))
+
+
+def _masked(found: list[dict]) -> list[dict]:
+    """Mask the residents' addresses of listed deliveries: staff see which delivery, not
+    whose number (a unit's own broadcast has none)."""
     for item in found:
         if item["target"] != "broadcast":
             item["target"] = mask(item["channel"], item["target"])

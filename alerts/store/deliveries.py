@@ -1,5 +1,6 @@
-"""The outbox: claiming due deliveries, recording each attempt, and the counts the
-dashboard shows. Every change of state runs inside the caller's ``write`` transaction."""
+"""The outbox: claiming due deliveries and recording each attempt. Every change of state
+runs inside the caller's ``write`` transaction; the counts the dashboard shows follow by
+the deliveries' triggers (alerts.store.delivery_counts)."""
 
 from __future__ import annotations
 
@@ -168,23 +169,6 @@ def get_delivery(db: sqlite_utils.Database, delivery_id: int) -> dict | None:
     found = dict(zip([d[0] for d in cursor.description], row, strict=True))
     found["history"] = json.loads(found["history"])
     return found
-
-
-def counts(db: sqlite_utils.Database, warning_ids: list[int]) -> list[dict]:
-    """Return delivery counts by message, channel, province and state, for the dashboard.
-
-    "failed" are queued deliveries that failed at least once and wait for their retry.
-    """
-    marks = ", ".join("?" * len(warning_ids)) or "NULL"
-    rows = db.execute(
-        "SELECT msg_type, channel, COALESCE(province_code, ''),"
-        " CASE WHEN status = 'queued' AND attempts > 0 THEN 'failed' ELSE status END,"
-        f" COUNT(*) FROM deliveries WHERE warning_id IN ({marks})"
-        " GROUP BY 1, 2, 3, 4",
-        warning_ids,
-    ).fetchall()
-    keys = ("msg_type", "channel", "province", "state", "count")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def dead_letters(db: sqlite_utils.Database, warning_ids: list[int], limit: int = 200) -> list[dict]:

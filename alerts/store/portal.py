@@ -33,9 +33,9 @@ _PAST = (
 # expired, so aggregators that saw the Alert also see the Cancel.
 _IN_FEED = "w.status IN ('published', 'cancelled') AND w.expires_at > :now"
 _BELOW = (
-    "EXISTS (SELECT 1 FROM warning_regions t JOIN regions r ON r.code = t.region_code"
-    " WHERE t.warning_id = w.id AND (r.parent_code = :below"
-    " OR r.parent_code IN (SELECT code FROM regions WHERE parent_code = :below)))"
+    "w.id IN (SELECT t.warning_id FROM warning_regions t JOIN regions r ON r.code = t.region_code"
+    " WHERE r.parent_code IN (SELECT :below UNION SELECT code FROM regions"
+    " WHERE parent_code = :below))"
 )
 
 
@@ -48,8 +48,8 @@ def _covering(codes: Sequence[str], params: dict) -> str:
     if not names:
         return "0"
     return (
-        "EXISTS (SELECT 1 FROM warning_regions t WHERE t.warning_id = w.id"
-        f" AND t.region_code IN ({', '.join(names)}))"
+        "w.id IN (SELECT t.warning_id FROM warning_regions t"
+        f" WHERE t.region_code IN ({', '.join(names)}))"
     )
 
 
@@ -57,7 +57,7 @@ def _heads(db: sqlite_utils.Database, where: Sequence[str], params: dict, limit:
     """Return the heads matching every condition, newest publication first."""
     sql = (
         f"SELECT w.id FROM warnings w WHERE {_HEAD} AND {' AND '.join(where)}"
-        " ORDER BY w.published_at DESC, w.id DESC LIMIT :limit"
+        " ORDER BY +w.published_at DESC, w.id DESC LIMIT :limit"
     )
     ids = [row[0] for row in db.execute(sql, {**params, "limit": limit}).fetchall()]
     return [warning_store.get_alert(db, alert_id) for alert_id in ids]
@@ -96,7 +96,11 @@ def past_covering(
 
 
 def _scope(codes: Sequence[str], below: str, params: dict) -> str:
-    """Return the condition "targets one of ``codes`` or a region below ``below``"."""
+    """Return the condition "targets one of ``codes`` or a region below ``below``": for the
+    nation, every warning (each targets at least one region, and every region is the
+    nation or below it), without a lookup per warning."""
+    if below == "vn":
+        return "1"
     params["below"] = below
     return f"({_covering(codes, params)} OR {_BELOW})"
 
@@ -110,18 +114,30 @@ def in_feed(
     return _heads(db, [_IN_FEED, _scope(codes, below, params)], params, limit)
 
 
+_REPLACED = "JOIN warnings n ON n.id = w.superseded_by"
+
+
 def last_change(db: sqlite_utils.Database, codes: Sequence[str], below: str, now: str) -> str:
     """Return when a region's feed last changed, as stored UTC text ("" if never): a
     publication, a cancellation, an expiry that dropped an entry, or an Update that
-    replaced one (whatever regions the Update targets)."""
+    replaced one (whatever regions the Update targets).
+
+    The newest of each kind of change is looked up on its own index (m021), newest first
+    until one lies in scope, rather than every live warning of two years being read."""
     params: dict = {"now": now}
-    sql = (
-        "SELECT MAX(MAX(w.published_at, COALESCE(w.cancelled_at, ''),"
-        " CASE WHEN w.expires_at <= :now THEN w.expires_at ELSE '' END,"
-        " COALESCE((SELECT n.published_at FROM warnings n WHERE n.id = w.superseded_by), '')))"
-        f" FROM warnings w WHERE {_LIVE} AND {_scope(codes, below, params)}"
+    scope = _scope(codes, below, params)
+    newest = (
+        f"COALESCE((SELECT {{column}} FROM warnings w {{join}} WHERE {_LIVE} AND {scope}"
+        " {extra} ORDER BY {column} DESC LIMIT 1), '')"
     )
-    return db.execute(sql, params).fetchone()[0] or ""
+    kinds = (
+        ("w.published_at", "", ""),
+        ("w.cancelled_at", "", "AND w.cancelled_at IS NOT NULL"),
+        ("w.expires_at", "", "AND w.expires_at <= :now"),
+        ("n.published_at", _REPLACED, "AND w.superseded_by IS NOT NULL"),
+    )
+    parts = [newest.format(column=c, join=j, extra=e) for c, j, e in kinds]
+    return db.execute(f"SELECT MAX({', '.join(parts)})", params).fetchone()[0] or ""
 
 
 def by_code(db: sqlite_utils.Database, code: str) -> Alert | None:

@@ -32,7 +32,7 @@ def delivery_minutes(
         " AND msg_type != 'Cancel' GROUP BY channel, m"
         " UNION ALL SELECT channel, receipt, substr(receipt_at, 1, 16) m, COUNT(*)"
         " FROM deliveries WHERE warning_id IN (SELECT value FROM json_each(:ids))"
-        " AND receipt IS NOT NULL AND msg_type != 'Cancel' GROUP BY channel, receipt, m"
+        " AND receipt_at IS NOT NULL AND msg_type != 'Cancel' GROUP BY channel, receipt, m"
         " ORDER BY 3, 1, 2",
         {"ids": json.dumps(warning_ids)},
     ).fetchall()

@@ -49,17 +49,6 @@ def resident_of(db: sqlite_utils.Database, account_id: int, provider_id: str) ->
     return row[0] if row else None
 
 
-def counts(db: sqlite_utils.Database, warning_ids: list[int]) -> dict[tuple[int, str, str], int]:
-    """Return {(warning id, channel, receipt): count} for the warnings' sent deliveries."""
-    rows = db.execute(
-        "SELECT warning_id, channel, receipt, COUNT(*) FROM deliveries"
-        " WHERE warning_id IN (SELECT value FROM json_each(?)) AND receipt IS NOT NULL"
-        " GROUP BY warning_id, channel, receipt",
-        [json.dumps(warning_ids)],
-    ).fetchall()
-    return {(w, c, r): n for w, c, r, n in rows}
-
-
 def reported_failed(
     db: sqlite_utils.Database, warning_ids: list[int], limit: int = 200
 ) -> list[dict]:
