@@ -38,6 +38,7 @@ from alerts.warnings import diff
 from alerts.warnings import images
 from alerts.warnings import publication
 from alerts.warnings import separation
+from alerts.warnings import template_blanks
 from alerts.warnings import warning_templates
 from alerts.warnings import workflow
 from alerts.warnings.content import Content
@@ -204,7 +205,7 @@ def new():
         template = warning_templates.get_available(
             get_db(), acting(), int(request.args["template"])
         )
-    form = WarningForm(data=_form_data(template.fields) if template else None)
+    form = WarningForm(data=_form_data(_known_blanks_filled(template)) if template else None)
     if not form.is_submitted() and not template:
         form.regions.data = my_unit().region_code
     if form.validate_on_submit():
@@ -227,6 +228,13 @@ def new():
     if template and not form.regions.data:
         form.regions.data = my_unit().region_code
     return _render_form(form, None, 422 if form.errors else 200, template)
+
+
+def _known_blanks_filled(template) -> dict:
+    """Return a template's fields with the unit's name and region already written in."""
+    unit = my_unit()
+    region = region_store.get_region(get_db(), unit.region_code)
+    return template_blanks.fill_known(template.fields, unit, region)
 
 
 @bp.route("/<int:alert_id>/edit", methods=["GET", "POST"])
