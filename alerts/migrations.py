@@ -773,7 +773,8 @@ def m017_chat_conversations(db: sqlite_utils.Database) -> None:
 def m030_staff_channels(db: sqlite_utils.Database) -> None:
     """The staff are told of their work (issue 18): each person may name one staff channel
     (an email address or a Telegram chat of the unit), sealed with the data key and shown
-    masked, confirmed by a code sent there and typed back (only its hash is kept);
+    masked, confirmed by a code sent there and typed back (only its hash is kept; at most a
+    few codes a day, counted in ``codes_sent`` since ``codes_since``);
     ``staff_notified`` records each event told once (a submission, a reminder, an approval,
     a rejection, a publication), keyed by the time that made it. The notices outbox carries
     these messages as ``staff`` notices: its CHECK is rebuilt, rows kept."""
@@ -793,6 +794,8 @@ def m030_staff_channels(db: sqlite_utils.Database) -> None:
             code_hash TEXT,
             code_expires_at TEXT,
             attempts INTEGER NOT NULL DEFAULT 0,
+            codes_sent INTEGER NOT NULL DEFAULT 0,
+            codes_since TEXT,
             verified_at TEXT,
             updated_at TEXT NOT NULL
         );

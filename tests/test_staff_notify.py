@@ -153,3 +153,16 @@ def test_the_reminder_threshold_is_validated():
     for bad in ("0", "3", "20000", "soon"):
         with pytest.raises(ConfigError, match="STAFF_REMIND_AFTER_MINUTES"):
             parse_settings({"STAFF_REMIND_AFTER_MINUTES": bad})
+
+
+def test_codes_are_capped_per_day(staff_app, db, fakes):
+    client = staff_app.test_client()
+    sign_in(client, "hanoi.duyet")
+    statuses = [
+        post_form(
+            client, "/account/notices", {"channel": "telegram", "address": f"70000{i}"}, "/account/"
+        ).status_code
+        for i in range(6)
+    ]
+    assert statuses == [303] * 5 + [429]
+    assert db.execute("SELECT COUNT(*) FROM notices").fetchone() == (5,)

@@ -36,7 +36,17 @@ from alerts.store import units as unit_store
 CHANNELS = ("email", "telegram")
 CODE_TTL = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
+# A person asks for a code for their own address; a few a day is plenty, and the cap keeps
+# anyone from making a stranger's mailbox or chat receive our messages over and over.
+CODES_PER_DAY = 5
+CODES_WINDOW = timedelta(hours=24)
 WRONG_CODE = N_("This code is wrong or has expired. Ask for a new one.")
+
+
+class TooManyCodes(Refused):
+    """The day's codes were all sent (429)."""
+
+    status = 429
 
 
 def staff_account(db: sqlite_utils.Database, channel: str, unit_id: int) -> int | None:
@@ -104,6 +114,7 @@ def start(
         raise Refused(N_("No account of your unit or above can send on this channel."), "channel")
     code = f"{secrets.randbelow(10**6):06d}"
     with write(db):
+        codes = _count_code(store.get(db, acting.user.id), now)
         store.set_pending(
             db,
             acting.user.id,
@@ -112,11 +123,25 @@ def start(
             masked=masked,
             code_hash=_code_hash(config, acting.user.id, code),
             expires_at=to_text(now + CODE_TTL),
+            codes=codes,
             now=to_text(now),
         )
         key = f"staff-code-{secrets.token_hex(10)}"
         queue(db, channel, account_id, address, code_texts(channel, code), key, now)
         _log(db, acting, "staff.channel_set", channel=channel, address=masked)
+
+
+def _count_code(found: dict | None, now: datetime) -> tuple[int, str]:
+    """Return (codes sent, since) with this one; refuse past the day's cap (429)."""
+    if (
+        found is None
+        or not found["codes_since"]
+        or from_text(found["codes_since"]) <= now - CODES_WINDOW
+    ):
+        return 1, to_text(now)
+    if found["codes_sent"] >= CODES_PER_DAY:
+        raise TooManyCodes(N_("You asked for too many codes today. Try again tomorrow."), "address")
+    return found["codes_sent"] + 1, found["codes_since"]
 
 
 def confirm(

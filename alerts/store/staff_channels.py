@@ -10,7 +10,10 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-_COLUMNS = "user_id, channel, sealed, masked, code_hash, code_expires_at, attempts, verified_at"
+_COLUMNS = (
+    "user_id, channel, sealed, masked, code_hash, code_expires_at, attempts, codes_sent,"
+    " codes_since, verified_at"
+)
 
 
 def _row(cursor, row) -> dict:
@@ -33,17 +36,21 @@ def set_pending(
     masked: str,
     code_hash: str,
     expires_at: str,
+    codes: tuple[int, str],
     now: str,
 ) -> None:
-    """Replace a user's channel with a new, unconfirmed one waiting for its code."""
+    """Replace a user's channel with a new, unconfirmed one waiting for its code;
+    ``codes`` is how many codes were sent since when, this one included."""
     db.execute(
         "INSERT INTO staff_channels (user_id, channel, sealed, masked, code_hash,"
-        " code_expires_at, attempts, verified_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?)"
+        " code_expires_at, attempts, codes_sent, codes_since, verified_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, NULL, ?)"
         " ON CONFLICT (user_id) DO UPDATE SET channel = excluded.channel,"
         " sealed = excluded.sealed, masked = excluded.masked, code_hash = excluded.code_hash,"
-        " code_expires_at = excluded.code_expires_at, attempts = 0, verified_at = NULL,"
-        " updated_at = excluded.updated_at",
-        [user_id, channel, sealed, masked, code_hash, expires_at, now],
+        " code_expires_at = excluded.code_expires_at, attempts = 0,"
+        " codes_sent = excluded.codes_sent, codes_since = excluded.codes_since,"
+        " verified_at = NULL, updated_at = excluded.updated_at",
+        [user_id, channel, sealed, masked, code_hash, expires_at, *codes, now],
     )
 
 

@@ -77,7 +77,7 @@ def _profile_page(form=None, channel_form=None, code_form=None) -> str:
 @signed_in
 def set_staff_channel():
     """Choose where work notices go; a code is sent there to be typed back."""
-    form = StaffChannelForm()
+    form, status = StaffChannelForm(), 422
     if form.validate_on_submit():
         try:
             address = addresses.normalise_address(form.channel.data, form.address.data)
@@ -92,10 +92,11 @@ def set_staff_channel():
             )
         except errors.Refused as error:
             show_refusal(error, form)
+            status = error.status
         else:
             flash(_("A code was sent there. Type it below to confirm."), "info")
             return redirect(url_for("account.profile") + "#work-notices", 303)
-    return _profile_page(channel_form=form), 422
+    return _profile_page(channel_form=form), status
 
 
 @bp.route("/notices/confirm", methods=["POST"])
