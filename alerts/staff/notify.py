@@ -85,7 +85,10 @@ def _tell(db, config: Mapping, warning_id: int, event: str, stamp: str, now: dat
         account_id = staff_account(db, found["channel"], found["unit_id"])
         if account_id is None:
             continue
-        address = vault.unseal(config, found["sealed"])["address"]
+        try:
+            address = vault.unseal(config, found["sealed"])["address"]
+        except vault.VaultError:
+            continue  # sealed under a key no longer configured: they must confirm it again
         texts = event_texts(found["channel"], event, **words)
         key = f"staff-{event}-{warning_id}-{stamp}-{found['user_id']}"
         queue(db, found["channel"], account_id, address, texts, key, now)
