@@ -27,6 +27,7 @@ CONFIG = {
     "OFFICIAL_DOMAINS": ("bocongan.gov.vn", "gov.vn"),
     "PUBLIC_URL": "https://canhbao.bocongan.gov.vn",
     "SMS_MAX_SEGMENTS": 2,
+    "STAFF_REMIND_AFTER_MINUTES": 60,
     # A fixed test key (base64 of 32 bytes): never used outside the tests.
     "SIGNING_KEY": "dGVzdC1rZXktMzItYnl0ZXMtZm9yLWVkMjU1MTkhISE=",
     "DATABASE": "",

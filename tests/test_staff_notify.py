@@ -26,7 +26,7 @@ from tests.delivery_setup import running_fakes
 from tests.test_delivery import FAST
 from tests.test_subscriptions import received
 
-SETTINGS = {**CONFIG, "STAFF_REMIND_AFTER_MINUTES": 60, "SECRET_KEY": "test-secret"}
+SETTINGS = {**CONFIG, "SECRET_KEY": "test-secret"}
 
 
 @pytest.fixture
