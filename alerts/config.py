@@ -126,6 +126,13 @@ def _retention_days(value: str) -> int:
     return number
 
 
+def _remind_minutes(value: str) -> int:
+    number = _positive_int(value)
+    if not 5 <= number <= 10080:
+        raise ValueError("must be 5 to 10080 minutes (a week)")
+    return number
+
+
 @dataclass(frozen=True)
 class Setting:
     """One deployment setting: read as ALERTS_<name> and stored as app.config[name]."""
@@ -213,6 +220,12 @@ SETTINGS = (
         _signal_min,
         3,
         "Distinct residents whose open reports a lookup needs before it shows them (2+).",
+    ),
+    Setting(
+        "STAFF_REMIND_AFTER_MINUTES",
+        _remind_minutes,
+        60,
+        "Minutes a warning waits for approval before its approvers are reminded (5 to 10080).",
     ),
     Setting(
         "DATA_KEY",

@@ -951,6 +951,72 @@ def _portal_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m022_staff_channels(db: sqlite_utils.Database) -> None:
+    """The staff are told of their work (issue 18): each person may name one staff channel
+    (an email address or a Telegram chat of the unit), sealed with the data key and shown
+    masked, confirmed by a code sent there and typed back (only its hash is kept; at most a
+    few codes a day, counted in ``codes_sent`` since ``codes_since``);
+    ``staff_notified`` records each event told once (a submission, a reminder, an approval,
+    a rejection, a publication), keyed by the time that made it. The notices outbox carries
+    these messages as ``staff`` notices: its CHECK is rebuilt, rows kept."""
+    columns = (
+        "id, kind, channel, account_id, target, subject, text, html, idempotency_key, status,"
+        " attempts, next_attempt_at, lease_expires_at, expires_at, last_error, created_at,"
+        " sent_at, started_at"
+    )
+    _run(
+        db,
+        f"""
+        CREATE TABLE staff_channels (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id),
+            channel TEXT NOT NULL CHECK (channel = 'email' OR channel = 'telegram'),
+            sealed BLOB NOT NULL,
+            masked TEXT NOT NULL,
+            code_hash TEXT,
+            code_expires_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            codes_sent INTEGER NOT NULL DEFAULT 0,
+            codes_since TEXT,
+            verified_at TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE staff_notified (
+            warning_id INTEGER NOT NULL REFERENCES warnings(id),
+            event TEXT NOT NULL,
+            stamp TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (warning_id, event, stamp)
+        );
+        CREATE TABLE notices_m022 (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('confirm', 'manage', 'reply', 'welcome', 'report',
+                'staff')),
+            channel TEXT NOT NULL CHECK (channel IN ('zalo', 'telegram', 'sms', 'email')),
+            account_id INTEGER NOT NULL REFERENCES channel_accounts(id),
+            target TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            html TEXT NOT NULL DEFAULT '',
+            idempotency_key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_expires_at TEXT,
+            expires_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            started_at TEXT
+        );
+        INSERT INTO notices_m022 ({columns}) SELECT {columns} FROM notices;
+        DROP TABLE notices;
+        ALTER TABLE notices_m022 RENAME TO notices;
+        CREATE INDEX notices_due ON notices(status, next_attempt_at);
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

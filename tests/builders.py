@@ -28,6 +28,7 @@ CONFIG = {
     "PUBLIC_URL": "https://canhbao.bocongan.gov.vn",
     "SMS_MAX_SEGMENTS": 2,
     "REPORT_SIGNAL_MIN": 3,
+    "STAFF_REMIND_AFTER_MINUTES": 60,
     # A fixed test key (base64 of 32 bytes): never used outside the tests.
     "SIGNING_KEY": "dGVzdC1rZXktMzItYnl0ZXMtZm9yLWVkMjU1MTkhISE=",
     "DATABASE": "",

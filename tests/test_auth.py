@@ -22,7 +22,7 @@ def _session_token(app, client) -> str:
 def test_sign_in_shows_unit_region_and_parent(client):
     response = sign_in(client, "hoankiem.canbo")
     assert response.status_code == 302 and response.location == "/admin/"
-    page = client.get("/admin/").get_data(as_text=True)
+    page = client.get("/admin/unit").get_data(as_text=True)
     assert "Công an phường Hoàn Kiếm" in page
     assert "Phường Hoàn Kiếm <code>00070</code>" in page
     assert "Công an thành phố Hà Nội" in page

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.browser
 
 def test_officer_signs_in_sees_unit_and_signs_out(page, live_server):
     sign_in_browser(page, live_server, "hoankiem.canbo")
+    page.click(".nav a[href='/admin/unit']")
     assert page.inner_text("[data-testid=unit-name]") == "Công an phường Hoàn Kiếm"
     assert "Phường Hoàn Kiếm" in page.inner_text("[data-testid=unit-region]")
     assert page.inner_text("[data-testid=unit-parent]") == "Công an thành phố Hà Nội"
@@ -30,6 +31,7 @@ def test_wrong_password_is_shown_in_vietnamese(page, live_server):
 
 def test_language_switch_to_english(page, live_server):
     sign_in_browser(page, live_server, "hanoi.duyet")
+    page.click(".nav a[href='/admin/unit']")
     page.click("button[value=en]")
     assert page.inner_text("h2").startswith("Units below")
     assert "Công an phường Hoàn Kiếm" in page.inner_text(".unit-list")

@@ -53,7 +53,7 @@ def test_map_version_is_recorded_and_shown(client, db):
     version = region_store.get_meta(db, "map_version")
     assert version == regions.map_version() and "2025.10" in version
     sign_in(client, "bo.canbo")
-    assert version in client.get("/admin/").get_data(as_text=True)
+    assert version in client.get("/admin/unit").get_data(as_text=True)
     assert client.get("/healthz").json["map_version"] == version
 
 

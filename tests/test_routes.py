@@ -46,7 +46,7 @@ def test_security_headers(client):
 
 def test_unit_page_search_and_paging(client):
     sign_in(client, "bo.canbo")
-    page = client.get("/admin/?q=ha noi").get_data(as_text=True)
+    page = client.get("/admin/unit?q=ha noi").get_data(as_text=True)
     assert "Công an thành phố Hà Nội" in page and "Công an tỉnh Cao Bằng" not in page
     hanoi = client.get("/admin/units/ca-01?page=2").get_data(as_text=True)
     assert "Trang 2" in hanoi or "Page 2" in hanoi
@@ -55,4 +55,4 @@ def test_unit_page_search_and_paging(client):
 
 def test_healthz(client):
     body = client.get("/healthz").json
-    assert body["status"] == "ok" and body["journal_mode"] == "wal" and body["schema_version"] == 21
+    assert body["status"] == "ok" and body["journal_mode"] == "wal" and body["schema_version"] == 22

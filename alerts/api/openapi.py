@@ -16,6 +16,8 @@ from alerts.api import reports
 from alerts.api import schemas
 from alerts.api import serialize
 from alerts.api.auth import public
+from alerts.warnings.content import MODES
+from alerts.warnings.content import WARNING_TYPES
 
 _PROBLEM_TEXT = {
     "forbidden": "You may see this warning but your role or unit may not do this.",
@@ -64,18 +66,42 @@ def _transition(summary: str, body: str | None = None, errors: str = "403 404 40
     }
 
 
+def _query(name: str, description: str, **schema) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "schema": {"type": "string", **schema},
+        "description": description,
+    }
+
+
+# The admin list's search (alerts/warnings/search.py), always within your jurisdiction.
+_SEARCH = [
+    _query(
+        "q",
+        "Words in the headline, description or code; diacritics and case ignored.",
+        maxLength=100,
+    ),
+    _query("region", "A region code: warnings targeting it, a region inside it or above it."),
+    _query("unit", "A unit code (ca-01): warnings of that unit and the units below it."),
+    _query("type", "A warning type (scam_phone, theft, ...).", enum=list(WARNING_TYPES)),
+    _query("status", "Comma-separated statuses, e.g. draft,submitted."),
+    _query("mode", "Actual, Exercise or Test.", enum=list(MODES)),
+    _query("from", "Published (else drafted) on or after this day, Vietnam time.", format="date"),
+    _query("to", "Published (else drafted) on or before this day, Vietnam time.", format="date"),
+]
+
+
 def _alert_paths() -> dict:
     listing = {
         "type": "object",
-        "properties": {"alerts": {"type": "array", "items": schemas.ref("Alert")}},
-    }
-    status = {
-        "name": "status",
-        "in": "query",
-        "schema": {"type": "string"},
-        "description": "Comma-separated statuses, e.g. draft,submitted.",
+        "properties": {
+            "alerts": {"type": "array", "items": schemas.ref("Alert")},
+            "total": {"type": "integer", "description": "How many match, on every page."},
+        },
     }
     limit = {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}}
+    offset = {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}
     created = {"Location": {"schema": {"type": "string", "format": "uri"}}}
     create = _op(
         "Draft a warning", "201", schemas.ref("Alert"), "400 403 413 422", **_body("AlertInput")
@@ -93,7 +119,11 @@ def _alert_paths() -> dict:
     return {
         "/alerts": {
             "get": _op(
-                "Warnings of your unit and below", "200", listing, "422", parameters=[status, limit]
+                "Warnings of your unit and below, searched",
+                "200",
+                listing,
+                "422",
+                parameters=[*_SEARCH, limit, offset],
             ),
             "post": create,
         },

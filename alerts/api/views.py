@@ -7,6 +7,8 @@ and the API cannot allow what the UI refuses.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Response
 from flask import current_app
 from flask import request
@@ -21,14 +23,14 @@ from alerts.db import get_db
 from alerts.errors import NotFound
 from alerts.errors import Refused
 from alerts.reach import audience
-from alerts.store import units as unit_store
 from alerts.store import warnings as store
 from alerts.warnings import publication
+from alerts.warnings import search
 from alerts.warnings import workflow
 from alerts.warnings.models import Alert
-from alerts.warnings.models import Status
 
 LIST_LIMIT = 200
+MAX_OFFSET = 1_000_000
 # SQLite integers are 64-bit; a larger id cannot exist and must not reach SQL (a 500).
 MAX_ID = 2**63 - 1
 # What each transition's body may hold (submit and withdraw take none); see schemas.py.
@@ -57,28 +59,20 @@ def _current(alert_id: int) -> Alert:
     return workflow.visible(get_db(), acting(), alert_id)
 
 
-def _statuses(value: str | None) -> list[Status] | None:
-    """Return the statuses of ``?status=draft,submitted`` (None: all); 422 for unknown ones."""
-    names = [v.strip() for v in (value or "").split(",") if v.strip()]
-    allowed = [s.value for s in Status]
-    if any(name not in allowed for name in names):
-        problem = Refused("Choose one of: %(allowed)s.", "status", allowed=", ".join(allowed))
-        inputs.check([problem])
-    return [Status(name) for name in names] or None
-
-
 @bp.get("/alerts")
 @token_required
 def list_alerts():
-    """Warnings of the caller's unit and the units below it, newest first."""
+    """Warnings of the caller's unit and the units below it, newest first, filtered by the
+    admin list's search parameters (``alerts.warnings.search``); 422 names each bad one."""
     db = get_db()
-    statuses = _statuses(request.args.get("status"))
-    limit = min(max(request.args.get("limit", LIST_LIMIT, type=int), 1), LIST_LIMIT)
-    found = store.list_alerts(
-        db, unit_store.unit_ids_in_scope(db, acting().unit), statuses=statuses, limit=limit
+    query = search.parse(
+        db, acting(), request.args, ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
     )
+    limit = min(max(request.args.get("limit", LIST_LIMIT, type=int), 1), LIST_LIMIT)
+    offset = min(max(request.args.get("offset", 0, type=int), 0), MAX_OFFSET)
+    found, total = search.search(db, query, limit=limit, offset=offset)
     return serialize.json_response(
-        {"alerts": [serialize.alert_json(db, acting(), a) for a in found]}
+        {"alerts": [serialize.alert_json(db, acting(), a) for a in found], "total": total}
     )
 
 

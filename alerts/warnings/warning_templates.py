@@ -211,12 +211,17 @@ def _units_above(db: sqlite_utils.Database, unit: Unit) -> list[Unit]:
 
 
 def available(db: sqlite_utils.Database, acting: Acting) -> list[Template]:
-    """Return the templates the user may start from, active only.
+    """Return the templates the user may start from, active only."""
+    return offered_to(db, acting.unit)
 
-    Built-ins come first (in the shipped order), then the templates of the user's unit and
-    of the units above it, by name.
+
+def offered_to(db: sqlite_utils.Database, unit: Unit) -> list[Template]:
+    """Return the active templates offered to a unit.
+
+    Built-ins come first (in the shipped order), then the templates of the unit and of the
+    units above it, by name.
     """
-    ids = [u.id for u in _units_above(db, acting.unit)]
+    ids = [u.id for u in _units_above(db, unit)]
     rows = store.builtin_templates(db, active_only=True)
     rows += store.unit_templates(db, ids, active_only=True)
     return [_template(r) for r in rows]

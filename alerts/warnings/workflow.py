@@ -49,6 +49,7 @@ from alerts.warnings import integrity
 from alerts.warnings import outbox
 from alerts.warnings import publication
 from alerts.warnings import separation
+from alerts.warnings import template_blanks
 from alerts.warnings import warning_templates
 from alerts.warnings.content import Content
 from alerts.warnings.content import content_hash
@@ -93,8 +94,6 @@ NOT_NOW = {
 # A revision still on its way to publication: one that may still be edited.
 OPEN = frozenset(TRANSITIONS["edit"])
 REASON_MAX = 1000
-# Brackets police use to write a scam link harmlessly ("site[.]com"), not template blanks.
-DEFANGED_MARKS = ("[.]", "[dot]", "[:]")
 
 F = TypeVar("F", bound=Callable)
 
@@ -352,19 +351,19 @@ def submit(db: sqlite_utils.Database, acting: Acting, alert_id: int, *, config: 
         _require_role(acting, Role.OFFICER)
         _require_move(alert, "submit")
         _parse(db, _unit(db, alert.unit_id), _raw(alert.content), config, utcnow(), None)
-        _require_no_placeholders(alert.content)
+        _require_no_placeholders(db, alert)
         publication.check_renderable(db, alert, config)
         _move(db, alert, "submit", submitted_at=to_text(utcnow()))
         _log(db, acting.actor, "alert.submit", alert.id, content_hash=alert.content_hash)
 
 
-def _require_no_placeholders(content: Content) -> None:
-    """Refuse to send a warning that still holds a template's "[...]" blanks."""
-    left = [
-        p
-        for p in warning_templates.placeholders(content.as_dict())
-        if p.lower() not in DEFANGED_MARKS
-    ]
+def _require_no_placeholders(db: sqlite_utils.Database, alert: Alert) -> None:
+    """Refuse to send a warning that still holds a blank of a template offered to its unit.
+
+    Other bracketed text is the officer's own ("[Số tài khoản]" quoted, "site[.]com").
+    """
+    offered = warning_templates.offered_to(db, _unit(db, alert.unit_id))
+    left = template_blanks.blanks_left(alert.content.as_dict(), [t.fields for t in offered])
     if left:
         raise Refused(
             "Fill in the template's blanks first: %(blanks)s", None, blanks=", ".join(left[:5])

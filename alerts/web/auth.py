@@ -33,6 +33,7 @@ from alerts.store import users as user_store
 from alerts.web.context import actor
 from alerts.web.context import actor_of
 from alerts.web.context import client_ip
+from alerts.web.context import work_counts
 from alerts.web.forms import SignInForm
 from alerts.web.forms import TotpForm
 from alerts.web.guards import public
@@ -63,7 +64,7 @@ def safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and "\\" not in target:
             return target
-    return url_for("admin.dashboard")
+    return url_for("admin.dashboard")  # the person's work (alerts/web/admin/home.py)
 
 
 def _finish(user: User) -> object:
@@ -154,4 +155,5 @@ def init_app(app: Flask) -> None:
     manager.login_view = "auth.login"
     manager.login_message = None
     manager.session_protection = "basic"
+    app.context_processor(lambda: {"work_counts": work_counts})
     app.register_blueprint(bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort
+from flask import g
 from flask import request
 from flask_login import current_user
 
@@ -12,6 +13,7 @@ from alerts.models import Acting
 from alerts.models import Unit
 from alerts.models import User
 from alerts.store import units as unit_store
+from alerts.warnings import work
 
 
 def client_ip() -> str | None:
@@ -43,3 +45,16 @@ def actor() -> audit.Actor:
 def acting() -> Acting:
     """Return the signed-in user as acting now (jurisdiction checks use the unit)."""
     return Acting(current_user.user, my_unit(), actor())
+
+
+def work_counts() -> work.Counts | None:
+    """Return the header's counts for the signed-in user, or None before sign-in.
+
+    Offered to templates as a function, so only pages that show the header run the two
+    indexed COUNT queries, and only once per page (kept on ``g``).
+    """
+    if not current_user.is_authenticated:
+        return None
+    if "work_counts" not in g:
+        g.work_counts = work.counts(get_db(), acting())
+    return g.work_counts

@@ -7,6 +7,7 @@ the HTTP status the API would give (403, 409, 422), so nothing is lost and nothi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -37,7 +38,9 @@ from alerts.store import warnings as store
 from alerts.warnings import diff
 from alerts.warnings import images
 from alerts.warnings import publication
+from alerts.warnings import search
 from alerts.warnings import separation
+from alerts.warnings import template_blanks
 from alerts.warnings import warning_templates
 from alerts.warnings import workflow
 from alerts.warnings.content import Content
@@ -82,6 +85,8 @@ CONTENT_FIELDS = (
 )
 INDICATOR_FIELDS = ("phones", "accounts", "links")
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+LIST_PAGE = 50
+MAX_PAGE = 10_000
 
 
 def _zone() -> ZoneInfo:
@@ -149,14 +154,38 @@ def _render_form(form: WarningForm, alert: Alert | None, status: int = 200, temp
 @bp.route("/")
 @signed_in
 def index():
-    """Warnings of the user's unit and the units below it, filtered by where they stand."""
+    """Warnings of the user's unit and the units below it: a tab by where they stand, narrowed
+    by a search (words without diacritics, region, unit, type, status, mode, dates)."""
+    db = get_db()
+    searching = any(request.args.get(name) for name in search.PARAMETERS)
     form = ListFilterForm(request.args)
-    show = form.show.data if form.validate() else "open"
-    unit_ids = unit_store.unit_ids_in_scope(get_db(), my_unit())
-    found = store.list_alerts(get_db(), unit_ids, statuses=SHOW[show])
+    show = form.show.data if form.validate() and "show" in request.args else None
+    show = show or ("all" if searching else "open")
+    page = min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)
+    found, total, problems = [], 0, []
+    try:
+        query = search.parse(db, acting(), request.args, _zone())
+    except errors.Invalid as error:
+        problems = error.problems
+    else:
+        if query.statuses is None and SHOW[show] is not None:
+            query = replace(query, statuses=SHOW[show])
+        offset = (page - 1) * LIST_PAGE
+        found, total = search.search(db, query, limit=LIST_PAGE, offset=offset)
+    page_args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
-        "warnings/list.html", alerts=found, show=show, units=_units_of(found), shows=SHOW
-    )
+        "warnings/list.html",
+        alerts=found,
+        show=show,
+        units=_units_of(found),
+        shows=SHOW,
+        args=request.args,
+        page_args=page_args,
+        problems=problems,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // LIST_PAGE)),
+    ), 422 if problems else 200
 
 
 def _units_of(alerts: list[Alert]) -> dict:
@@ -208,7 +237,7 @@ def new():
         template = warning_templates.get_available(
             get_db(), acting(), int(request.args["template"])
         )
-    form = WarningForm(data=_form_data(template.fields) if template else None)
+    form = WarningForm(data=_form_data(_known_blanks_filled(template)) if template else None)
     if not form.is_submitted() and not template:
         form.regions.data = my_unit().region_code
     if form.validate_on_submit():
@@ -231,6 +260,13 @@ def new():
     if template and not form.regions.data:
         form.regions.data = my_unit().region_code
     return _render_form(form, None, 422 if form.errors else 200, template)
+
+
+def _known_blanks_filled(template) -> dict:
+    """Return a template's fields with the unit's name and region already written in."""
+    unit = my_unit()
+    region = region_store.get_region(get_db(), unit.region_code)
+    return template_blanks.fill_known(template.fields, unit, region)
 
 
 @bp.route("/<int:alert_id>/edit", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Imported after ``bp`` exists: each module registers its views on it.
 from alerts.web.admin import channels  # noqa: E402, F401
+from alerts.web.admin import dead_letters  # noqa: E402, F401
 from alerts.web.admin import home  # noqa: E402, F401
 from alerts.web.admin import reach  # noqa: E402, F401
 from alerts.web.admin import reports  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""The signed-in home: the user's unit and region, units below it, users and the audit log.
+"""The signed-in home: the user's work; their unit and region, units below it, the audit log.
 
 Objects outside the user's jurisdiction answer 404, so their existence is not confirmed.
 """
@@ -9,8 +9,10 @@ from flask import abort
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
+from alerts.clock import utcnow
 from alerts.db import get_db
 from alerts.models import Level
 from alerts.models import Region
@@ -22,7 +24,9 @@ from alerts.regions.jurisdiction import unit_covers_region
 from alerts.store import audit as audit_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
+from alerts.warnings import work
 from alerts.web.admin import bp
+from alerts.web.context import acting
 from alerts.web.context import my_unit
 from alerts.web.forms import SearchForm
 from alerts.web.guards import role_required
@@ -56,6 +60,19 @@ def _unit_view(unit: Unit) -> dict:
 @bp.route("/")
 @signed_in
 def dashboard():
+    """Where everyone lands: their drafts, what came back, their recent warnings, and for
+    approvers what waits for them, oldest first, with how long it has waited."""
+    db, me = get_db(), acting()
+    found = work.work_of(db, me, utcnow())
+    alerts = [*found.drafts, *found.returned, *found.recent, *(w.alert for w in found.waiting)]
+    units = {uid: unit_store.get_unit(db, uid) for uid in {a.unit_id for a in alerts}}
+    ages = {w.alert.id: format_timedelta(w.waited, granularity="minute") for w in found.waiting}
+    return render_template("warnings/work.html", work=found, units=units, ages=ages)
+
+
+@bp.route("/unit")
+@signed_in
+def my_unit_page():
     """The user's own unit, its region and parent, and the units below it."""
     return render_template("admin/unit.html", home=True, **_unit_view(my_unit()))
 
