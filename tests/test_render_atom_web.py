@@ -67,7 +67,7 @@ def test_an_entry_carries_id_title_times_author_links_and_category():
     assert rendering.media_type == "application/atom+xml"
     entry = ET.fromstring(rendering.parts["xml"].encode("utf-8"))
     assert entry.tag == atom.ENTRY_TAG
-    assert entry.findtext("a:id", namespaces=ATOM) == "canhbao.bocongan.gov.vn:7.2"
+    assert entry.findtext("a:id", namespaces=ATOM) == "tag:canhbao.bocongan.gov.vn,2026-12-02:7.2"
     assert entry.findtext("a:title", namespaces=ATOM).startswith("CẬP NHẬT: Cảnh báo cuộc gọi")
     assert entry.findtext("a:updated", namespaces=ATOM) == "2026-12-02T09:00:00+07:00"
     assert entry.findtext("a:author/a:name", namespaces=ATOM) == "Công an phường Hoàn Kiếm"
@@ -84,7 +84,7 @@ def test_an_entry_carries_id_title_times_author_links_and_category():
 
 def test_a_cancelled_entry_says_why():
     entry = ET.fromstring(_entry(sample_cancel()).encode("utf-8"))
-    assert entry.findtext("a:id", namespaces=ATOM) == "canhbao.bocongan.gov.vn:7.1.cancel"
+    assert entry.findtext("a:id", namespaces=ATOM) == "tag:canhbao.bocongan.gov.vn,2026-12-01:7.1.cancel"
     assert entry.findtext("a:title", namespaces=ATOM).startswith("HỦY CẢNH BÁO: ")
     assert "Thông tin chưa chính xác" in entry.findtext("a:summary", namespaces=ATOM)
 
@@ -105,9 +105,9 @@ def test_a_feed_of_several_entries_parses_without_errors():
     assert parsed.feed.title == FEED["title"]
     assert parsed.feed.id == FEED["feed_id"]
     assert [e.id for e in parsed.entries] == [
-        "canhbao.bocongan.gov.vn:7.2",
-        "canhbao.bocongan.gov.vn:7.1.cancel",
-        "canhbao.bocongan.gov.vn:7.1",
+        "tag:canhbao.bocongan.gov.vn,2026-12-02:7.2",
+        "tag:canhbao.bocongan.gov.vn,2026-12-01:7.1.cancel",
+        "tag:canhbao.bocongan.gov.vn,2026-12-01:7.1",
     ]
     for entry in parsed.entries:
         assert entry.link.startswith("https://canhbao.bocongan.gov.vn/a/")
@@ -145,7 +145,8 @@ def test_the_feed_keeps_within_900_kb_by_dropping_the_oldest():
     assert len(xml.encode("utf-8")) <= atom.FEED_LIMIT
     ids = [e.id for e in feedparser.parse(xml).entries]
     assert 400 < len(ids) < 500
-    assert ids == [f"canhbao.bocongan.gov.vn:{n}.1" for n in range(499, 499 - len(ids), -1)]
+    tags = [f"tag:canhbao.bocongan.gov.vn,2026-12-01:{n}.1" for n in range(499, 499 - len(ids), -1)]
+    assert ids == tags
 
 
 def test_the_feed_refuses_what_is_not_one_of_our_entries():
