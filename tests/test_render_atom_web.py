@@ -84,7 +84,8 @@ def test_an_entry_carries_id_title_times_author_links_and_category():
 
 def test_a_cancelled_entry_says_why():
     entry = ET.fromstring(_entry(sample_cancel()).encode("utf-8"))
-    assert entry.findtext("a:id", namespaces=ATOM) == "tag:canhbao.bocongan.gov.vn,2026-12-01:7.1.cancel"
+    cancel_id = "tag:canhbao.bocongan.gov.vn,2026-12-01:7.1.cancel"
+    assert entry.findtext("a:id", namespaces=ATOM) == cancel_id
     assert entry.findtext("a:title", namespaces=ATOM).startswith("HỦY CẢNH BÁO: ")
     assert "Thông tin chưa chính xác" in entry.findtext("a:summary", namespaces=ATOM)
 
