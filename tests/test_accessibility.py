@@ -104,7 +104,8 @@ def test_every_portal_page_on_a_phone(browser, live_server, seeded, lang):
     warnings = [f"/a/{code}" for code in seeded["codes"]]
     feeds_and_regions = ["/r/00004", "/r/48"]
     found = check_all(page, live_server, PORTAL_PAGES + tuple(warnings + feeds_and_regions))
-    shown = page.inner_text("article.warning")  # the last warning's fragment, as seen
+    page.goto(live_server + warnings[0])
+    shown = page.inner_text("article.warning")  # the fragment as the reader sees it
     context.close()
     assert not found, "\n".join(found)
     assert len(warnings) == 6  # one each, the updated one's revisions under one code

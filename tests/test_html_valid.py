@@ -7,6 +7,7 @@ checked here from the parsed page: every ``<time>`` has a ``datetime``, every ta
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -113,3 +114,29 @@ def test_a_method_not_allowed_says_which_are(client):
     assert response.status_code == 405
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
     assert "text/html" in response.headers["Content-Type"]
+
+
+def test_about_verify_shows_the_rules_without_developer_text(client):
+    for lang in ("vi", "en"):
+        client.set_cookie("lang", lang)
+        page = client.get("/about/verify").get_data(as_text=True)
+        assert "How to re-create it" in page  # the rules themselves, for partners
+        assert "``" not in page and "Return the exact bytes" not in page
+
+
+DAY_IN = {
+    "vi": re.compile(r"\d{2}:\d{2} \d{2}/\d{2}/\d{4}"),
+    "en": re.compile(
+        r"\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}, \d{2}:\d{2}"
+    ),
+}
+
+
+def test_dates_read_dd_mm_yyyy_in_vietnamese_and_with_the_month_in_english(client, db):
+    demo_warnings.seed(db, CONFIG)
+    for lang, form in DAY_IN.items():
+        client.set_cookie("lang", lang)
+        tree = lxml.html.fromstring(client.get("/r/00070").data)
+        metas = tree.xpath('//p[contains(@class, "warning-meta")]//time')
+        shown = [t.text_content().strip() for t in metas]
+        assert len(shown) >= 4 and all(form.fullmatch(text) for text in shown), shown
