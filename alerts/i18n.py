@@ -4,19 +4,28 @@ Message ids are English; ``alerts/translations/vi`` holds the Vietnamese catalog
 chosen language lives in its own cookie so that it survives signing out. Residents' pages
 carry it in the URL instead (``?lang=en``), which wins over the cookie: a cached public page
 then depends on its URL alone (alerts/web/page_cache.py).
+
+Dates are written by our own patterns, never a locale's "short" form: Vietnamese readers get
+dd/mm/yyyy, and English readers the month's name (3 Dec 2026), since the US form 12/3/26
+reads as 12 March to a Vietnamese reader.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask import Flask
 from flask import current_app
 from flask import request
 from flask_babel import Babel
+from flask_babel import format_datetime
 from flask_babel import get_locale
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 LANG_COOKIE = "lang"
 LANG_ARG = "lang"
+MOMENT_FORMATS = {"vi": "HH:mm dd/MM/yyyy", "en": "d MMM yyyy, HH:mm"}
+DAY_FORMATS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
 
 
 def select_locale() -> str:
@@ -25,6 +34,21 @@ def select_locale() -> str:
         if chosen in LANGUAGES:
             return chosen
     return current_app.config["DEFAULT_LOCALE"]
+
+
+def show_moment(moment: datetime) -> str:
+    """Write a time and its day in the reader's language, in the display time zone."""
+    return format_datetime(moment, MOMENT_FORMATS[_language()])
+
+
+def show_day(moment: datetime) -> str:
+    """Write a day in the reader's language (dd/mm/yyyy, or 3 Dec 2026)."""
+    return format_datetime(moment, DAY_FORMATS[_language()])
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale and locale.language in LANGUAGES else "vi"
 
 
 def init_app(app: Flask) -> None:

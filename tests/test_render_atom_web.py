@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import timedelta
@@ -67,7 +68,7 @@ def test_an_entry_carries_id_title_times_author_links_and_category():
     assert rendering.media_type == "application/atom+xml"
     entry = ET.fromstring(rendering.parts["xml"].encode("utf-8"))
     assert entry.tag == atom.ENTRY_TAG
-    assert entry.findtext("a:id", namespaces=ATOM) == "canhbao.bocongan.gov.vn:7.2"
+    assert entry.findtext("a:id", namespaces=ATOM) == "tag:canhbao.bocongan.gov.vn,2026-12-02:7.2"
     assert entry.findtext("a:title", namespaces=ATOM).startswith("CẬP NHẬT: Cảnh báo cuộc gọi")
     assert entry.findtext("a:updated", namespaces=ATOM) == "2026-12-02T09:00:00+07:00"
     assert entry.findtext("a:author/a:name", namespaces=ATOM) == "Công an phường Hoàn Kiếm"
@@ -84,7 +85,8 @@ def test_an_entry_carries_id_title_times_author_links_and_category():
 
 def test_a_cancelled_entry_says_why():
     entry = ET.fromstring(_entry(sample_cancel()).encode("utf-8"))
-    assert entry.findtext("a:id", namespaces=ATOM) == "canhbao.bocongan.gov.vn:7.1.cancel"
+    cancel_id = "tag:canhbao.bocongan.gov.vn,2026-12-01:7.1.cancel"
+    assert entry.findtext("a:id", namespaces=ATOM) == cancel_id
     assert entry.findtext("a:title", namespaces=ATOM).startswith("HỦY CẢNH BÁO: ")
     assert "Thông tin chưa chính xác" in entry.findtext("a:summary", namespaces=ATOM)
 
@@ -105,9 +107,9 @@ def test_a_feed_of_several_entries_parses_without_errors():
     assert parsed.feed.title == FEED["title"]
     assert parsed.feed.id == FEED["feed_id"]
     assert [e.id for e in parsed.entries] == [
-        "canhbao.bocongan.gov.vn:7.2",
-        "canhbao.bocongan.gov.vn:7.1.cancel",
-        "canhbao.bocongan.gov.vn:7.1",
+        "tag:canhbao.bocongan.gov.vn,2026-12-02:7.2",
+        "tag:canhbao.bocongan.gov.vn,2026-12-01:7.1.cancel",
+        "tag:canhbao.bocongan.gov.vn,2026-12-01:7.1",
     ]
     for entry in parsed.entries:
         assert entry.link.startswith("https://canhbao.bocongan.gov.vn/a/")
@@ -145,7 +147,8 @@ def test_the_feed_keeps_within_900_kb_by_dropping_the_oldest():
     assert len(xml.encode("utf-8")) <= atom.FEED_LIMIT
     ids = [e.id for e in feedparser.parse(xml).entries]
     assert 400 < len(ids) < 500
-    assert ids == [f"canhbao.bocongan.gov.vn:{n}.1" for n in range(499, 499 - len(ids), -1)]
+    tags = [f"tag:canhbao.bocongan.gov.vn,2026-12-01:{n}.1" for n in range(499, 499 - len(ids), -1)]
+    assert ids == tags
 
 
 def test_the_feed_refuses_what_is_not_one_of_our_entries():
@@ -233,11 +236,31 @@ def test_the_page_shows_severity_regions_units_times_code_and_links():
     assert "Mức độ: Nghiêm trọng" in text
     assert "Phường Hoàn Kiếm" in text
     assert "0912 345 678" in text and "Vietcombank 0123456789" in text
-    assert "<dt>Đơn vị phát hành</dt><dd>Công an phường Hoàn Kiếm</dd>" in html
-    assert "<dt>Đơn vị phê duyệt</dt><dd>Công an thành phố Hà Nội</dd>" in html
-    assert '<time datetime="2026-12-01T08:30:00+07:00">08:30 01/12/2026</time>' in html
-    assert '<time datetime="2026-12-08T08:30:00+07:00">08:30 08/12/2026</time>' in html
-    assert "K7M4-XQ2P — kiểm tra tại https://canhbao.bocongan.gov.vn/a/K7M4XQ2P" in text
+    assert (
+        f"<dt>{both('Đơn vị phát hành', 'Issued by')}</dt><dd>Công an phường Hoàn Kiếm</dd>" in html
+    )
+    assert (
+        f"<dt>{both('Đơn vị phê duyệt', 'Approved by')}</dt><dd>Công an thành phố Hà Nội</dd>"
+        in html
+    )
+    sent = both("08:30 01/12/2026", "1 Dec 2026, 08:30")
+    assert f'<time datetime="2026-12-01T08:30:00+07:00">{sent}</time>' in html
+    expires = both("08:30 08/12/2026", "8 Dec 2026, 08:30")
+    assert f'<time datetime="2026-12-08T08:30:00+07:00">{expires}</time>' in html
+    assert "K7M4-XQ2P — kiểm tra tại check it at https://canhbao.bocongan.gov.vn/a/K7M4XQ2P" in text
+
+
+def both(vi: str, en: str) -> str:
+    """A label as the fragment carries it: both languages, the stylesheet showing one."""
+    return f'<span class="in-vi">{vi}</span> <span class="in-en" lang="en">{en}</span>'
+
+
+def test_every_label_of_the_page_has_its_english_twin():
+    html = _html(sample_cancel())
+    vi = re.findall(r'<span class="in-vi">([^<]*)</span>', html)
+    en = re.findall(r'<span class="in-en" lang="en">([^<]*)</span>', html)
+    assert len(vi) == len(en) >= 10 and all(en)
+    assert "Severity: Severe" in en and "Phone scam" in en and "What residents should do" in en
 
 
 def test_english_text_has_its_own_section_only_when_written():
@@ -245,7 +268,7 @@ def test_english_text_has_its_own_section_only_when_written():
     assert '<section lang="en" class="english">' in page
     assert "Warning: callers posing as police ask for OTP codes" in page
     english_less = sample_content(headline_en="", description_en="", instruction_en="")
-    assert 'lang="en"' not in _html(sample_message(english_less))
+    assert '<section lang="en"' not in _html(sample_message(english_less))
 
 
 def test_the_page_rendering_counts():

@@ -29,7 +29,7 @@ PNG = (
     b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
     b"\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-VN_TIME = re.compile(r"\b\d{2}/\d{2}/\d{4} \d{2}:\d{2}\b")
+VN_TIME = re.compile(r"\b\d{2}:\d{2} \d{2}/\d{2}/\d{4}\b")  # alerts.i18n: HH:mm dd/mm/yyyy
 
 
 @pytest.fixture

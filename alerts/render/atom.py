@@ -1,9 +1,15 @@
 """Atom (RFC 4287) for the public region feeds: one entry per CAP message, and the feed.
 
 Each entry follows the practice of CAP feeds that aggregators such as Google Public Alerts
-read: its id is the CAP identifier, ``updated`` is the CAP ``sent`` time, and it links both
+read: its id is the CAP identifier (written as a tag URI, below), ``updated`` is the CAP
+``sent`` time, and it links both
 the portal page (text/html) and the CAP document (application/cap+xml) as alternates, so
 an Update or a Cancel is a new entry rather than an edit of an old one.
+
+Atom ids must be IRIs, and a CAP identifier (``canhbao.bocongan.gov.vn:7.1``) is not one
+that validators accept: the entry's id is the same identifier as a tag URI (RFC 4151),
+``tag:canhbao.bocongan.gov.vn,2026-12-01:7.1``, dated by the day the message was sent in
+Vietnam, so that it never changes once the entry exists.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from alerts.render import Rendering
 from alerts.render import RenderSettings
 from alerts.render.common import event_name
 from alerts.render.common import iso_vietnam
+from alerts.render.common import local_time
 from alerts.render.common import parse_checked
 from alerts.render.common import template
 from alerts.render.common import title_prefix
@@ -47,12 +54,18 @@ def _summary(message: Message) -> str:
     return "\n".join(lines)
 
 
+def entry_id(message: Message) -> str:
+    """Return the entry's id: the CAP identifier as a tag URI dated by its sending day."""
+    host, _, specific = message.identifier.partition(":")
+    return f"tag:{host},{local_time(message.sent).date().isoformat()}:{specific}"
+
+
 def context(message: Message) -> dict:
     """Return the entry's values, every string already XML-safe."""
     content = message.content
     return xml_values(
         {
-            "id": message.identifier,
+            "id": entry_id(message),
             "title": title_prefix(message) + content.headline,
             "updated": iso_vietnam(message.sent),
             "author": message.issuer_name,

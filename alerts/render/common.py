@@ -27,6 +27,7 @@ SEVERITY_VI = {
     "Moderate": "Trung bình",
     "Minor": "Nhẹ",
 }
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MODE_BANNER_VI = {"Exercise": "DIỄN TẬP", "Test": "THỬ NGHIỆM"}
 MODE_BANNER_EN = {"Exercise": "EXERCISE", "Test": "TEST"}
 MSG_PREFIX_VI = {"Update": "CẬP NHẬT", "Cancel": "HỦY CẢNH BÁO"}
@@ -101,6 +102,13 @@ def iso_vietnam(moment: datetime) -> str:
 def short_time(moment: datetime) -> str:
     """Return "08:30 01/12/2026" in Vietnam time, as residents read it."""
     return local_time(moment).strftime("%H:%M %d/%m/%Y")
+
+
+def english_time(moment: datetime) -> str:
+    """Return "1 Dec 2026, 08:30" in Vietnam time: with the month's name, since 01/12 reads
+    as January to many English readers."""
+    local = local_time(moment)
+    return f"{local.day} {MONTHS_EN[local.month - 1]} {local.year}, {local:%H:%M}"
 
 
 def title_prefix(message: Message, english: bool = False) -> str:

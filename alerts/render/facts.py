@@ -17,6 +17,7 @@ from alerts.render.common import MODE_BANNER_VI
 from alerts.render.common import MSG_PREFIX_VI
 from alerts.render.common import SEVERITY_VI
 from alerts.render.common import defang
+from alerts.render.common import english_time
 from alerts.render.common import event_name
 from alerts.render.common import iso_vietnam
 from alerts.render.common import short_time
@@ -91,6 +92,10 @@ def refutation(message: Message) -> dict | None:
     }
 
 
+def _moment(moment) -> dict:
+    return {"text": short_time(moment), "en": english_time(moment), "iso": iso_vietnam(moment)}
+
+
 def facts(message: Message) -> dict:
     """Return what the template shows, already in the words and formats residents read."""
     content = message.content
@@ -101,6 +106,7 @@ def facts(message: Message) -> dict:
         "update_mark": MSG_PREFIX_VI["Update"] if message.msg_type == "Update" else "",
         "headline": title_prefix(message) + content.headline,
         "event": event_name(content.warning_type),
+        "event_en": event_name(content.warning_type, english=True),
         "severity": content.severity.lower(),
         "severity_word": SEVERITY_VI[content.severity],
         "description": paragraphs(content.description),
@@ -111,8 +117,8 @@ def facts(message: Message) -> dict:
         "links": [defang(link) for link in content.indicators.links],
         "issuer": message.issuer_name,
         "approver": message.approver_name,
-        "sent": {"text": short_time(message.sent), "iso": iso_vietnam(message.sent)},
-        "expires": {"text": short_time(message.expires), "iso": iso_vietnam(message.expires)},
+        "sent": _moment(message.sent),
+        "expires": _moment(message.expires),
         "code": message.display_code,
         "url": message.url,
         "official_link": _official(content.link),

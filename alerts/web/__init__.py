@@ -9,7 +9,6 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -25,6 +24,7 @@ from alerts.clock import from_text
 from alerts.db import get_db
 from alerts.db import write
 from alerts.errors import N_
+from alerts.i18n import show_moment
 from alerts.staff import signin
 from alerts.store import audit as audit_store
 from alerts.web import account
@@ -104,7 +104,9 @@ def _on_http_error(error: HTTPException):
         413: _("What you sent is too large."),
         503: _(error.description) if error.description else "",
     }
-    return _error_page(error.code or 500, messages.get(error.code, error.name))
+    # The exception's own headers, e.g. the Allow that RFC 9110 requires on a 405.
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return _error_page(error.code or 500, messages.get(error.code, error.name), headers)
 
 
 def _on_unexpected_error(error: Exception):
@@ -160,7 +162,8 @@ def _require_totp_enrolment():
 
 
 def _security_headers(response):
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)  # a view's own policy (email previews) wins
     if current_app.config["ENV"] == "production":
         response.headers["Strict-Transport-Security"] = HSTS
     if request.endpoint != "static":
@@ -171,7 +174,7 @@ def _security_headers(response):
 
 def _localtime(value: str | None) -> str:
     """Format a stored UTC timestamp in the display time zone."""
-    return format_datetime(from_text(value), "short") if value else ""
+    return show_moment(from_text(value)) if value else ""
 
 
 def init_app(app: Flask) -> None:

@@ -19,7 +19,6 @@ from flask import current_app
 from flask import render_template
 from flask import request
 from flask.blueprints import BlueprintSetupState
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -32,6 +31,7 @@ from wtforms import TextAreaField
 from alerts.db import get_db
 from alerts.errors import NotFound
 from alerts.errors import Refused
+from alerts.i18n import show_day
 from alerts.models import Level
 from alerts.reports import filing
 from alerts.reports import screenshots
@@ -143,7 +143,7 @@ def start():
             show_refusal(error, form)
             status = error.status
         else:
-            purge_date = format_date(filed.purge_after, "dd/MM/yyyy")
+            purge_date = show_day(filed.purge_after)
             page = "report/filed.html"
             return render_template(page, filed=filed, kinds=filing.KINDS, purge_date=purge_date)
     return render_template("report/start.html", form=form, max_text=filing.MAX_TEXT), status

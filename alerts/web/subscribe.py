@@ -25,7 +25,6 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask.blueprints import BlueprintSetupState
-from flask_babel import format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -44,6 +43,7 @@ from alerts.clock import utcnow
 from alerts.db import get_db
 from alerts.errors import N_
 from alerts.errors import Refused
+from alerts.i18n import show_moment
 from alerts.residents import app_links
 from alerts.residents import subscriptions
 from alerts.web import commune_picker
@@ -157,7 +157,7 @@ def _subscribe(form: SubscribeForm):
             now=utcnow(),
         )
         qr = segno.make(offer.url, error="m").svg_data_uri(scale=4)
-        expires = format_datetime(from_text(offer.expires_at), "HH:mm, dd/MM/yyyy")
+        expires = show_moment(from_text(offer.expires_at))
         return render_template("subscribe/telegram.html", offer=offer, qr=qr, expires=expires)
     if form.channel.data == "zalo":
         accounts = app_links.zalo_accounts(db, regions)

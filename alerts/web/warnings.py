@@ -28,6 +28,7 @@ from alerts.clock import from_text
 from alerts.db import get_db
 from alerts.delivery import progress
 from alerts.models import Role
+from alerts.render import Rendering
 from alerts.store import audit as audit_store
 from alerts.store import deliveries as delivery_store
 from alerts.store import images as image_store
@@ -87,6 +88,12 @@ INDICATOR_FIELDS = ("phones", "accounts", "links")
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 LIST_PAGE = 50
 MAX_PAGE = 10_000
+# The email preview's own policy (see email_preview); these replace the admin's headers.
+EMAIL_PREVIEW_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline';"
+    " img-src 'self' data:; frame-ancestors 'self'",
+    "X-Frame-Options": "SAMEORIGIN",
+}
 
 
 def _zone() -> ZoneInfo:
@@ -330,6 +337,20 @@ def _page(alert: Alert, status: int = 200, **forms):
         review_form=forms.get("review_form") or ReviewForm(content_hash=alert.content_hash),
         cancel_form=forms.get("cancel_form") or ReasonForm(),
     ), status
+
+
+@bp.route("/<int:alert_id>/preview/email.html")
+@signed_in
+def email_preview(alert_id: int):
+    """The email exactly as it goes out, for the approval screen's sandboxed frame.
+
+    Its own policy: sandboxed (no scripts, an opaque origin), nothing loaded, but the inline
+    styles every email carries applied, and framed by our own pages only."""
+    alert = workflow.visible(get_db(), acting(), alert_id)
+    rendering = publication.preview(get_db(), alert, current_app.config).get("email")
+    if not isinstance(rendering, Rendering):
+        raise errors.NotFound(alert_id)
+    return Response(rendering.parts["html"], mimetype="text/html", headers=EMAIL_PREVIEW_HEADERS)
 
 
 def frame_doc(fragment: str, kind: str) -> str:

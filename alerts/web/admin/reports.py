@@ -20,7 +20,6 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_babel import format_datetime
 from flask_babel import format_decimal
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
@@ -38,6 +37,7 @@ from alerts import errors
 from alerts.clock import from_text
 from alerts.clock import utcnow
 from alerts.db import get_db
+from alerts.i18n import show_moment
 from alerts.models import Role
 from alerts.reports import filing
 from alerts.reports import inbox
@@ -89,7 +89,6 @@ HISTORY_LABELS = {
     "report.warning_drafted": _l("warning drafted from it"),
 }
 REPORT_CHANNEL_LABELS = {"portal": _l("Portal"), **CHANNEL_LABELS}
-TIME_FORMAT = "dd/MM/yyyy HH:mm"
 
 
 class MoveForm(FlaskForm):
@@ -120,8 +119,8 @@ class DraftForm(FlaskForm):
 
 @bp.app_template_filter("vn_time")
 def _vn_time(value: str | None) -> str:
-    """Show a stored UTC time as dd/mm/yyyy HH:MM in the display time zone."""
-    return format_datetime(from_text(value), TIME_FORMAT) if value else ""
+    """Show a stored UTC time in the reader's language, in the display time zone."""
+    return show_moment(from_text(value)) if value else ""
 
 
 @bp.app_template_filter("ago")
@@ -239,7 +238,7 @@ def _reach(found: Report) -> dict:
         "channel": where.channel,
         "free_text": where.channel != "sms" and found.status != "withdrawn",
         "window_open": where.channel != "zalo" or utcnow() < until,
-        "until": format_datetime(until, TIME_FORMAT),
+        "until": show_moment(until),
     }
 
 

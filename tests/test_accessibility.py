@@ -1,0 +1,142 @@
+"""axe-core, run through Playwright in Debian's chromium, on every portal page (on a phone)
+and every admin page (on a desktop), in Vietnamese and in English (issue 18): no serious or
+critical violation anywhere. The pages show the demo's warnings in every state (published,
+updated, cancelled, exercise), one waiting for approval, a draft and a resident's report."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerts.demo import warnings as demo_warnings
+from tests.browser_fixtures import sign_in_browser
+from tests.builders import CONFIG
+from tests.builders import create
+from tests.builders import submitted
+from tests.conftest import make_app
+from tests.report_builders import add_report
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+BLOCKING = {"serious", "critical"}
+PORTAL_PAGES = (
+    "/",
+    "/r/00070",
+    "/r/01",
+    "/r/99999",
+    "/a/NOSUCHCODE",
+    "/verify",
+    "/verify?q=Tin nhắn lạ không có mã",
+    "/verify/lookup?q=0912 345 678",
+    "/about/verify",
+    "/subscribe?region=00070",
+    "/subscriptions",
+    "/report?region=00070",
+    "/report/withdraw",
+)
+ADMIN_PAGES = (
+    "/admin/",
+    "/admin/warnings/",
+    "/admin/warnings/queue",
+    "/admin/warnings/new",
+    "/admin/users",
+    "/admin/users/new",
+    "/admin/templates",
+    "/admin/templates/new",
+    "/admin/channels",
+    "/admin/audit",
+    "/admin/reports",
+    "/admin/units/ca-01",
+    "/admin/demo/phones",
+    "/account/",
+)
+
+
+@pytest.fixture
+def app(db_path):
+    return make_app(db_path, **CONFIG | {"DATABASE": str(db_path)})
+
+
+@pytest.fixture
+def seeded(db):
+    """The demo's warnings, one waiting for approval, a draft and a report."""
+    demo_warnings.seed(db, CONFIG)
+    waiting = submitted(db, headline="Cảnh báo lừa đảo đang chờ duyệt")
+    draft = create(db, headline="Bản nháp cảnh báo lừa đảo")
+    report = add_report(db)
+    codes = [row[0] for row in db.execute("SELECT DISTINCT code FROM warnings WHERE code > ''")]
+    ids = [row[0] for row in db.execute("SELECT id FROM warnings")]
+    series = db.execute(
+        "SELECT COUNT(DISTINCT series_id) FROM warnings WHERE code > ''"
+    ).fetchone()[0]
+    return {
+        "codes": codes,
+        "ids": ids,
+        "series": series,
+        "waiting": waiting,
+        "draft": draft,
+        "report": report,
+    }
+
+
+def tab(browser, base: str, lang: str, viewport: dict):
+    """A fresh tab in ``lang`` with the given viewport."""
+    context = browser.new_context(viewport=viewport, locale="vi-VN")
+    context.add_cookies([{"name": "lang", "value": lang, "url": base}])
+    return context, context.new_page()
+
+
+def blocking(page) -> list[str]:
+    """Return the serious and critical axe violations of the page, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = []
+    for violation in Axe().run(page).response["violations"]:
+        if violation["impact"] in BLOCKING:
+            targets = [node["target"] for node in violation["nodes"]][:3]
+            found.append(f"{page.url}: {violation['id']} ({violation['impact']}) {targets}")
+    return found
+
+
+def check_all(page, base: str, paths) -> list[str]:
+    found = []
+    for path in paths:
+        response = page.goto(base + path)
+        assert response.status < 500, path
+        found += blocking(page)
+    return found
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_portal_page_on_a_phone(browser, live_server, seeded, lang):
+    context, page = tab(browser, live_server, lang, PHONE)
+    warnings = [f"/a/{code}" for code in seeded["codes"]]
+    feeds_and_regions = ["/r/00004", "/r/48"]
+    found = check_all(page, live_server, PORTAL_PAGES + tuple(warnings + feeds_and_regions))
+    page.goto(live_server + warnings[0])
+    shown = page.inner_text("article.warning")  # the fragment as the reader sees it
+    context.close()
+    assert not found, "\n".join(found)
+    assert len(warnings) >= seeded["series"]  # every published warning's page was checked
+    labels = {"vi": ("Đơn vị phát hành", "Hiệu lực đến"), "en": ("Issued by", "In force until")}
+    other = "en" if lang == "vi" else "vi"
+    assert all(label in shown for label in labels[lang]), shown
+    assert not any(label in shown for label in labels[other]), shown
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_admin_page_on_a_desktop(browser, live_server, seeded, lang):
+    context, page = tab(browser, live_server, lang, DESKTOP)
+    found = check_all(page, live_server, ["/auth/login"])
+    sign_in_browser(page, live_server, "bo.admin")
+    assert "/auth/login" not in page.url
+    warnings = [f"/admin/warnings/{alert_id}" for alert_id in seeded["ids"]]
+    extra = [
+        f"/admin/warnings/{seeded['draft']}/edit",
+        f"/admin/reports/{seeded['report']}",
+        "/admin/audit?page=2",
+    ]
+    found += check_all(page, live_server, ADMIN_PAGES + tuple(warnings + extra))
+    context.close()
+    assert not found, "\n".join(found)
