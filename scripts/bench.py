@@ -128,6 +128,17 @@ NGINX_SLOW = """\
 """
 
 
+def stop_processes(processes: list) -> None:
+    """Stop the servers a run started: all asked at once, then each given 5 s."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 class Sinks:
     """The fast sink and the 50 ms sink on two loopback ports; ``kind`` says what serves."""
 
@@ -192,13 +203,7 @@ class Sinks:
         return f"http://127.0.0.1:{self.slow_port if slow else self.fast_port}"
 
     def close(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(self.processes)
 
 
 def _sbin(name: str) -> str | None:

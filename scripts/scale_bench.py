@@ -331,13 +331,7 @@ class Servers:
         return f"http://127.0.0.1:{self.static_port}/{name}"
 
     def close(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        bench.stop_processes(self.processes)
 
 
 NGINX_STATIC = """\
