@@ -343,3 +343,28 @@ def test_in_a_browser_a_newcomer_taps_the_telegram_link_then_blocks_the_bot(page
     paused = page.locator(f"#telegram-{NEWCOMER_TG} li[data-status=disabled]")
     assert "blocked the bot" in paused.inner_text()
     assert states(db, "telegram", NEWCOMER_TG) == [("00070", "disabled", "blocked the bot")]
+
+
+def test_a_newcomers_subscribe_code_shows_on_the_phone_view(client, db):
+    """The fake gateway delivers nowhere: the code a newcomer asked for on the portal is
+    read on the demo's phone view, masked, as the README says."""
+    with running_fakes() as fakes:
+        demo_channels.seed(db, CONFIG, fakes.url, fakes.smtp_port)
+        form = {
+            "action": "subscribe",
+            "channel": "sms",
+            "address": "0912000111",
+            "regions": "00070",
+        }
+        assert post_form(client, "/subscribe", form).status_code == 302
+        dispatcher = Dispatcher(CONFIG)
+        try:
+            dispatcher.dispatch_due(db)
+        finally:
+            dispatcher.close()
+        (sent,) = [r.json["Content"] for r in fakes.state.recorded("esms")]
+        code = re.search(r"\b(\d{6})\b", sent).group(1)
+        sign_in(client, "hanoi.duyet")
+        page = client.get("/admin/demo/phones").get_data(as_text=True)
+    codes = page.split('id="codes"')[1].split("</section>")[0]
+    assert code in codes and "+84******111" in codes and "0912000111" not in codes

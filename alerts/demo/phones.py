@@ -21,6 +21,7 @@ import sqlite_utils
 from alerts.channels import Account
 from alerts.clock import utcnow
 from alerts.residents import app_links
+from alerts.residents.addresses import mask
 from alerts.security import vault
 from alerts.store import accounts as account_store
 from alerts.store import units as unit_store
@@ -150,3 +151,27 @@ def answers(db, config: Mapping, channel: str, address: str) -> list[str]:
             )
             texts.append(html.unescape(_TAG.sub("", str(text or ""))))
     return texts
+
+
+def gateway_sms(db, known: set[str], limit: int = 10) -> list[dict]:
+    """The SMS the fake gateway accepted for numbers that are no demo resident's, newest
+    first, masked: where a newcomer trying the subscribe page reads their code (the fake
+    delivers nothing, and the notices outbox erases a code once it is sent)."""
+    accounts = account_store.active_of_channels(db, ["sms"])
+    if not accounts:
+        return []
+    root = accounts[0].base_url.rstrip("/").rsplit("/", 1)[0]
+    try:
+        listed = httpx.get(
+            f"{root}/_control/requests", params={"channel": "esms"}, timeout=TIMEOUT
+        ).json()
+    except (httpx.TransportError, ValueError):
+        return []
+    found = []
+    for request in reversed(listed):
+        body = request.get("json") if isinstance(request.get("json"), dict) else {}
+        phone = str(body.get("Phone") or "")
+        number = f"+84{phone[1:]}" if phone.startswith("0") else f"+{phone.lstrip('+')}"
+        if request.get("status") == 200 and phone and number not in known:
+            found.append({"address": mask("sms", number), "text": str(body.get("Content", ""))})
+    return found[:limit]

@@ -117,8 +117,14 @@ def phones():
     shown = {(i["channel"], i["address"]) for i in inboxes}
     newcomers = [c for key, c in chats.items() if c["newcomer"] and key not in shown]
     broadcasts = _received(db, delivery_store.sent_broadcasts(db))
+    residents_sms = demo_channels.RESIDENTS + demo_channels.TEST_RESIDENTS
+    codes = demo_phones.gateway_sms(db, {a for c, a, _r in residents_sms if c == "sms"})
     return render_template(
-        "demo/phones.html", inboxes=inboxes, newcomers=newcomers, broadcasts=broadcasts
+        "demo/phones.html",
+        inboxes=inboxes,
+        newcomers=newcomers,
+        broadcasts=broadcasts,
+        codes=codes,
     )
 
 
