@@ -336,6 +336,7 @@ class Servers:
 
 NGINX_STATIC = """\
 worker_processes 1;
+daemon off;
 pid {tmp}/static-nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
