@@ -86,10 +86,20 @@ def test_the_handshake_echoes_the_challenge_for_our_verify_token(fb):
     assert verify(fb, challenge="1158201444") == {"status": 200, "body": "1158201444"}
 
 
-def test_the_handshake_refuses_a_wrong_token_or_mode(fb):
+def test_the_handshake_refuses_a_wrong_token_or_mode(db, fb):
     assert verify(fb, verify_token="vt-guessed")["status"] == 403
     assert verify(fb, mode="unsubscribe")["status"] == 403
     assert verify(fb, challenge="<script>")["status"] == 400  # never echoed back
+    refused = db.execute("SELECT detail FROM audit_log WHERE action = 'hook.refused'").fetchall()
+    reasons = [json.loads(row[0])["reason"] for row in refused]
+    assert reasons == [
+        "handshake refused (403)",
+        "handshake refused (403)",
+        "handshake refused (400)",
+    ]
+    assert not any("vt-guessed" in row[0] for row in refused)  # nothing the caller sent
+    assert verify(fb, challenge="1158201444")["status"] == 200
+    assert len(db.execute("SELECT 1 FROM audit_log WHERE action = 'hook.refused'").fetchall()) == 3
 
 
 def test_a_residents_message_is_stored_for_the_worker(db, fb):

@@ -114,6 +114,8 @@ def take(
         if answer is None:
             _refuse(db, channel, account_id, "GET without a handshake", ip)
             return Answer(405, "method not allowed")
+        if answer.status >= 400:  # a guessed verify token, a wrong mode, an odd challenge
+            _refuse(db, channel, account_id, f"handshake refused ({answer.status})", ip)
         return answer
     try:
         verdict = receiver.receive(account, call)
