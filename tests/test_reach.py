@@ -197,6 +197,8 @@ def test_the_timeline_buckets_deliveries_and_receipts_per_minute(db, hanoi, fake
         "SELECT COUNT(*) FROM deliveries WHERE warning_id = ? AND channel != 'sms'", [alert.id]
     ).fetchone()[0]
     assert found.totals["sent"] == 6 + others and found.totals["failed"] == 1
+    # The warning page's card reads the same totals from the kept counts, not the rows.
+    assert timeline.totals(db, alert) == found.totals
 
 
 def test_a_long_history_is_bucketed_wider(db, hanoi, fakes):

@@ -110,8 +110,7 @@ def _reach_of_alert(alert: Alert) -> dict:
     """What the warning page's reach card shows: who it will reach, or how far it went."""
     if alert.published_at is None:
         return {"audience": reach_audience.audience(get_db(), alert)}
-    found = reach_timeline.timeline(get_db(), alert)
-    return {"timeline": found, "charts": _timeline_charts(found)}
+    return {"totals": reach_timeline.totals(get_db(), alert)}  # the minutes: their own page
 
 
 def _local(minute: str, pattern: str) -> str:
