@@ -666,6 +666,17 @@ def add_fake_telegram(db, config: dict, url: str) -> int:
     )
 
 
+def report_paced(template: Path, tmp: Path, config: dict) -> None:
+    """Report the paced fan-out against the fake Telegram API (paced_per_s, paced_429s)."""
+    result = paced(template, tmp, config)
+    note(
+        f"paced: {result['sent']} sent, {result['requests']} requests reached the fake,"
+        f" {result['refused']} answered 429 ({result['recorded_429']} in the engine's history)"
+    )
+    report("paced_per_s", result["sent"] / result["seconds"])
+    report("paced_429s", result["refused"])
+
+
 def paced(template: Path, tmp: Path, config: dict) -> dict:
     """300 residents' Telegram chats through the engine against the fake Bot API (30/s per
     bot, 1/s per chat, a sliding one-second window). Returns seconds, sent, the requests the
@@ -870,7 +881,9 @@ def main(argv: list[str]) -> int:
         "--profile", action="store_true", help="only profile the engine's fan-out of N (cProfile)"
     )
     parser.add_argument(
-        "--only", choices=["enqueue"], help="only one figure (enqueue: enqueue_1m_s)"
+        "--only",
+        choices=["enqueue", "paced"],
+        help="only one figure (enqueue: enqueue_1m_s; paced: paced_per_s and paced_429s)",
     )
     args = parser.parse_args(argv)
     logging.getLogger("apprise").setLevel(logging.ERROR)
@@ -895,8 +908,8 @@ def main(argv: list[str]) -> int:
             if args.profile:
                 profile_engine(template, tmp, config, sinks.url(), args.n)
                 return 0
-            if args.only == "enqueue":
-                report_enqueue(template, tmp, config)
+            if args.only:
+                {"enqueue": report_enqueue, "paced": report_paced}[args.only](template, tmp, config)
                 return 0
             measure(tmp, template, config, sinks, args.n, concurrency)
         finally:
@@ -1002,13 +1015,7 @@ def measure(tmp: Path, template: Path, config: dict, sinks: Sinks, n: int, concu
     report_enqueue(template, tmp, config)
 
     # 7. Paced against the fake Telegram API.
-    result = paced(template, tmp, config)
-    note(
-        f"paced: {result['sent']} sent, {result['requests']} requests reached the fake,"
-        f" {result['refused']} answered 429 ({result['recorded_429']} in the engine's history)"
-    )
-    report("paced_per_s", result["sent"] / result["seconds"])
-    report("paced_429s", result["refused"])
+    report_paced(template, tmp, config)
 
     # 8. A gateway that never answers, with a commune's SMS queued on it.
     result = hanging(template, tmp, config)

@@ -316,7 +316,8 @@ class Drain:
     async def _slot(self, lane: Lane) -> None:
         """One of a lane's slots: take the next attempt, wait for its pacing turn, have its
         start made durable (none if it was cancelled meanwhile), send, and hand the
-        result to the writer. A 429 holds the whole account for the time it says."""
+        result to the writer. The turn counts until a period after the answer
+        (alerts/delivery/pacing.py); a 429 holds the whole account for the time it says."""
         me = asyncio.current_task()
         while True:
             work, account, item = await lane.take()
@@ -332,9 +333,9 @@ class Drain:
                 del self.in_slots[me]
                 self._forget([work])
                 continue
-            turn.sent()
             del self.in_slots[me]
             result = await self.sender.send(work, account, item)
+            turn.answered()
             self.sender.hold(work.account_id, result[1])
             self._finished(result)
 

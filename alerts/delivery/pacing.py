@@ -3,13 +3,16 @@
 Providers count what reaches them in a sliding window (Telegram: 30 messages in any second
 per bot, one a second per chat, 20 a minute per group or channel,
 https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this), so we
-count the same way: a window holds the moments its last sends left, and a turn is granted
-only while the sends in the window plus the turns granted and not yet sent stay under the
-limit. Counting the granted turns makes the limit hold for the moments the requests
-actually leave, however late after its turn each one does (the slot first writes that
-its attempt starts): take the send with the latest turn in any window of the period;
-when it was granted, every other send of that window had been granted before and was
-either still pending or already sent within the period, so it was counted.
+count the same way. The provider counts each request at the moment it arrives, which we
+never see: only that it lies between the turn we granted and the answer we read. So a
+turn holds its place in the window from its grant until a whole period after its answer,
+and a turn is granted only while fewer than the limit are held. That bound needs no guess
+of the jitter in between (seen: requests bunched by 100 ms on a loaded machine, which a
+window counting the moments they left let through as a 31st in the provider's second):
+take the send with the latest turn in any period of arrivals; every other send of that
+period was granted before it and answered after its arrival, so less than a period before
+that turn, and was still held when it was granted. The cost is the answer's round trip
+added to each place's period (28/s at a 5 ms round trip: 27.9/s).
 
 Counting alone would let a whole second's worth leave at once, and a burst reaches the
 provider spread out, to be counted next to the following one: each account's turns are
@@ -30,39 +33,40 @@ from collections.abc import Hashable
 from collections.abc import Sequence
 
 BURST_SECONDS = 0.02
-# How long a waiter sleeps when the window is full of turns not yet sent (their send
-# moment, which frees nothing before a period has passed, is not known yet).
+# How long a waiter sleeps when the window is full of turns not yet answered (their
+# answer, which frees nothing before a period has passed, is not known yet).
 POLL_SECONDS = 0.01
 
 
 class Window:
-    """At most ``limit`` sends in any ``period`` seconds, counted when each one leaves."""
+    """At most ``limit`` sends in any ``period`` seconds of arrivals: a place is held from
+    its turn until ``period`` after its answer."""
 
     def __init__(self, limit: int, period: float):
         self.limit = limit
         self.period = period
-        self.sent: deque[float] = deque()
-        self.pending = 0  # turns granted, not yet sent or given back
+        self.answered: deque[float] = deque()  # moments of answers, oldest first
+        self.pending = 0  # turns granted, not yet answered or given back
         self.held_until = 0.0
 
     def wait(self, now: float) -> float:
         """Return how long until a turn could be granted (0: now)."""
         if now < self.held_until:
             return self.held_until - now
-        while self.sent and now - self.sent[0] >= self.period:
-            self.sent.popleft()
-        if len(self.sent) + self.pending < self.limit:
+        while self.answered and now - self.answered[0] >= self.period:
+            self.answered.popleft()
+        if len(self.answered) + self.pending < self.limit:
             return 0.0
-        if len(self.sent) >= self.limit or not self.pending:
-            return max(self.sent[0] + self.period - now, 0.0) or POLL_SECONDS
+        if len(self.answered) >= self.limit or not self.pending:
+            return max(self.answered[0] + self.period - now, 0.0) or POLL_SECONDS
         return POLL_SECONDS
 
     def grant(self, now: float) -> None:
         self.pending += 1
 
-    def sent_at(self, now: float) -> None:
+    def answered_at(self, now: float) -> None:
         self.pending -= 1
-        self.sent.append(now)
+        self.answered.append(now)
 
     def give_back(self) -> None:
         self.pending -= 1
@@ -72,7 +76,7 @@ class Window:
         return (
             not self.pending
             and now >= self.held_until
-            and not (self.sent and now - self.sent[-1] < self.period)
+            and not (self.answered and now - self.answered[-1] < self.period)
         )
 
 
@@ -83,8 +87,8 @@ class Spacing:
     every 36 ms), so no burst reaches the provider to be counted late and the next one
     early; a gateway taking thousands a second is not paced message by message (5000/s:
     100 per 20 ms).
-    Granting by the turn rather than the send lets the next turn come while the last one
-    is still having its start written; the account's Window keeps the count honest."""
+    Granting by the turn rather than the answer lets the next turn come while the last
+    one is still on its way; the account's Window keeps the count honest."""
 
     def __init__(self, rate: float):
         self.rate = rate
@@ -101,7 +105,7 @@ class Spacing:
     def grant(self, now: float) -> None:
         self.tokens -= 1
 
-    def sent_at(self, now: float) -> None:
+    def answered_at(self, now: float) -> None:
         return None
 
     def give_back(self) -> None:
@@ -115,8 +119,9 @@ Limit = Window | Spacing
 
 
 class Turn:
-    """A granted turn in some limits: ``sent`` when the request leaves, or ``give_back``
-    if it never does (the attempt was cancelled meanwhile)."""
+    """A granted turn in some limits: ``answered`` once the provider's answer is read (or
+    the attempt gave up waiting for it), or ``give_back`` if the request never left (the
+    attempt was cancelled meanwhile)."""
 
     def __init__(self, limits: Sequence[Limit]):
         self.limits = limits
@@ -124,10 +129,10 @@ class Turn:
         for limit in limits:
             limit.grant(now)
 
-    def sent(self) -> None:
+    def answered(self) -> None:
         now = time.monotonic()
         for limit in self.limits:
-            limit.sent_at(now)
+            limit.answered_at(now)
         self.limits = ()
 
     def give_back(self) -> None:
