@@ -49,7 +49,7 @@ from flask import session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 
-from alerts.db import get_db
+from alerts.db import kept_reader
 from alerts.i18n import LANG_ARG
 from alerts.i18n import LANG_COOKIE
 from alerts.i18n import LANGUAGES
@@ -164,7 +164,7 @@ def cached(*, localized: bool = True, lifetime: int | None = None):
         def serve(**kwargs):
             if localized and (moved := _language_redirect()) is not None:
                 return moved
-            version = portal_changes.version(get_db())
+            version = portal_changes.version(kept_reader())
             key = (request.path, str(get_locale()) if localized else "")
             keep = set(request.args) <= {LANG_ARG}
             entry = cache().get(key) if keep else None
