@@ -36,16 +36,22 @@ def config(tmp: Path, upstream: str, port: int) -> str:
     return text
 
 
-def start(tmp: Path, upstream: str, port: int, access_log: bool = True) -> subprocess.Popen:
+def start(tmp: Path, upstream: str, port: int, *, measured: bool = False) -> subprocess.Popen:
     """Check and start nginx in the foreground in ``tmp`` in front of ``upstream``; return
-    the process once it serves (the caller terminates it)."""
+    the process once it serves (the caller terminates it).
+
+    A test runs it as one process with an access log. ``measured``, it runs as configured
+    (a master and ``worker_processes auto``, which as root serve as nobody: ``tmp`` must
+    let them in) without one, as a benchmark needs.
+    """
     text = config(tmp, upstream, port)
-    if not access_log:
+    if measured:
         text = text.replace(f"access_log {tmp}/access.log;", "access_log off;")
     conf = tmp / "nginx.conf"
     conf.write_text(text)
-    directives = f"daemon off; master_process off; pid {tmp}/nginx.pid;"
-    directives += f" error_log {tmp}/error.log;"
+    directives = f"daemon off; pid {tmp}/nginx.pid; error_log {tmp}/error.log;"
+    if not measured:
+        directives += " master_process off;"
     argv = [NGINX, "-p", str(tmp), "-c", str(conf), "-g", directives]
     check = subprocess.run([*argv[:-2], "-t", *argv[-2:]], capture_output=True, text=True)
     if check.returncode != 0:
