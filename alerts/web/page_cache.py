@@ -15,8 +15,10 @@ shows through them:
   feed readers revalidate with a 304 and no body.
 - In this process, rendered bodies are kept by route and language with the portal's version
   (``alerts/store/portal_changes.py``: bumped by a trigger in the very transaction that
-  publishes, updates, cancels or expires), read once per request: a hot warning page is
-  rendered once per change, not per request. An entry is also re-rendered after
+  publishes, updates, cancels or expires), read once per request on the connection this
+  server thread keeps (``alerts/db.py``: ``kept_reader``), so a hit opens no connection
+  yet sees a change at once: a hot warning page is rendered once per change, not per
+  request. An entry is also re-rendered after
   ``LOCAL_SECONDS``, for what the clock alone changes (a warning passing its expiry before
   the worker marks it, the list of the last days). Bounded to ``MAX_BYTES`` of bodies,
   least recently used first out; pages with a search query are not kept (each query is
