@@ -34,7 +34,6 @@ from alerts.store import portal_changes
 
 log = logging.getLogger("alerts.worker")
 TIMEOUT_SECONDS = 2.0
-METHODS = ("GET", "PURGE")
 
 
 class Purger:
@@ -42,7 +41,7 @@ class Purger:
 
     def __init__(self, db: sqlite_utils.Database, config: Mapping) -> None:
         self.pattern = config.get("CACHE_PURGE_URL") or ""
-        self.method = config.get("CACHE_PURGE_METHOD") or METHODS[0]
+        self.method = config.get("CACHE_PURGE_METHOD") or "GET"
         self.seen = portal_changes.version(db) if self.pattern else 0
 
     def purge_changes(self, db: sqlite_utils.Database) -> list[str]:
