@@ -99,6 +99,13 @@ def _purge_pattern(value: str) -> str:
     return url
 
 
+def _purge_method(value: str) -> str:
+    method = value.strip().upper()
+    if method not in ("GET", "PURGE"):
+        raise ValueError("must be GET or PURGE")
+    return method
+
+
 def _segments(value: str) -> int:
     number = _positive_int(value)
     if number > 10:
@@ -189,8 +196,15 @@ SETTINGS = (
         "CACHE_PURGE_URL",
         _purge_pattern,
         "",
-        "Where the worker sends PURGE for each changed public page, e.g."
-        " http://127.0.0.1:8080/purge{path} (empty: caches expire on their own).",
+        "Where the worker refreshes (or purges) each changed public page, e.g."
+        " http://127.0.0.1:8080/refresh{path} (empty: caches expire on their own).",
+    ),
+    Setting(
+        "CACHE_PURGE_METHOD",
+        _purge_method,
+        "GET",
+        "GET for a refresh location (config/nginx.conf.example), PURGE for caches that"
+        " drop a copy on it (Varnish, a CDN).",
     ),
     Setting(
         "WORKER_LEASE_SECONDS",

@@ -10,6 +10,7 @@ where a deferred transaction that upgrades would fail at once with "database is 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,6 +81,20 @@ def get_db() -> sqlite_utils.Database:
     if "db" not in g:
         g.db = open_db(current_app.config["DATABASE"], current_app.config["BUSY_TIMEOUT_MS"])
     return g.db
+
+
+def kept_reader() -> sqlite_utils.Database:
+    """Return this thread's connection kept open for the app's reads on every request.
+
+    Opening a connection (its pragmas, WAL's shared memory) and closing it cost more than
+    a hot public page itself (issue 17). Each statement on it in autocommit mode is its
+    own read transaction, so it sees every commit made before it, like a fresh one. Only
+    for reads that leave no statement open (fetch every row); writes use ``get_db()``.
+    """
+    kept = current_app.extensions.setdefault("alerts.kept_readers", threading.local())
+    if getattr(kept, "db", None) is None:
+        kept.db = open_db(current_app.config["DATABASE"], current_app.config["BUSY_TIMEOUT_MS"])
+    return kept.db
 
 
 def close_db(_error: BaseException | None = None) -> None:

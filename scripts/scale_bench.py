@@ -6,9 +6,11 @@ communes, 10,000 warnings over two years, 100 deliveries each, 100,000 audit ent
 Everything happens in a temporary directory: the database is seeded in SQL (a few real
 warnings through the workflow, one of them national with its fan-out queued to the end,
 the history cloned from them), then served by waitress as ``scripts/run`` serves it.
-The portal is loaded with wrk (32 connections; a Python client when wrk is missing) and
-compared with nginx serving a static file of the same size in the same run; admin pages
-and /verify are timed one request after another, signed in.
+The portal is loaded with wrk (32 connections; a Python client when wrk is missing) through
+the app alone and through nginx's cache as config/nginx.conf.example configures it (its
+"site:" lines set by tests/nginx_front.py), each compared with nginx serving a static file
+of the same bytes in the same run; admin pages and /verify are timed one request after
+another, signed in.
 
 Each figure is printed as ``name=value`` when measured; the last line holds them all.
 What they mean is in the README ("Data-scale benchmark").
@@ -39,12 +41,17 @@ import bench  # noqa: E402  (scripts/bench.py: figures, ports, the template, the
 from bench import note  # noqa: E402
 from bench import report  # noqa: E402
 
+from tests import nginx_front  # noqa: E402  (config/nginx.conf.example, its site: lines set)
+
 CONNECTIONS = 32
 DAYS = 730  # the history spans two years
 CODE_LETTERS = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # a verification code's (no 0/O/1/I)
 TARGETS = {
     "warning_app_per_s": (">=", 1_000.0),
     "feed_app_per_s": (">=", 300.0),
+    "warning_nginx_vs_static": (">=", 0.5),
+    "region_nginx_vs_static": (">=", 0.5),
+    "feed_nginx_vs_static": (">=", 0.5),
     "admin_p95_ms": ("<", 200.0),
     "verify_p95_ms": ("<", 100.0),
     "lookup_p95_ms": ("<", 100.0),
@@ -290,11 +297,14 @@ def seed_audit(db, n: int) -> None:
 
 
 class Servers:
-    """The app under waitress (as scripts/run serves it) and nginx for the static files."""
+    """The app under waitress (as scripts/run serves it); nginx for the static files, and
+    nginx as config/nginx.conf.example configures it in front of the app (its cache)."""
 
     def __init__(self, tmp: Path, config: dict, threads: int):
         self.tmp, self.processes = tmp, []
         self.app_port, self.static_port = bench.free_port(), bench.free_port()
+        self.front_port = bench.free_port()
+        tmp.chmod(0o711)  # nginx's workers, as nobody when started by root, pass through
         env = {**os.environ, **{f"ALERTS_{k}": _setting(v) for k, v in config.items()}}
         waitress = Path(sys.executable).parent / "waitress-serve"
         self._start(
@@ -305,7 +315,7 @@ class Servers:
         )
         bench.wait_for_port(self.app_port, 60)
         self.static = tmp / "static"
-        self.static.mkdir()
+        self.static.mkdir(mode=0o755)
         nginx = shutil.which("nginx") or bench._sbin("nginx")
         self.nginx = bool(nginx)
         if nginx:
@@ -317,6 +327,10 @@ class Servers:
                 "nginx.log",
             )
             bench.wait_for_port(self.static_port)
+            front = tmp / "front"
+            front.mkdir(mode=0o755)
+            app = f"127.0.0.1:{self.app_port}"
+            self.processes.append(nginx_front.start(front, app, self.front_port, measured=True))
 
     def _start(self, argv: list[str], env, log: str) -> None:
         with open(self.tmp / log, "wb") as out:
@@ -325,9 +339,13 @@ class Servers:
     def app(self, path: str) -> str:
         return f"http://127.0.0.1:{self.app_port}{path}"
 
+    def front(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.front_port}{path}"
+
     def static_copy(self, name: str, body: bytes) -> str:
         """A static file with the same bytes, served by nginx; its URL."""
         (self.static / name).write_bytes(body)
+        (self.static / name).chmod(0o644)
         return f"http://127.0.0.1:{self.static_port}/{name}"
 
     def close(self) -> None:
@@ -335,7 +353,7 @@ class Servers:
 
 
 NGINX_STATIC = """\
-worker_processes 1;
+worker_processes auto;
 daemon off;
 pid {tmp}/static-nginx.pid;
 events {{ worker_connections 1024; }}
@@ -411,7 +429,8 @@ def percentile(values: list[float], p: int) -> float:
 
 
 def measure_portal(servers: Servers, live: dict, seconds: float, tmp: Path) -> None:
-    """The hot public pages through the app alone, each against nginx's static copy."""
+    """The hot public pages through the app alone and through nginx's cache, each against
+    nginx serving a static copy of the same bytes."""
     import httpx
 
     pages = {
@@ -422,16 +441,34 @@ def measure_portal(servers: Servers, live: dict, seconds: float, tmp: Path) -> N
     for name, path in pages.items():
         body = httpx.get(servers.app(path), timeout=30).raise_for_status().content
         report(f"{name}_bytes", len(body))
-        rate, p95, failed = load(servers.app(path), seconds, tmp)
-        report(f"{name}_app_per_s", rate)
-        report(f"{name}_app_p95_ms", p95)
-        if failed:
-            note(f"{name}: {failed} requests failed through the app")
+        rates = {"app": loaded(name, "app", servers.app(path), seconds, tmp)}
         if servers.nginx:
-            static_rate, static_p95, _ = load(servers.static_copy(name, body), seconds, tmp)
-            report(f"{name}_static_per_s", static_rate)
-            report(f"{name}_static_p95_ms", static_p95)
-            report(f"{name}_app_vs_static", rate / static_rate)
+            rates["nginx"] = loaded(name, "nginx", cached(servers, path, body), seconds, tmp)
+            static = loaded(name, "static", servers.static_copy(name, body), seconds, tmp)
+            for way, rate in rates.items():
+                report(f"{name}_{way}_vs_static", rate / static)
+
+
+def loaded(name: str, way: str, url: str, seconds: float, tmp: Path) -> float:
+    """Load ``url``, report ``<name>_<way>_per_s`` and its p95; return the rate."""
+    rate, p95, failed = load(url, seconds, tmp)
+    report(f"{name}_{way}_per_s", rate)
+    report(f"{name}_{way}_p95_ms", p95)
+    if failed:
+        note(f"{name}: {failed} requests failed ({way})")
+    return rate
+
+
+def cached(servers: Servers, path: str, body: bytes) -> str:
+    """The page's URL through nginx's cache, once the cache holds it (the same bytes)."""
+    import httpx
+
+    url = servers.front(path)
+    for _ in range(2):
+        answer = httpx.get(url, timeout=30, headers={"Accept-Encoding": "identity"})
+    if answer.headers.get("X-Cache-Status") != "HIT" or answer.content != body:
+        note(f"{path}: not a cache hit through nginx ({answer.headers.get('X-Cache-Status')})")
+    return url
 
 
 def signed_in(servers: Servers, username: str):
@@ -491,9 +528,14 @@ SUMMARY = (
     "warning_app_per_s",
     "warning_app_p95_ms",
     "warning_app_vs_static",
+    "warning_nginx_per_s",
+    "warning_nginx_p95_ms",
+    "warning_nginx_vs_static",
     "region_app_per_s",
+    "region_nginx_vs_static",
     "feed_app_per_s",
     "feed_app_vs_static",
+    "feed_nginx_vs_static",
     "admin_progress_p95_ms",
     "admin_warning_p95_ms",
     "admin_p95_ms",
@@ -547,7 +589,7 @@ def run(tmp: Path, sizes: Sizes, args, started: float) -> None:
     servers = Servers(tmp, config, args.threads)
     try:
         if not servers.nginx:
-            note("nginx is not installed: no static ceiling, no ratios")
+            note("nginx is not installed: no static ceiling, no cache in front, no ratios")
         measure_portal(servers, live, args.seconds, tmp)
         measure_admin(servers, live, args.repeats)
         measure_verify(servers, live, args.repeats)

@@ -106,3 +106,21 @@ def test_an_sqlite_too_old_for_the_outbox_is_refused_with_a_clear_error(tmp_path
     with pytest.raises(db_module.SQLiteTooOld, match=r"SQLite 3\.37\.2 is too old: .*3\.38\.0\+"):
         open_db(tmp_path / "old.db")
     assert not (tmp_path / "old.db").exists()
+
+
+def test_the_kept_reader_sees_each_commit_at_once_and_holds_no_snapshot(app, db):
+    """The connection a thread keeps for the portal's version (issue 17) reads like a new
+    one: another connection's commit shows on the next read, and between reads it holds
+    no read transaction (a checkpoint can empty the WAL behind it)."""
+    from alerts.db import kept_reader
+    from alerts.store import portal_changes
+    from tests.builders import published
+
+    with app.app_context():
+        kept = kept_reader()
+        before = portal_changes.version(kept)
+        published(db)
+        assert portal_changes.version(kept) > before
+        assert kept_reader() is kept  # the same connection, not a new one per request
+        busy, _log, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0 and not kept.conn.in_transaction

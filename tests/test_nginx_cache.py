@@ -6,30 +6,28 @@ the cache to another visitor. The shared lifetime is 2 s here (3 s bound), not 2
 from __future__ import annotations
 
 import re
-import shutil
 import socket
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from alerts.delivery.cache_purge import Purger
 from alerts.web import page_cache
+from tests import nginx_front
 from tests.builders import CONFIG
 from tests.builders import published
 from tests.conftest import make_app
 from tests.test_portal import cancel
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "config" / "nginx.conf.example"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SECONDS = 2
 BOUND = page_cache.visible_within(SECONDS)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 pytestmark = pytest.mark.skipif(
-    not Path(NGINX).exists(),
+    not Path(nginx_front.NGINX).exists(),
     reason="nginx is not installed: scripts/test installs Debian's nginx-light as root"
     " (or: sudo apt-get install -y nginx-light)",
 )
@@ -51,46 +49,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _config(tmp: Path, upstream: str, port: int) -> str:
-    """Return the example with its "site:" lines pointed at this test's places."""
-    text = EXAMPLE.read_text(encoding="utf-8")
-    replaced = {
-        "/var/cache/nginx/alerts": str(tmp / "cache"),
-        "server 127.0.0.1:5000;": f"server {upstream};",
-        "listen 8080;": f"listen 127.0.0.1:{port};",
-        "/srv/alerts/alerts/static/": f"{ROOT / 'alerts' / 'static'}/",
-        "http {\n": f"http {{\n    access_log {tmp}/access.log;\n"
-        f"    client_body_temp_path {tmp}/body;\n    proxy_temp_path {tmp}/proxy;\n",
-    }
-    for old, new in replaced.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    return text
-
-
 @pytest.fixture
 def proxy(live_server, tmp_path):
     """nginx on a free loopback port in front of the live app; its base URL."""
     port = _free_port()
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(_config(tmp_path, live_server.removeprefix("http://"), port))
-    directives = f"daemon off; master_process off; pid {tmp_path}/nginx.pid;"
-    directives += f" error_log {tmp_path}/error.log;"
-    check = subprocess.run(
-        [NGINX, "-t", "-p", str(tmp_path), "-c", str(conf), "-g", directives],
-        capture_output=True,
-        text=True,
-    )
-    assert check.returncode == 0, check.stderr
-    server = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf), "-g", directives])
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(base + "/static/portal.js", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    yield base
+    server = nginx_front.start(tmp_path, live_server.removeprefix("http://"), port)
+    yield f"http://127.0.0.1:{port}"
     server.terminate()
     server.wait(timeout=10)
 
@@ -130,6 +94,38 @@ def test_a_cancel_shows_through_the_cache_within_the_bound(proxy, db):
         assert time.monotonic() - cancelled <= BOUND + 1, "the cancel did not show in time"
         time.sleep(0.2)
     assert "HỦY" in httpx.get(f"{proxy}/a/{alert.code}.cap").text
+
+
+def test_the_workers_refresh_shows_a_cancel_at_once(proxy, db):
+    """The worker's purge hook against stock nginx: GET /refresh<path> from this machine
+    stores the app's current page under the public key (config/nginx.conf.example)."""
+    alert = published(db)
+    url = f"{proxy}/a/{alert.code}?lang=en"
+    purger = Purger(db, {"CACHE_PURGE_URL": proxy + "/refresh{path}"})  # GET, the default
+    assert "In force until" in httpx.get(url).text and _status(httpx.get(url)) == "HIT"
+    cancelled = time.monotonic()
+    cancel(db, alert)
+    stale = httpx.get(url)  # without the refresh: the copy from before the cancel
+    assert _status(stale) == "HIT" and "This warning was cancelled" not in stale.text
+    assert f"/a/{alert.code}?lang=en" in purger.purge_changes(db)
+    fresh = httpx.get(url)
+    assert _status(fresh) == "HIT" and "This warning was cancelled" in fresh.text
+    assert time.monotonic() - cancelled < BOUND / 3
+    assert "HỦY" in httpx.get(f"{proxy}/a/{alert.code}.cap").text
+
+
+def test_a_refresh_from_elsewhere_is_refused_and_changes_nothing(proxy, db):
+    """Only 127.0.0.1 may refresh: another address (127.0.0.2 is not it) gets a 403."""
+    alert = published(db)
+    path = f"/a/{alert.code}?lang=en"
+    assert _status(httpx.get(proxy + path)) == "MISS"
+    cancel(db, alert)
+    elsewhere = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=elsewhere) as outsider:
+        refused = outsider.get(f"{proxy}/refresh{path}")
+    assert refused.status_code == 403 and "cancelled" not in refused.text
+    kept = httpx.get(proxy + path)
+    assert _status(kept) == "HIT" and "This warning was cancelled" not in kept.text
 
 
 def test_no_page_with_a_csrf_token_or_a_session_comes_from_the_cache(proxy, db):

@@ -30,6 +30,7 @@ from tests.test_portal import cancel
 from tests.test_portal import update
 
 SHARED = page_cache.cache_control(20)
+PURGE = {"CACHE_PURGE_METHOD": "PURGE"}  # Varnish, a CDN: the fake takes PURGE
 
 
 @pytest.fixture
@@ -151,7 +152,7 @@ def test_the_page_cache_is_bounded_and_drops_the_least_recently_used():
 
 def test_the_worker_purges_what_a_change_touched(db):
     with FakePurge(held={"/", "/r/01"}) as fake:
-        purger = Purger(db, {"CACHE_PURGE_URL": fake.url + "/purge{path}"})
+        purger = Purger(db, {"CACHE_PURGE_URL": fake.url + "/purge{path}", **PURGE})
         assert purger.purge_changes(db) == [] and fake.received == []
         alert = published(db)
         paths = purger.purge_changes(db)
@@ -171,12 +172,12 @@ def test_the_worker_purges_what_a_change_touched(db):
 
 def test_a_failing_purge_is_logged_and_the_worker_goes_on(db, caplog):
     with FakePurge(failing=True) as fake:
-        purger = Purger(db, {"CACHE_PURGE_URL": fake.url + "/purge{path}"})
+        purger = Purger(db, {"CACHE_PURGE_URL": fake.url + "/purge{path}", **PURGE})
         published(db)
         with caplog.at_level(logging.WARNING, logger="alerts.worker"):
             assert purger.purge_changes(db)
     assert "Cache purge failed" in caplog.text and "(503)" in caplog.text
-    nowhere = Purger(db, {"CACHE_PURGE_URL": "http://127.0.0.1:9/purge{path}"})
+    nowhere = Purger(db, {"CACHE_PURGE_URL": "http://127.0.0.1:9/purge{path}", **PURGE})
     published(db, headline="Cảnh báo thứ hai")
     assert nowhere.purge_changes(db)  # refused connections: logged, not raised
 

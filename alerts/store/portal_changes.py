@@ -10,8 +10,8 @@ import sqlite_utils
 
 def version(db: sqlite_utils.Database) -> int:
     """Return the number of the last change residents can see (0 before any)."""
-    row = db.execute("SELECT seq FROM portal_changes ORDER BY seq DESC LIMIT 1").fetchone()
-    return row[0] if row else 0
+    rows = db.execute("SELECT seq FROM portal_changes ORDER BY seq DESC LIMIT 1").fetchall()
+    return rows[0][0] if rows else 0  # every row fetched: no read transaction left open
 
 
 def changed_since(db: sqlite_utils.Database, seq: int) -> list[tuple[int, str | None]]:

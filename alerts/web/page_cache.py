@@ -15,8 +15,10 @@ shows through them:
   feed readers revalidate with a 304 and no body.
 - In this process, rendered bodies are kept by route and language with the portal's version
   (``alerts/store/portal_changes.py``: bumped by a trigger in the very transaction that
-  publishes, updates, cancels or expires), read once per request: a hot warning page is
-  rendered once per change, not per request. An entry is also re-rendered after
+  publishes, updates, cancels or expires), read once per request on the connection this
+  server thread keeps (``alerts/db.py``: ``kept_reader``), so a hit opens no connection
+  yet sees a change at once: a hot warning page is rendered once per change, not per
+  request. An entry is also re-rendered after
   ``LOCAL_SECONDS``, for what the clock alone changes (a warning passing its expiry before
   the worker marks it, the list of the last days). Bounded to ``MAX_BYTES`` of bodies,
   least recently used first out; pages with a search query are not kept (each query is
@@ -49,7 +51,7 @@ from flask import session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 
-from alerts.db import get_db
+from alerts.db import kept_reader
 from alerts.i18n import LANG_ARG
 from alerts.i18n import LANG_COOKIE
 from alerts.i18n import LANGUAGES
@@ -164,7 +166,7 @@ def cached(*, localized: bool = True, lifetime: int | None = None):
         def serve(**kwargs):
             if localized and (moved := _language_redirect()) is not None:
                 return moved
-            version = portal_changes.version(get_db())
+            version = portal_changes.version(kept_reader())
             key = (request.path, str(get_locale()) if localized else "")
             keep = set(request.args) <= {LANG_ARG}
             entry = cache().get(key) if keep else None
