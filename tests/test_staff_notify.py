@@ -12,7 +12,7 @@ import pytest
 
 from alerts.clock import utcnow
 from alerts.delivery.engine import Dispatcher
-from alerts.staff import notify
+from alerts.warnings import staff_notices as notify
 from alerts.warnings import workflow
 from tests.builders import CONFIG
 from tests.builders import approve

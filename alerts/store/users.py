@@ -11,7 +11,10 @@ from alerts.models import Role
 from alerts.models import User
 from alerts.store import like_pattern
 
-_COLUMNS = "id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change_password"
+_COLUMNS = (
+    "id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change_password,"
+    " language, ui_language"
+)
 
 
 def _roles(db: sqlite_utils.Database, user_id: int) -> frozenset[Role]:
@@ -22,7 +25,7 @@ def _roles(db: sqlite_utils.Database, user_id: int) -> frozenset[Role]:
 def _user(db: sqlite_utils.Database, row: tuple | None) -> User | None:
     if row is None:
         return None
-    user_id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change = row
+    user_id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change, *langs = row
     return User(
         user_id,
         username,
@@ -33,6 +36,7 @@ def _user(db: sqlite_utils.Database, row: tuple | None) -> User | None:
         bool(totp_enabled),
         _roles(db, user_id),
         bool(must_change),
+        *langs,
     )
 
 
@@ -67,7 +71,8 @@ def set_roles(db: sqlite_utils.Database, user_id: int, roles: Iterable[Role]) ->
 
 
 def update_user(db: sqlite_utils.Database, user_id: int, **fields: object) -> None:
-    """Update plain columns of a user (name, unit, active, password, totp_*, must_change_*)."""
+    """Update plain columns of a user (name, unit, active, password, totp_*, must_change_*,
+    the languages)."""
     allowed = {
         "full_name",
         "unit_id",
@@ -76,6 +81,8 @@ def update_user(db: sqlite_utils.Database, user_id: int, **fields: object) -> No
         "totp_secret",
         "totp_enabled",
         "must_change_password",
+        "language",
+        "ui_language",
     }
     unknown = set(fields) - allowed
     if unknown:
@@ -96,6 +103,17 @@ def get_user_by_username(db: sqlite_utils.Database, username: str) -> User | Non
     """Return the user with this username, or None."""
     row = db.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", [username]).fetchone()
     return _user(db, row)
+
+
+def active_approvers(db: sqlite_utils.Database, unit_id: int) -> list[User]:
+    """Return the active approvers of one unit, by id."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM users u WHERE unit_id = ? AND active = 1 AND EXISTS"
+        " (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'approver')"
+        " ORDER BY id",
+        [unit_id],
+    ).fetchall()
+    return [_user(db, row) for row in rows]
 
 
 def password_hash(db: sqlite_utils.Database, user_id: int) -> str:
