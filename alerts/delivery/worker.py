@@ -1,6 +1,6 @@
 """The one worker process: APScheduler 3 runs a single interval job that renews the lease,
 publishes what is due, queues the next chunk of large fan-outs (alerts/warnings/outbox.py),
-expires what is over, tells the staff of their work (alerts/staff/notify.py) and applies
+expires what is over, tells the staff of their work (alerts/warnings/staff_notices.py) and applies
 what the channels sent back (alerts/delivery/inbox.py),
 while the delivery engine, started once, sends the outbox on its own threads
 (alerts/delivery/engine.py). The job takes well under its interval whatever the engine is
