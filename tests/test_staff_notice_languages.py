@@ -5,6 +5,7 @@ English, in Vietnam's time."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from datetime import timedelta
 
@@ -39,6 +40,8 @@ def test_the_notices_follow_the_account_page_then_the_switch(staff_app, db, fake
     response = post_form(chosen, "/account/language", {"language": "en"}, "/account/")
     assert response.status_code == 303
     assert _languages(db, "hanoi.duyet") == ("en", None)
+    page = chosen.get("/account/").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*name="language"[^>]*value="en"', page)
     # The code confirming the channel comes in English already.
     confirm_channel(staff_app, db, "hanoi.duyet", "telegram", "740001", fakes)
     assert "Confirmation code for your work notices" in received(fakes, "telegram", "740001")[0]

@@ -194,3 +194,15 @@ def test_rotate_credentials_reseals_staff_channels_and_notices_still_arrive(staf
         "SELECT detail FROM audit_log WHERE action = 'staff.channel_reseal'"
     ).fetchall()
     assert json.loads(entry[0]) == {"count": 1, "unreadable": 0}
+
+
+def test_a_staff_channel_no_key_opens_is_counted_and_left_for_its_owner(staff_app, db, fakes):
+    from cryptography.fernet import Fernet
+
+    confirm_channel(staff_app, db, "hanoi.duyet", "email", "duyet@example.vn", fakes)
+    lost = Fernet(Fernet.generate_key()).encrypt(b'{"address": "x@example.vn"}')
+    db.execute("UPDATE staff_channels SET sealed = ?", [lost])
+    result = staff_app.test_cli_runner().invoke(args=["rotate-credentials"])
+    assert result.exit_code == 0, result.output
+    assert "1 staff channels open with no key" in result.output
+    assert db.execute("SELECT sealed FROM staff_channels").fetchone() == (lost,)
