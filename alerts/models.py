@@ -54,8 +54,7 @@ class User:
     """A staff account; ``roles`` is a frozenset of Role.
 
     ``must_change_password``: someone else chose the current password (an admin at creation
-    or reset), so the user must replace it before doing anything else. ``language`` and
-    ``ui_language``: what their work notices are written in (``alerts.staff.languages``).
+    or reset), so the user must replace it before doing anything else.
     """
 
     id: int
@@ -67,8 +66,6 @@ class User:
     totp_enabled: bool
     roles: frozenset[Role] = field(default_factory=frozenset)
     must_change_password: bool = False
-    language: str | None = None  # chosen on the account page (m030)
-    ui_language: str | None = None  # last picked in the UI's switch while signed in
 
     def has(self, role: Role) -> bool:
         """Return whether the user holds the role."""

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from alerts.clock import utcnow
 from alerts.staff import languages
-from alerts.store import users as user_store
 from alerts.warnings import workflow
 from tests.builders import CONFIG
 from tests.builders import VN
@@ -86,7 +85,7 @@ def test_dates_are_dd_mm_yyyy_in_vietnamese_and_spelled_out_in_english(db, fakes
     assert f"lúc {local:%H:%M %d/%m/%Y}." in received(fakes, "telegram", "750001")[-1]
     author = acting_as(db, "hoankiem.canbo")
     languages.choose(db, author, "en")
-    assert languages.of_user(user_store.get_user(db, author.user.id), CONFIG) == "en"
+    assert languages.of_user(db, author.user.id, CONFIG) == "en"
     workflow.cancel(db, acting_as(db, "hanoi.duyet"), alert_id, reason="Trùng", config=CONFIG)
     send_all(db)
     (row,) = db.execute("SELECT cancelled_at FROM warnings WHERE id = ?", [alert_id])

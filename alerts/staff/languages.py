@@ -14,7 +14,6 @@ from alerts.errors import N_
 from alerts.errors import Refused
 from alerts.i18n import LANGUAGES
 from alerts.models import Acting
-from alerts.models import User
 from alerts.store import audit as audit_store
 from alerts.store import users as user_store
 
@@ -24,9 +23,9 @@ def notice_language(language: str | None, ui_language: str | None, config: Mappi
     return language or ui_language or config.get("DEFAULT_LOCALE", "vi")
 
 
-def of_user(user: User, config: Mapping) -> str:
+def of_user(db: sqlite_utils.Database, user_id: int, config: Mapping) -> str:
     """Return the language the user's work notices are written in."""
-    return notice_language(user.language, user.ui_language, config)
+    return notice_language(*user_store.languages(db, user_id), config)
 
 
 def choose(db: sqlite_utils.Database, acting: Acting, lang: str) -> None:
@@ -41,9 +40,9 @@ def choose(db: sqlite_utils.Database, acting: Acting, lang: str) -> None:
         audit_store.append(db, entry)
 
 
-def remember_ui(db: sqlite_utils.Database, user: User, lang: str | None) -> None:
+def remember_ui(db: sqlite_utils.Database, user_id: int, lang: str | None) -> None:
     """Keep the language the user just picked in the UI (their notices follow it until
     they choose one on the account page); a preference, not an action worth an audit entry."""
-    if lang in LANGUAGES and lang != user.ui_language:
+    if lang in LANGUAGES and lang != user_store.languages(db, user_id)[1]:
         with write(db):
-            user_store.update_user(db, user.id, ui_language=lang)
+            user_store.update_user(db, user_id, ui_language=lang)

@@ -129,7 +129,7 @@ def start(
             now=to_text(now),
         )
         key = f"staff-code-{secrets.token_hex(10)}"
-        texts = code_texts(channel, code, languages.of_user(acting.user, config))
+        texts = code_texts(channel, code, languages.of_user(db, acting.user.id, config))
         queue(db, channel, account_id, address, texts, key, now)
         _log(db, acting, "staff.channel_set", channel=channel, address=masked)
 

@@ -11,10 +11,7 @@ from alerts.models import Role
 from alerts.models import User
 from alerts.store import like_pattern
 
-_COLUMNS = (
-    "id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change_password,"
-    " language, ui_language"
-)
+_COLUMNS = "id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change_password"
 
 
 def _roles(db: sqlite_utils.Database, user_id: int) -> frozenset[Role]:
@@ -25,7 +22,7 @@ def _roles(db: sqlite_utils.Database, user_id: int) -> frozenset[Role]:
 def _user(db: sqlite_utils.Database, row: tuple | None) -> User | None:
     if row is None:
         return None
-    user_id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change, *langs = row
+    user_id, username, full_name, unit_id, active, is_demo, totp_enabled, must_change = row
     return User(
         user_id,
         username,
@@ -36,7 +33,6 @@ def _user(db: sqlite_utils.Database, row: tuple | None) -> User | None:
         bool(totp_enabled),
         _roles(db, user_id),
         bool(must_change),
-        *langs,
     )
 
 
@@ -103,6 +99,12 @@ def get_user_by_username(db: sqlite_utils.Database, username: str) -> User | Non
     """Return the user with this username, or None."""
     row = db.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", [username]).fetchone()
     return _user(db, row)
+
+
+def languages(db: sqlite_utils.Database, user_id: int) -> tuple[str | None, str | None]:
+    """Return a user's notice language and last UI language (m030; None when unset)."""
+    row = db.execute("SELECT language, ui_language FROM users WHERE id = ?", [user_id]).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def active_approvers(db: sqlite_utils.Database, unit_id: int) -> list[User]:

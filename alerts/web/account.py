@@ -62,7 +62,7 @@ def profile():
 
 
 def _profile_page(form=None, channel_form=None, code_form=None, language_form=None) -> str:
-    chosen = languages.of_user(current_user.user, current_app.config)
+    chosen = languages.of_user(get_db(), current_user.user.id, current_app.config)
     required = signin.totp_required(current_user.user, my_unit().level, current_app.config)
     return render_template(
         "account/profile.html",

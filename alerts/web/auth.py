@@ -73,7 +73,7 @@ def _finish(user: User) -> object:
     next_url = safe_next(session.get("next") or request.args.get("next"))
     session.clear()
     token = signin.start_session(get_db(), user, actor_of(user))
-    languages.remember_ui(get_db(), user, request.cookies.get(LANG_COOKIE))
+    languages.remember_ui(get_db(), user.id, request.cookies.get(LANG_COOKIE))
     login_user(SessionUser(user, token))
     session.permanent = True
     return redirect(next_url)

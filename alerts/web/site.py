@@ -34,7 +34,7 @@ def set_language():
     if lang in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=ONE_YEAR, httponly=True, samesite="Lax")
         if current_user.is_authenticated:
-            languages.remember_ui(get_db(), current_user.user, lang)
+            languages.remember_ui(get_db(), current_user.user.id, lang)
     return response
 
 
