@@ -17,6 +17,7 @@ from alerts import migrations
 from alerts import seed
 from alerts.clock import utcnow
 from alerts.db import get_db
+from alerts.db import write
 from alerts.delivery import channel_accounts as accounts
 from alerts.delivery import webhooks_setup
 from alerts.delivery import worker
@@ -30,6 +31,7 @@ from alerts.models import User
 from alerts.regions.jurisdiction import MINISTRY_CODE
 from alerts.security import vault
 from alerts.staff import api_tokens as tokens
+from alerts.staff import notify_channel
 from alerts.staff import users as staff
 from alerts.store import audit as audit_store
 from alerts.store import backup as backups
@@ -228,14 +230,21 @@ def dispatch_once_command() -> None:
 @click.command("rotate-credentials")
 @with_appcontext
 def rotate_credentials_command() -> None:
-    """Re-encrypt every channel account's secrets with the first ALERTS_DATA_KEY."""
+    """Re-encrypt every channel account's secrets and every staff channel's address with
+    the first ALERTS_DATA_KEY (in one transaction)."""
+    db, who = get_db(), audit.Actor(CLI_ADMIN_USERNAME, MINISTRY_CODE)
     try:
-        count = accounts.reseal_all(
-            get_db(), current_app.config, audit.Actor(CLI_ADMIN_USERNAME, MINISTRY_CODE)
-        )
+        with write(db):
+            count = accounts.reseal_all(db, current_app.config, who)
+            staff, unreadable = notify_channel.reseal_all(db, current_app.config, who)
     except vault.VaultError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Re-encrypted the credentials of {count} channel accounts with the first key.")
+    click.echo(f"Re-encrypted the addresses of {staff} staff channels with the first key.")
+    if unreadable:
+        click.echo(
+            f"{unreadable} staff channels open with no key: their owners must confirm them again."
+        )
 
 
 @click.command("backup")

@@ -8,12 +8,21 @@ then depends on its URL alone (alerts/web/page_cache.py).
 Dates are written by our own patterns, never a locale's "short" form: Vietnamese readers get
 dd/mm/yyyy, and English readers the month's name (3 Dec 2026), since the US form 12/3/26
 reads as 12 March to a Vietnamese reader.
+
+The worker has no request: what it writes to a person in their own language (the staff's
+work notices) goes through ``translations`` and ``moment_in``, Babel without Flask.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime as babel_datetime
+from babel.support import NullTranslations
+from babel.support import Translations
 from flask import Flask
 from flask import current_app
 from flask import request
@@ -26,6 +35,7 @@ LANG_COOKIE = "lang"
 LANG_ARG = "lang"
 MOMENT_FORMATS = {"vi": "HH:mm dd/MM/yyyy", "en": "d MMM yyyy, HH:mm"}
 DAY_FORMATS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
 
 def select_locale() -> str:
@@ -49,6 +59,21 @@ def show_day(moment: datetime) -> str:
 def _language() -> str:
     locale = get_locale()
     return locale.language if locale and locale.language in LANGUAGES else "vi"
+
+
+@cache
+def translations(lang: str) -> NullTranslations:
+    """Return the catalogue of a language outside any request: English is the msgids
+    themselves, anything else Vietnamese."""
+    if lang == "en":
+        return NullTranslations()
+    return Translations.load(str(TRANSLATIONS_DIR), ["vi"], domain="messages")
+
+
+def moment_in(moment: datetime, lang: str, zone: str) -> str:
+    """Write a time and its day as ``show_moment`` does, outside any request."""
+    pattern = MOMENT_FORMATS.get(lang, MOMENT_FORMATS["vi"])
+    return babel_datetime(moment, pattern, tzinfo=ZoneInfo(zone), locale=lang)
 
 
 def init_app(app: Flask) -> None:

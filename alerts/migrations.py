@@ -1017,6 +1017,20 @@ def m022_staff_channels(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m030_staff_languages(db: sqlite_utils.Database) -> None:
+    """Each person's work notices in their own language (issue 18): ``language`` is the one
+    chosen on the account page, ``ui_language`` the one last picked in the UI's switch while
+    signed in; neither set means the deployment's default. Only Vietnamese or English."""
+    _run(
+        db,
+        """
+        ALTER TABLE users ADD COLUMN language TEXT CHECK (language IN ('vi', 'en'));
+        ALTER TABLE users ADD COLUMN ui_language TEXT CHECK (ui_language IN ('vi', 'en'));
+        """,
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations atomically; return the names applied (none if up to date)."""
     with dbmod.write(db):

@@ -4,6 +4,7 @@ past the threshold; authors told of rejection (with the reason) and publication.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from datetime import timedelta
@@ -12,7 +13,7 @@ import pytest
 
 from alerts.clock import utcnow
 from alerts.delivery.engine import Dispatcher
-from alerts.staff import notify
+from alerts.warnings import staff_notices as notify
 from alerts.warnings import workflow
 from tests.builders import CONFIG
 from tests.builders import approve
@@ -166,3 +167,42 @@ def test_codes_are_capped_per_day(staff_app, db, fakes):
     ]
     assert statuses == [303] * 5 + [429]
     assert db.execute("SELECT COUNT(*) FROM notices").fetchone() == (5,)
+
+
+def test_rotate_credentials_reseals_staff_channels_and_notices_still_arrive(staff_app, db, fakes):
+    from cryptography.fernet import Fernet
+    from cryptography.fernet import InvalidToken
+
+    confirm_channel(staff_app, db, "hanoi.duyet", "email", "duyet@example.vn", fakes)
+    new = Fernet.generate_key().decode()
+    staff_app.config["DATA_KEY"] = f"{new},{CONFIG['DATA_KEY']}"
+    result = staff_app.test_cli_runner().invoke(args=["rotate-credentials"])
+    assert result.exit_code == 0 and "1 staff channels" in result.output, result.output
+    (sealed,) = db.execute("SELECT sealed FROM staff_channels").fetchone()
+    with pytest.raises(InvalidToken):
+        Fernet(CONFIG["DATA_KEY"].encode()).decrypt(sealed)  # the old key is retired
+    rotated = {**CONFIG, "DATA_KEY": new}
+    submitted(db, headline="Cảnh báo sau khi đổi khóa")
+    notify.notify_due(db, {**rotated, "SECRET_KEY": "test-secret"})
+    engine = Dispatcher(rotated, rng=random.Random(7), rules=FAST)
+    try:
+        engine.dispatch_due(db)
+    finally:
+        engine.close()
+    assert "Cảnh báo sau khi đổi khóa" in received(fakes, "email", "duyet@example.vn")[-1]
+    (entry,) = db.execute(
+        "SELECT detail FROM audit_log WHERE action = 'staff.channel_reseal'"
+    ).fetchall()
+    assert json.loads(entry[0]) == {"count": 1, "unreadable": 0}
+
+
+def test_a_staff_channel_no_key_opens_is_counted_and_left_for_its_owner(staff_app, db, fakes):
+    from cryptography.fernet import Fernet
+
+    confirm_channel(staff_app, db, "hanoi.duyet", "email", "duyet@example.vn", fakes)
+    lost = Fernet(Fernet.generate_key()).encrypt(b'{"address": "x@example.vn"}')
+    db.execute("UPDATE staff_channels SET sealed = ?", [lost])
+    result = staff_app.test_cli_runner().invoke(args=["rotate-credentials"])
+    assert result.exit_code == 0, result.output
+    assert "1 staff channels open with no key" in result.output
+    assert db.execute("SELECT sealed FROM staff_channels").fetchone() == (lost,)

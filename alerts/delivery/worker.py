@@ -1,6 +1,6 @@
 """The one worker process: APScheduler 3 runs a single interval job that renews the lease,
 publishes what is due, queues the next chunk of large fan-outs (alerts/warnings/outbox.py),
-expires what is over, tells the staff of their work (alerts/staff/notify.py) and applies
+expires what is over, tells the staff of their work (alerts/warnings/staff_notices.py) and applies
 what the channels sent back (alerts/delivery/inbox.py),
 while the delivery engine, started once, sends the outbox on its own threads
 (alerts/delivery/engine.py). The job takes well under its interval whatever the engine is
@@ -39,11 +39,11 @@ from alerts.delivery.drain import Summary
 from alerts.delivery.engine import Dispatcher
 from alerts.reports import filing as report_filing
 from alerts.reports import inbox as report_inbox
-from alerts.staff import notify as staff_notify
 from alerts.store import backup
 from alerts.store import deliveries as store
 from alerts.store import lease as lease_store
 from alerts.warnings import outbox
+from alerts.warnings import staff_notices
 from alerts.warnings import workflow
 
 INTERVAL = 2.0
@@ -98,7 +98,7 @@ def tick(
     report_inbox.tell_published(db, config)
     workflow.expire_due(db)
     purger.purge_changes(db)
-    staff_notify.notify_due(db, config)
+    staff_notices.notify_due(db, config)
     inbox.apply_waiting(db, config)
     budget = min(DRAIN_SECONDS, config["WORKER_LEASE_SECONDS"] / 3)  # renew the lease in time
     return dispatcher.dispatch_due(db, budget=budget, heartbeat=heartbeat)
@@ -168,7 +168,7 @@ def _schedule(db, config: Mapping, dispatcher: Dispatcher, holder: str, lease: i
             report_inbox.tell_published(db, config)
             workflow.expire_due(db)
             _purge(purger, db)
-            staff_notify.notify_due(db, config)
+            staff_notices.notify_due(db, config)
             inbox.apply_waiting(db, config)
             if time.monotonic() - forgotten["at"] > FORGET_EVERY:
                 inbox.forget_old(db)

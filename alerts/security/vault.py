@@ -62,8 +62,11 @@ def unseal(config: Mapping, token: bytes) -> dict[str, str]:
 
 
 def reseal(config: Mapping, token: bytes) -> bytes:
-    """Re-encrypt with the first key (after a key rotation)."""
-    return vault(config).rotate(bytes(token))
+    """Re-encrypt with the first key (after a key rotation); VaultError if no key opens it."""
+    try:
+        return vault(config).rotate(bytes(token))
+    except InvalidToken as error:
+        raise VaultError("stored credentials do not decrypt with ALERTS_DATA_KEY") from error
 
 
 def mask(value: str) -> str:

@@ -19,12 +19,14 @@ import sqlite_utils
 
 from alerts import audit
 from alerts.clock import from_text
+from alerts.clock import now_text
 from alerts.clock import to_text
 from alerts.db import write
 from alerts.errors import N_
 from alerts.errors import Refused
 from alerts.models import Acting
 from alerts.security import vault
+from alerts.staff import languages
 from alerts.staff.notify_texts import Texts
 from alerts.staff.notify_texts import code_texts
 from alerts.store import accounts as account_store
@@ -127,7 +129,8 @@ def start(
             now=to_text(now),
         )
         key = f"staff-code-{secrets.token_hex(10)}"
-        queue(db, channel, account_id, address, code_texts(channel, code), key, now)
+        texts = code_texts(channel, code, languages.of_user(db, acting.user.id, config))
+        queue(db, channel, account_id, address, texts, key, now)
         _log(db, acting, "staff.channel_set", channel=channel, address=masked)
 
 
@@ -176,6 +179,27 @@ def remove(db: sqlite_utils.Database, acting: Acting) -> None:
     with write(db):
         store.remove(db, acting.user.id)
         _log(db, acting, "staff.channel_removed")
+
+
+def reseal_all(db: sqlite_utils.Database, config: Mapping, who: audit.Actor) -> tuple[int, int]:
+    """Re-seal every staff channel's address with the first ALERTS_DATA_KEY (after a key
+    rotation, with ``rotate-credentials``); return (re-sealed, unreadable). An address that
+    no configured key opens is left for its owner to confirm again (they are told nothing
+    until then), and counted."""
+    resealed = unreadable = 0
+    with write(db):
+        for user_id, sealed in store.all_sealed(db):
+            try:
+                store.set_sealed(db, user_id, vault.reseal(config, sealed), now_text())
+            except vault.VaultError:
+                unreadable += 1
+                continue
+            resealed += 1
+        detail = {"count": resealed, "unreadable": unreadable}
+        audit_store.append(
+            db, audit.make_entry(who, "staff.channel_reseal", "staff_channels", detail)
+        )
+    return resealed, unreadable
 
 
 def current(db: sqlite_utils.Database, acting: Acting) -> dict | None:

@@ -74,11 +74,13 @@ def remove(db: sqlite_utils.Database, user_id: int) -> None:
 
 
 def verified(db: sqlite_utils.Database, user_ids: Iterable[int]) -> list[dict]:
-    """Return the confirmed channels of these users who are still active."""
+    """Return the confirmed channels of these users who are still active, with the
+    languages of their accounts."""
     ids = list(user_ids)
     marks = ", ".join("?" * len(ids)) or "NULL"
     cursor = db.execute(
-        "SELECT c.user_id, c.channel, c.sealed, u.unit_id FROM staff_channels c"
+        "SELECT c.user_id, c.channel, c.sealed, u.unit_id, u.language, u.ui_language"
+        " FROM staff_channels c"
         " JOIN users u ON u.id = c.user_id"
         f" WHERE c.user_id IN ({marks}) AND c.verified_at IS NOT NULL AND u.active = 1",
         ids,
@@ -86,20 +88,24 @@ def verified(db: sqlite_utils.Database, user_ids: Iterable[int]) -> list[dict]:
     return [_row(cursor, row) for row in cursor]
 
 
-def approvers_of(db: sqlite_utils.Database, unit_id: int) -> list[int]:
-    """Return the ids of the active approvers of one unit."""
-    rows = db.execute(
-        "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id"
-        " WHERE u.unit_id = ? AND u.active = 1 AND r.role = 'approver' ORDER BY u.id",
-        [unit_id],
+def all_sealed(db: sqlite_utils.Database) -> list[tuple[int, bytes]]:
+    """Return every channel's user id with its sealed address (to re-seal after rotation)."""
+    return [tuple(r) for r in db.execute("SELECT user_id, sealed FROM staff_channels")]
+
+
+def set_sealed(db: sqlite_utils.Database, user_id: int, sealed: bytes, now: str) -> None:
+    """Replace a channel's sealed address (re-sealed under the first key)."""
+    db.execute(
+        "UPDATE staff_channels SET sealed = ?, updated_at = ? WHERE user_id = ?",
+        [sealed, now, user_id],
     )
-    return [r[0] for r in rows]
 
 
 # --- events told --------------------------------------------------------------------------
 
 # What each event is, read from the warnings table: the time that made it is its stamp, so a
-# second submission of the same revision is told again, and a told event never twice.
+# second submission of the same revision is told again, and a told event never twice. A
+# revision replaced by an update is "superseded" when the update is published.
 _EVENTS = """
 SELECT id, 'submitted', submitted_at FROM warnings
  WHERE status = 'submitted' AND submitted_at >= :since
@@ -115,6 +121,12 @@ SELECT id, 'rejected', submitted_at FROM warnings
 UNION ALL
 SELECT id, 'published', published_at FROM warnings
  WHERE published_at >= :since AND status IN ('published', 'cancelled', 'expired')
+UNION ALL
+SELECT id, 'cancelled', cancelled_at FROM warnings
+ WHERE status = 'cancelled' AND cancelled_at >= :since
+UNION ALL
+SELECT w.id, 'superseded', n.published_at FROM warnings w JOIN warnings n ON n.id = w.superseded_by
+ WHERE w.superseded_by IS NOT NULL AND n.published_at >= :since
 """
 
 

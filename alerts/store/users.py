@@ -67,7 +67,8 @@ def set_roles(db: sqlite_utils.Database, user_id: int, roles: Iterable[Role]) ->
 
 
 def update_user(db: sqlite_utils.Database, user_id: int, **fields: object) -> None:
-    """Update plain columns of a user (name, unit, active, password, totp_*, must_change_*)."""
+    """Update plain columns of a user (name, unit, active, password, totp_*, must_change_*,
+    the languages)."""
     allowed = {
         "full_name",
         "unit_id",
@@ -76,6 +77,8 @@ def update_user(db: sqlite_utils.Database, user_id: int, **fields: object) -> No
         "totp_secret",
         "totp_enabled",
         "must_change_password",
+        "language",
+        "ui_language",
     }
     unknown = set(fields) - allowed
     if unknown:
@@ -96,6 +99,23 @@ def get_user_by_username(db: sqlite_utils.Database, username: str) -> User | Non
     """Return the user with this username, or None."""
     row = db.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", [username]).fetchone()
     return _user(db, row)
+
+
+def languages(db: sqlite_utils.Database, user_id: int) -> tuple[str | None, str | None]:
+    """Return a user's notice language and last UI language (m030; None when unset)."""
+    row = db.execute("SELECT language, ui_language FROM users WHERE id = ?", [user_id]).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def active_approvers(db: sqlite_utils.Database, unit_id: int) -> list[User]:
+    """Return the active approvers of one unit, by id."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM users u WHERE unit_id = ? AND active = 1 AND EXISTS"
+        " (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'approver')"
+        " ORDER BY id",
+        [unit_id],
+    ).fetchall()
+    return [_user(db, row) for row in rows]
 
 
 def password_hash(db: sqlite_utils.Database, user_id: int) -> str:

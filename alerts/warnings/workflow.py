@@ -37,11 +37,14 @@ from alerts.models import Acting
 from alerts.models import Level
 from alerts.models import Role
 from alerts.models import Unit
+from alerts.models import User
+from alerts.regions.jurisdiction import MINISTRY_CODE
 from alerts.regions.jurisdiction import unit_covers
 from alerts.store import audit as audit_store
 from alerts.store import images as image_store
 from alerts.store import regions as region_store
 from alerts.store import units as unit_store
+from alerts.store import users as user_store
 from alerts.store import warnings as store
 from alerts.text import clean_text
 from alerts.warnings import codes as verification
@@ -174,18 +177,39 @@ def _require_role(acting: Acting, role: Role) -> None:
         raise Forbidden(message)
 
 
-def _review_problem(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> Refused | None:
-    """Return why the actor may not approve or reject this revision, or None."""
-    if not acting.user.has(Role.APPROVER):
+def _review_problem(
+    db: sqlite_utils.Database, user: User, unit: Unit, alert: Alert
+) -> Refused | None:
+    """Return why this user of this unit may not approve or reject the revision, or None."""
+    if not user.has(Role.APPROVER):
         return Forbidden("Only approvers may do this.")
-    if acting.user.id in separation.writers(db, alert):
+    if user.id in separation.writers(db, alert):
         return Forbidden("You drafted or edited this warning: another approver must review it.")
-    risk = separation.takeover_risk(db, acting.user.id, alert)
+    risk = separation.takeover_risk(db, user.id, alert)
     if risk:
         return risk
-    if not approving_units_rule(_unit(db, alert.unit_id), acting.unit):
+    if not approving_units_rule(_unit(db, alert.unit_id), unit):
         return Forbidden("This warning is reviewed by the unit above the one that issued it.")
     return None
+
+
+def reviewers(db: sqlite_utils.Database, alert: Alert) -> list[int]:
+    """Return the ids of everyone who may approve or reject the revision now: the active
+    approvers of the units the approval rule names (a commune's province, a province
+    itself, the ministry), less those ``_review_problem`` refuses (its writers, anyone who
+    could have written it through another account). The work notices tell exactly these."""
+    issuer = _unit(db, alert.unit_id)
+    ministry = unit_store.get_unit_by_code(db, MINISTRY_CODE)
+    candidates = {u.id: u for u in (issuer, ministry) if u is not None}
+    if issuer.parent_id:
+        candidates[issuer.parent_id] = _unit(db, issuer.parent_id)
+    units = [u for u in candidates.values() if approving_units_rule(issuer, u)]
+    return [
+        user.id
+        for unit in sorted(units, key=lambda u: u.id)
+        for user in user_store.active_approvers(db, unit.id)
+        if _review_problem(db, user, unit, alert) is None
+    ]
 
 
 def _may(alert: Alert, action: str) -> bool:
@@ -215,7 +239,7 @@ def allowed_actions(db: sqlite_utils.Database, acting: Acting, alert: Alert) -> 
     officer, approver = acting.user.has(Role.OFFICER), acting.user.has(Role.APPROVER)
     if officer:
         actions.update(a for a in ("edit", "submit", "withdraw") if _may(alert, a))
-    if _may(alert, "approve") and _review_problem(db, acting, alert) is None:
+    if _may(alert, "approve") and _review_problem(db, acting.user, acting.unit, alert) is None:
         actions.update(("approve", "reject"))
     current = alert.superseded_by is None
     if officer and _may(alert, "update") and current and not _open_revision(db, alert):
@@ -405,7 +429,7 @@ def _under_review(
 ) -> Alert:
     """Return a submitted revision the actor may review, unchanged since they opened it."""
     alert = visible(db, acting, alert_id)
-    problem = _review_problem(db, acting, alert)
+    problem = _review_problem(db, acting.user, acting.unit, alert)
     if problem:
         raise problem
     _require_move(alert, action)

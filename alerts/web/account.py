@@ -18,6 +18,7 @@ from alerts.clock import utcnow
 from alerts.db import get_db
 from alerts.residents import addresses
 from alerts.security import totp
+from alerts.staff import languages
 from alerts.staff import notify_channel
 from alerts.staff import signin
 from alerts.staff import users as staff
@@ -31,6 +32,7 @@ from alerts.web.forms import show_refusal
 from alerts.web.guards import signed_in
 from alerts.web.staff_channel_forms import StaffChannelForm
 from alerts.web.staff_channel_forms import StaffCodeForm
+from alerts.web.staff_channel_forms import StaffLanguageForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 PENDING_SECRET = "totp_secret_pending"
@@ -59,13 +61,15 @@ def profile():
     return _profile_page(form), 400 if form.errors else 200
 
 
-def _profile_page(form=None, channel_form=None, code_form=None) -> str:
+def _profile_page(form=None, channel_form=None, code_form=None, language_form=None) -> str:
+    chosen = languages.of_user(get_db(), current_user.user.id, current_app.config)
     required = signin.totp_required(current_user.user, my_unit().level, current_app.config)
     return render_template(
         "account/profile.html",
         form=form or PasswordChangeForm(formdata=None),
         channel_form=channel_form or StaffChannelForm(formdata=None),
         code_form=code_form or StaffCodeForm(formdata=None),
+        language_form=language_form or StaffLanguageForm(formdata=None, language=chosen),
         staff_channel=notify_channel.current(get_db(), acting()),
         unit=my_unit(),
         totp_required=required,
@@ -125,6 +129,22 @@ def remove_staff_channel():
         notify_channel.remove(get_db(), acting())
         flash(_("Work notices stopped."), "info")
     return redirect(url_for("account.profile") + "#work-notices", 303)
+
+
+@bp.route("/language", methods=["POST"])
+@signed_in
+def set_notice_language():
+    """Choose the language work notices are written in."""
+    form = StaffLanguageForm()
+    if form.validate_on_submit():
+        try:
+            languages.choose(get_db(), acting(), form.language.data)
+        except errors.Refused as error:
+            show_refusal(error, form)
+        else:
+            flash(_("Your work notices will be written in this language."), "info")
+            return redirect(url_for("account.profile") + "#work-notices", 303)
+    return _profile_page(language_form=form), 422
 
 
 @bp.route("/totp", methods=["GET", "POST"])

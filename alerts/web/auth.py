@@ -27,7 +27,9 @@ from flask_login import login_user
 from flask_login import logout_user
 
 from alerts.db import get_db
+from alerts.i18n import LANG_COOKIE
 from alerts.models import User
+from alerts.staff import languages
 from alerts.staff import signin
 from alerts.store import users as user_store
 from alerts.web.context import actor
@@ -71,6 +73,7 @@ def _finish(user: User) -> object:
     next_url = safe_next(session.get("next") or request.args.get("next"))
     session.clear()
     token = signin.start_session(get_db(), user, actor_of(user))
+    languages.remember_ui(get_db(), user.id, request.cookies.get(LANG_COOKIE))
     login_user(SessionUser(user, token))
     session.permanent = True
     return redirect(next_url)

@@ -8,10 +8,13 @@ from flask import current_app
 from flask import has_request_context
 from flask import redirect
 from flask import request
+from flask_login import current_user
 
+from alerts.db import get_db
 from alerts.i18n import LANG_ARG
 from alerts.i18n import LANG_COOKIE
 from alerts.i18n import LANGUAGES
+from alerts.staff import languages
 from alerts.web.auth import safe_next
 from alerts.web.guards import public
 
@@ -24,11 +27,14 @@ RESIDENT_BLUEPRINTS = {"portal", "verify", "subscribe", "report"}
 @bp.route("/lang", methods=["POST"])
 @public
 def set_language():
-    """Remember the chosen language in a cookie and go back to the page."""
+    """Remember the chosen language in a cookie and go back to the page; a signed-in
+    person's work notices follow it too, until they choose theirs on the account page."""
     response = redirect(safe_next(request.form.get("next")))
     lang = request.form.get("lang")
     if lang in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=ONE_YEAR, httponly=True, samesite="Lax")
+        if current_user.is_authenticated:
+            languages.remember_ui(get_db(), current_user.user.id, lang)
     return response
 
 

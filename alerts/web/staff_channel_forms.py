@@ -1,4 +1,5 @@
-"""Forms of the account page's work notices: choosing the staff channel, confirming its code."""
+"""Forms of the account page's work notices: choosing the staff channel, confirming its code,
+and the language the notices are written in."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from wtforms import RadioField
 from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
+
+from alerts.i18n import LANGUAGES
 
 
 class StaffChannelForm(FlaskForm):
@@ -28,3 +31,12 @@ class StaffCodeForm(FlaskForm):
     """The code sent to the new channel."""
 
     code = StringField(_l("Code"), validators=[Length(max=12)])
+
+
+class StaffLanguageForm(FlaskForm):
+    """The language of the person's work notices (each language named in itself)."""
+
+    language = RadioField(
+        _l("Language of your work notices"),
+        choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+    )
