@@ -1,9 +1,10 @@
 """The English admin has no Vietnamese left that is not data (issue 18): on the staff's
-pages of a day (tests/staff_day_setup.py), every text a reader sees or hears (text, names
-of charts and regions, titles, placeholders) is English, a name from the database (a unit,
-a region, a person, a channel account, a warning's own words), or inside an element marked
-``lang="vi"`` (what residents receive, quoted in the previews). Dates are unambiguous in
-English ("4 Dec 2026", never 04/12) and dd/mm/yyyy in Vietnamese."""
+pages of a day (tests/staff_day_setup.py) and the other admin pages, every text a reader
+sees or hears (text, names of charts and regions, titles, placeholders) is English, a name
+or text from the database (a unit, a region, a person, a channel account, a template, a
+warning's own words), or inside an element marked ``lang="vi"`` (what residents receive,
+quoted in the previews). Dates are unambiguous in English ("4 Dec 2026", never 04/12) and
+dd/mm/yyyy in Vietnamese."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.builders import CONFIG
 from tests.conftest import make_app
 from tests.staff_day_setup import seed_staff_day
 from tests.staff_day_setup import staff_pages
+from tests.test_accessibility import ADMIN_PAGES
 from tests.test_accessibility import DESKTOP
 from tests.test_accessibility import tab
 
@@ -60,7 +62,8 @@ def app(db_path):
 def data_names(db) -> re.Pattern:
     """Every name and text the database holds that a page may show as it is, longest first:
     regions (also without "Thành phố"/"Tỉnh", as the provinces' grid writes them), units,
-    people, channel accounts, reasons and the warnings' own fields."""
+    people, channel accounts and their settings, reasons, the templates and the warnings'
+    own fields."""
     names = set()
     for sql in (
         "SELECT name FROM units",
@@ -71,8 +74,14 @@ def data_names(db) -> re.Pattern:
         names |= {row[0] for row in db.execute(sql)}
     for (name,) in db.execute("SELECT name FROM regions"):
         names |= {name, name.removeprefix("Thành phố ").removeprefix("Tỉnh ")}
-    for (content,) in db.execute("SELECT content FROM warnings"):
-        names |= {v for v in json.loads(content).values() if isinstance(v, str) and v}
+    for sql in (
+        "SELECT content FROM warnings",
+        "SELECT fields FROM warning_templates",
+        "SELECT settings FROM channel_accounts",
+    ):
+        for (fields,) in db.execute(sql):
+            names |= {v for v in json.loads(fields).values() if isinstance(v, str) and v}
+    names |= {row[0] for row in db.execute("SELECT name FROM warning_templates")}
     return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
 
 
@@ -95,9 +104,15 @@ def test_the_staff_pages_speak_one_language_and_write_dates_for_it(
 ):
     ids = seed_staff_day(db, fakes, app.config)
     names = data_names(db)
+    pages = staff_pages(ids)
+    pages["bo.admin"] += [p for p in ADMIN_PAGES if not p.startswith("/admin/demo")]
+    pages["bo.admin"] += [
+        f"/admin/warnings/{ids['returned']}",
+        f"/admin/warnings/{ids['draft']}/edit",
+    ]
     context, page = tab(browser, live_server, lang, DESKTOP)
-    wrong, dates = [], 0
-    for username, paths in staff_pages(ids).items():
+    wrong, dates, headings = [], 0, {}
+    for username, paths in pages.items():
         context.clear_cookies()
         context.add_cookies([{"name": "lang", "value": lang, "url": live_server}])
         sign_in_browser(page, live_server, username)
@@ -108,8 +123,11 @@ def test_the_staff_pages_speak_one_language_and_write_dates_for_it(
             wrong += [f"{path}: {w}" for w in sorted(_leftovers(texts, names, lang))]
             pattern = MONTH_NAME if lang == "en" else VIETNAMESE_DATE
             dates += sum(len(pattern.findall(names.sub(" ", t))) for t in texts)
-    heading = page.locator("h1").first.inner_text()
+            headings[username, path] = page.locator("h1").first.inner_text()
     context.close()
     assert not wrong, "\n".join(wrong)
     assert dates > 20  # the work lists, timelines and reach tables wrote their dates
-    assert heading == {"en": "My account", "vi": "Tài khoản của tôi"}[lang]
+    assert (
+        headings["hoankiem.canbo", "/account/"]
+        == {"en": "My account", "vi": "Tài khoản của tôi"}[lang]
+    )
