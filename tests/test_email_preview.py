@@ -29,9 +29,9 @@ def test_the_preview_has_its_own_sandboxed_policy(client, db):
     assert 'style="margin:0;padding:0;background:#f3f4f6;"' in html
     assert "Cảnh báo cuộc gọi giả danh công an" in html
     page = client.get(f"/admin/warnings/{alert_id}").get_data(as_text=True)
-    url = preview_url(alert_id)
-    frame = f'<iframe class="frame mail" lang="vi" sandbox title="Email" src="{url}">'
-    assert frame in page
+    assert (
+        f'<iframe class="frame mail" sandbox title="Email" src="{preview_url(alert_id)}">' in page
+    )
     # The admin's own pages keep the strict policy.
     shown = client.get(f"/admin/warnings/{alert_id}")
     assert "style-src 'self'" in shown.headers["Content-Security-Policy"]
