@@ -73,6 +73,7 @@ def test_a_warning_goes_from_the_officers_work_to_the_approver_and_back(
     assert header_count(officer, "work-link") == 2
     officer.click(f"#drafts a:has-text('{DRAFT}')")
     officer.click("button:has-text('Gửi duyệt')")
+    assert "Đã gửi duyệt" in officer.inner_text(".flash")  # waits for the page after it
     assert db.execute("SELECT status FROM warnings WHERE id = ?", [draft]).fetchone() == (
         "submitted",
     )
@@ -111,11 +112,13 @@ def test_a_warning_goes_from_the_officers_work_to_the_approver_and_back(
     officer.fill("input[name=q]", "nhan vien dien luc")
     officer.select_option("select[name=status]", "published")
     officer.click("form.warning-search button[type=submit]")
+    officer.wait_for_url(re.compile(r"q=nhan\+vien\+dien\+luc.*status=published"))
     assert officer.locator("tbody tr").count() == 1
     assert DRAFT in officer.inner_text("tbody")
     assert officer.inner_text("[data-testid=found]") == "Tìm thấy 1 cảnh báo"
     officer.select_option("select[name=status]", "draft")
     officer.click("form.warning-search button[type=submit]")
+    officer.wait_for_url(re.compile(r"status=draft"))
     assert DRAFT not in officer.inner_text("tbody")
     officer.context.close()
     approver.context.close()
@@ -129,7 +132,7 @@ def test_the_ministry_replays_the_dead_letters_of_an_account(browser, app, live_
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in_browser(page, live_server, "bo.duyet")
     page.click("#waiting a:has-text('Tin gửi thất bại')")
-    assert page.url.endswith("/admin/dead-letters")
+    page.wait_for_url("**/admin/dead-letters")
     row = page.locator("tr[data-testid=dead-account]")
     assert row.count() == 1 and "Bad Request" in row.inner_text()
     row.locator("button").click()
