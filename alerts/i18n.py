@@ -15,6 +15,7 @@ work notices) goes through ``translations`` and ``moment_in``, Babel without Fla
 
 from __future__ import annotations
 
+from datetime import date
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,7 @@ from flask import Flask
 from flask import current_app
 from flask import request
 from flask_babel import Babel
+from flask_babel import format_date
 from flask_babel import format_datetime
 from flask_babel import get_locale
 
@@ -35,6 +37,7 @@ LANG_COOKIE = "lang"
 LANG_ARG = "lang"
 MOMENT_FORMATS = {"vi": "HH:mm dd/MM/yyyy", "en": "d MMM yyyy, HH:mm"}
 DAY_FORMATS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
+DAY_MONTH_FORMATS = {"vi": "dd/MM", "en": "d MMM"}
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
 
@@ -54,6 +57,12 @@ def show_moment(moment: datetime) -> str:
 def show_day(moment: datetime) -> str:
     """Write a day in the reader's language (dd/mm/yyyy, or 3 Dec 2026)."""
     return format_datetime(moment, DAY_FORMATS[_language()])
+
+
+def show_calendar_day(day: date, short: bool = False) -> str:
+    """Write a calendar day (no time, no zone: a week's Monday) in the reader's language,
+    without its year if ``short`` (a chart's axis, whose table beside gives the year)."""
+    return format_date(day, (DAY_MONTH_FORMATS if short else DAY_FORMATS)[_language()])
 
 
 def _language() -> str:

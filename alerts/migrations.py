@@ -1018,7 +1018,7 @@ def m022_staff_channels(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m030_staff_languages(db: sqlite_utils.Database) -> None:
+def m023_staff_languages(db: sqlite_utils.Database) -> None:
     """Each person's work notices in their own language (issue 18): ``language`` is the one
     chosen on the account page, ``ui_language`` the one last picked in the UI's switch while
     signed in; neither set means the deployment's default. Only Vietnamese or English."""

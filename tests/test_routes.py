@@ -55,4 +55,4 @@ def test_unit_page_search_and_paging(client):
 
 def test_healthz(client):
     body = client.get("/healthz").json
-    assert body["status"] == "ok" and body["journal_mode"] == "wal" and body["schema_version"] == 22
+    assert body["status"] == "ok" and body["journal_mode"] == "wal" and body["schema_version"] == 23

@@ -102,7 +102,7 @@ def get_user_by_username(db: sqlite_utils.Database, username: str) -> User | Non
 
 
 def languages(db: sqlite_utils.Database, user_id: int) -> tuple[str | None, str | None]:
-    """Return a user's notice language and last UI language (m030; None when unset)."""
+    """Return a user's notice language and last UI language (m023; None when unset)."""
     row = db.execute("SELECT language, ui_language FROM users WHERE id = ?", [user_id]).fetchone()
     return (row[0], row[1]) if row else (None, None)
 

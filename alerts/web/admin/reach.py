@@ -10,6 +10,7 @@ counts are a lower bound once the portal is served through a cache.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
 from flask import Flask
 from flask import Response
@@ -25,6 +26,8 @@ from flask_babel import lazy_gettext as _l
 
 from alerts.clock import from_text
 from alerts.db import get_db
+from alerts.i18n import show_calendar_day
+from alerts.i18n import show_moment
 from alerts.reach import audience as reach_audience
 from alerts.reach import charts
 from alerts.reach import timeline as reach_timeline
@@ -113,14 +116,14 @@ def _reach_of_alert(alert: Alert) -> dict:
     return {"totals": reach_timeline.totals(get_db(), alert)}  # the minutes: their own page
 
 
-def _local(minute: str, pattern: str) -> str:
-    """A bucket's start ("YYYY-MM-DDTHH:MM", UTC) in the display time zone."""
-    return format_datetime(from_text(minute + ":00+00:00"), pattern)
+def _utc(minute: str) -> datetime:
+    """A bucket's start ("YYYY-MM-DDTHH:MM", UTC) as a moment."""
+    return from_text(minute + ":00+00:00")
 
 
 def _timeline_charts(found: reach_timeline.Timeline) -> dict:
     """The timeline's two charts: deliveries by event (all channels), views by kind."""
-    times = [_local(start, "HH:mm") for start in found.starts]
+    times = [format_datetime(_utc(start), "HH:mm") for start in found.starts]
     events = {str(EVENT_LABELS[e]): v for e, v in found.by_event.items()}
     views = {str(VIEW_LABELS[k]): found.views.get(k, []) for k in reach_timeline.VIEWS}
     return {
@@ -132,7 +135,7 @@ def _timeline_charts(found: reach_timeline.Timeline) -> dict:
 
 
 def _unit_charts(found: unit_report.UnitReport, names: dict[str, str]) -> dict:
-    weeks = [w.strftime("%d/%m") for w in found.weeks]  # the table beside says the year
+    weeks = [show_calendar_day(w, short=True) for w in found.weeks]  # the table: the year
     issued = {str(WARNING_TYPE_LABELS.get(t, t)): v for t, v in found.issued.items()}
     audience = {str(CHANNEL_LABELS.get(c, c)): v for c, v in found.subscribers.items()}
     provinces = found.provinces
@@ -174,7 +177,7 @@ def reach(code: str | None = None):
         report=found,
         names=names,
         charts=_unit_charts(found, names),
-        week_labels=[w.strftime("%d/%m/%Y") for w in found.weeks],
+        week_labels=[show_calendar_day(w) for w in found.weeks],
     )
 
 
@@ -210,7 +213,7 @@ def warning_reach(alert_id: int):
         alert=alert,
         timeline=found,
         charts=_timeline_charts(found),
-        times=[_local(start, "dd/MM/yyyy HH:mm") for start in found.starts],
+        times=[show_moment(_utc(start)) for start in found.starts],
     )
 
 
