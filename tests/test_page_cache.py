@@ -4,6 +4,7 @@ visitor in what caches keep, the app's own page cache and its version, and the p
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -73,6 +74,19 @@ def test_every_public_route_is_shared_validated_and_answers_304(client, db):
         assert since.status_code == 304, url
         other = client.get(url, headers={"If-None-Match": '"something-else"'})
         assert other.status_code == 200 and other.data == response.data, url
+
+
+def test_a_search_page_rendered_again_a_second_later_keeps_its_last_modified(client, db):
+    """A page with a query is rendered per request, not kept: its validators are, so the
+    same bytes a second later still answer a revalidation by date with a 304."""
+    published(db)
+    first = client.get("/?q=hoan&lang=en")
+    time.sleep(1.05)  # Last-Modified has a second's resolution
+    again = client.get(
+        "/?q=hoan&lang=en", headers={"If-Modified-Since": first.headers["Last-Modified"]}
+    )
+    assert again.status_code == 304
+    assert client.get("/?q=hoan&lang=en").headers["Last-Modified"] == first.headers["Last-Modified"]
 
 
 def test_forms_and_per_visitor_answers_are_private_no_store(client, db):

@@ -87,13 +87,18 @@ class Rendered:
         return response.make_conditional(request)
 
 
-def rendered(response: Response, version: int, previous: Rendered | None) -> Rendered:
+def rendered(
+    response: Response, version: int, previous: Rendered | tuple[str, datetime] | None
+) -> Rendered:
     """Return what to keep of a view's response; ``Last-Modified`` stays the previous
-    rendering's while the bytes are the same (a re-render after the clock is no change)."""
+    rendering's (an entry, or the validators of a page not kept) while the bytes are the
+    same (a re-render after the clock is no change)."""
     body = response.get_data()
     etag = hashlib.sha256(body).hexdigest()[:32]
-    if previous is not None and previous.etag == etag:
-        modified = previous.last_modified
+    if isinstance(previous, Rendered):
+        previous = (previous.etag, previous.last_modified)
+    if previous is not None and previous[0] == etag:
+        modified = previous[1]
     else:
         modified = response.last_modified or datetime.now(UTC).replace(microsecond=0)
     kept = tuple((k, v) for k, v in response.headers.items() if k == "Access-Control-Allow-Origin")
@@ -108,6 +113,7 @@ class PageCache:
         self.size = 0
         self._entries: OrderedDict[tuple, Rendered] = OrderedDict()
         self._lock = threading.Lock()
+        self.validators = Validators()
 
     def get(self, key: tuple) -> Rendered | None:
         """Return the entry kept for ``key`` (current or not), marking it recently used."""
@@ -132,6 +138,29 @@ class PageCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class Validators:
+    """The ETag and Last-Modified of the last rendering of pages that are not kept (a search
+    query's), by URL, so a revalidation by date gets its 304 while the bytes stay the same.
+    Only the validators, bounded by count: distinct queries cannot push hot pages out."""
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple, tuple[str, datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[str, datetime] | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: tuple, entry: Rendered) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = (entry.etag, entry.last_modified)
+            if len(self._entries) > self.MAX_ENTRIES:
+                self._entries.popitem(last=False)
 
 
 def cache() -> PageCache:
@@ -174,9 +203,13 @@ def cached(*, localized: bool = True, lifetime: int | None = None):
                 response = view(**kwargs)
                 if response.status_code != 200 or personal(response):
                     return response  # the app's "private, no-store" stays
-                entry = rendered(response, version, entry)
                 if keep:
+                    entry = rendered(response, version, entry)
                     cache().put(key, entry)
+                else:
+                    asked = (request.full_path, key[1])
+                    entry = rendered(response, version, cache().validators.get(asked))
+                    cache().validators.put(asked, entry)
             seconds = lifetime or current_app.config["PORTAL_CACHE_SECONDS"]
             return entry.respond(cache_control(seconds))
 
