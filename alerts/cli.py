@@ -35,6 +35,7 @@ from alerts.staff import notify_channel
 from alerts.staff import users as staff
 from alerts.store import audit as audit_store
 from alerts.store import backup as backups
+from alerts.store import sealed as sealed_store
 from alerts.store import units as unit_store
 
 CLI_ADMIN_USERNAME = "cli"
@@ -230,21 +231,38 @@ def dispatch_once_command() -> None:
 @click.command("rotate-credentials")
 @with_appcontext
 def rotate_credentials_command() -> None:
-    """Re-encrypt every channel account's secrets and every staff channel's address with
-    the first ALERTS_DATA_KEY (in one transaction)."""
+    """Re-encrypt every channel account's secrets, every staff channel's address and the
+    residents' sealed data with the first ALERTS_DATA_KEY (in one transaction), so the
+    old key can then be removed."""
     db, who = get_db(), audit.Actor(CLI_ADMIN_USERNAME, MINISTRY_CODE)
     try:
         with write(db):
             count = accounts.reseal_all(db, current_app.config, who)
             staff, unreadable = notify_channel.reseal_all(db, current_app.config, who)
+            residents = _reseal_residents(db, who)
     except vault.VaultError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Re-encrypted the credentials of {count} channel accounts with the first key.")
-    click.echo(f"Re-encrypted the addresses of {staff} staff channels with the first key.")
+    click.echo(f"Re-encrypted the addresses of {staff} staff channel(s) with the first key.")
     if unreadable:
         click.echo(
-            f"{unreadable} staff channels open with no key: their owners must confirm them again."
+            f"{unreadable} staff channel(s) open with no key: their owners must confirm them again."
         )
+    for table, done in residents.items():
+        click.echo(f"Re-encrypted {done} row(s) of {table} with the first key.")
+
+
+def _reseal_residents(db, who: audit.Actor) -> dict[str, int]:
+    """Re-seal the residents' sealed data, table by table (alerts/store/sealed.py); a value
+    no configured key opens stops the whole rotation (VaultError): it would be lost."""
+    done = {}
+    for table in sealed_store.RESIDENTS:
+        rows = list(sealed_store.each_sealed(db, table))
+        for key, sealed in rows:
+            sealed_store.set_sealed(db, table, key, vault.reseal(current_app.config, sealed))
+        done[table] = len(rows)
+    audit_store.append(db, audit.make_entry(who, "data.reseal", "residents", done))
+    return done
 
 
 @click.command("backup")

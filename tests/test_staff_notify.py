@@ -177,7 +177,7 @@ def test_rotate_credentials_reseals_staff_channels_and_notices_still_arrive(staf
     new = Fernet.generate_key().decode()
     staff_app.config["DATA_KEY"] = f"{new},{CONFIG['DATA_KEY']}"
     result = staff_app.test_cli_runner().invoke(args=["rotate-credentials"])
-    assert result.exit_code == 0 and "1 staff channels" in result.output, result.output
+    assert result.exit_code == 0 and "1 staff channel(s)" in result.output, result.output
     (sealed,) = db.execute("SELECT sealed FROM staff_channels").fetchone()
     with pytest.raises(InvalidToken):
         Fernet(CONFIG["DATA_KEY"].encode()).decrypt(sealed)  # the old key is retired
@@ -204,5 +204,5 @@ def test_a_staff_channel_no_key_opens_is_counted_and_left_for_its_owner(staff_ap
     db.execute("UPDATE staff_channels SET sealed = ?", [lost])
     result = staff_app.test_cli_runner().invoke(args=["rotate-credentials"])
     assert result.exit_code == 0, result.output
-    assert "1 staff channels open with no key" in result.output
+    assert "1 staff channel(s) open with no key" in result.output
     assert db.execute("SELECT sealed FROM staff_channels").fetchone() == (lost,)
