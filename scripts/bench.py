@@ -836,7 +836,7 @@ def profile_engine(template: Path, tmp: Path, config: dict, url: str, n: int) ->
         for order in ("tottime", "cumulative"):
             out = io.StringIO()
             stats.stream = out
-            stats.sort_stats(order).print_stats(25)
+            stats.sort_stats(order).print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 25)
             print(f"## {title}, by {order}")
             print("\n".join(line for line in out.getvalue().splitlines() if line.strip()))
 
