@@ -24,6 +24,7 @@ def test_the_remembered_area_comes_to_the_shared_front_door(page, live_server, d
 def test_the_language_in_the_url_stays_and_suggestions_still_come(page, live_server):
     page.goto(live_server + "/")
     page.click("a[hreflang=en]")
+    page.wait_for_load_state("load")  # portal.js listens for typing once it has run
     assert page.get_attribute("html", "lang") == "en"
     page.fill("#region-q", "hoan kiem")
     suggestion = page.wait_for_selector("#region-suggestions a")

@@ -44,6 +44,9 @@
       clearTimeout(timer);
       timer = setTimeout(fetchNow, 200);
     });
+    // On a slow phone a resident may type before this script has run: answer that too
+    // (but not the query a results page was rendered with).
+    if (input.value !== input.defaultValue) { fetchNow(); }
   }
 
   function copyButton(button) {
