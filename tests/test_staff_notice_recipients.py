@@ -1,9 +1,12 @@
-"""Who the work notices tell, through the fake Telegram server: everyone the workflow lets
-review a warning (its province, a second approver of a province, the ministry) and nobody
-it would refuse; a cancellation or an update told to the author and the approver of the
-revision, not to who did it, once even when the worker runs again."""
+"""Who the work notices tell, through the fake Telegram server: the nearest of those the
+workflow lets review a warning at first (its province, a second approver of a province),
+all of them with the reminder (the ministry too), and nobody it would refuse; a
+cancellation or an update told to the author and the approver of the revision, not to who
+did it, once even when the worker runs again."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from alerts.clock import to_text
 from alerts.clock import utcnow
@@ -76,8 +79,13 @@ def test_everyone_the_workflow_lets_review_is_told_and_nobody_else(db, fakes):  
     on_telegram(db, chats)
     alert_id = submitted(db, "hanoi.kiemtra", regions=["01"])
     send_all(db)
+    # First the province's other approvers; the ministry with the reminder.
+    assert told(fakes, chats, "đang chờ bạn duyệt") == {"hanoi.duyet", "hanoi.duyet2"}
+    staff_notices.notify_due(db, SETTINGS, now=utcnow() + timedelta(minutes=61))
+    db.execute("UPDATE notices SET next_attempt_at = '2000-01-01' WHERE status = 'queued'")
+    send_all(db)
     expected = {"hanoi.duyet", "hanoi.duyet2", "bo.duyet"}
-    assert told(fakes, chats, "đang chờ bạn duyệt") == expected
+    assert told(fakes, chats, "đã chờ duyệt hơn") == expected
     # The same rule as the approval's own check: exactly those may approve it.
     alert = warning_store.get_alert(db, alert_id)
     may = {u for u in chats if "approve" in workflow.allowed_actions(db, acting_as(db, u), alert)}

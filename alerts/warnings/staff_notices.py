@@ -1,7 +1,8 @@
-"""Telling the staff of their work, run by the worker every tick: whoever may approve a
-warning when it waits for them, and again once it has waited past
-``STAFF_REMIND_AFTER_MINUTES``; its author when it is approved, returned or published; its
-author and approver when it is cancelled or replaced by an update, unless they did it.
+"""Telling the staff of their work, run by the worker every tick: the nearest approvers
+of a warning when it waits for them, and everyone who may approve it (the ministry too)
+once it has waited past ``STAFF_REMIND_AFTER_MINUTES``; its author when it is approved,
+returned or published; its author and approver when it is cancelled or replaced by an
+update, unless they did it.
 
 Who may approve is the workflow's own rule (``workflow.reviewers``), so the notices never
 name someone the approval would refuse, its writers least of all. Events are read from the
@@ -72,8 +73,8 @@ def _signers(db: sqlite_utils.Database, alert: Alert, event: str) -> set[int]:
 
 
 def _recipients(db: sqlite_utils.Database, alert: Alert, event: str) -> list[int]:
-    if event in TO_REVIEWERS:
-        return workflow.reviewers(db, alert)
+    if event in TO_REVIEWERS:  # the reminder goes up to the ministry too
+        return workflow.reviewers(db, alert, first_line=event == "submitted")
     if event in TO_SIGNERS:
         return sorted(_signers(db, alert, event))
     return [alert.created_by]

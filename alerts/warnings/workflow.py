@@ -193,23 +193,32 @@ def _review_problem(
     return None
 
 
-def reviewers(db: sqlite_utils.Database, alert: Alert) -> list[int]:
+def reviewers(db: sqlite_utils.Database, alert: Alert, *, first_line: bool = False) -> list[int]:
     """Return the ids of everyone who may approve or reject the revision now: the active
     approvers of the units the approval rule names (a commune's province, a province
     itself, the ministry), less those ``_review_problem`` refuses (its writers, anyone who
-    could have written it through another account). The work notices tell exactly these."""
+    could have written it through another account). The work notices tell exactly these.
+
+    ``first_line``: only the nearest units' (a commune's province, a province's second
+    approvers), unless none of them may: the ministry may approve any warning but is not
+    the one to review every commune's, and hears of one only when nobody nearer can act
+    or it has waited past the reminder."""
     issuer = _unit(db, alert.unit_id)
     ministry = unit_store.get_unit_by_code(db, MINISTRY_CODE)
     candidates = {u.id: u for u in (issuer, ministry) if u is not None}
     if issuer.parent_id:
         candidates[issuer.parent_id] = _unit(db, issuer.parent_id)
-    units = [u for u in candidates.values() if approving_units_rule(issuer, u)]
-    return [
-        user.id
-        for unit in sorted(units, key=lambda u: u.id)
+    units = sorted(
+        (u for u in candidates.values() if approving_units_rule(issuer, u)), key=lambda u: u.id
+    )
+    found = [
+        (unit, user.id)
+        for unit in units
         for user in user_store.active_approvers(db, unit.id)
         if _review_problem(db, user, unit, alert) is None
     ]
+    nearer = [user_id for unit, user_id in found if unit.level != Level.NATION]
+    return nearer if first_line and nearer else [user_id for _unit_, user_id in found]
 
 
 def _may(alert: Alert, action: str) -> bool:
