@@ -58,11 +58,12 @@ def seed_staff_day(db, fakes, app_config) -> dict[str, int]:
 
 
 def staff_pages(ids: dict[str, int]) -> dict[str, list[str]]:
-    """The staff pages of the day, by who signs in to see them: the officer's work landing
-    and account, and the ministry admin's landing, search results, the published warning's
-    page (reach card, timeline), the approval screen, the reach pages and dead letters."""
+    """The staff pages of the day, by who signs in to see them: the officer's work landing,
+    new-warning form and account, and the ministry admin's landing, search results, the
+    published warning's page (reach card, timeline), the approval screen, the reach pages
+    and dead letters."""
     return {
-        "hoankiem.canbo": ["/admin/", "/account/"],
+        "hoankiem.canbo": ["/admin/", "/admin/warnings/new", "/account/"],
         "bo.admin": [
             "/admin/",
             "/admin/warnings/?q=lua dao ma otp&status=published&unit=ca-01",

@@ -67,6 +67,7 @@
     var results = document.createElement("ul");
     results.className = "region-results";
     results.setAttribute("role", "listbox");
+    results.setAttribute("aria-label", this.text.results);
     this.results = results;
     var timer = null;
     search.addEventListener("input", function () {
