@@ -517,3 +517,39 @@ def test_a_cancellation_claimed_mid_fan_out_overtakes_what_is_still_queued(db, f
     assert [r["status"] for r in rows(db, earlier) if r["msg_type"] == "Cancel"] == ["sent"]
     (cancel_at,) = [i for i, text in enumerate(texts) if "HUY CANH BAO" in text]
     assert cancel_at < len(texts) - 10  # ahead of most of the later fan-out
+
+
+def test_two_warnings_on_the_units_channel_within_a_second_are_paced_not_refused(
+    db, fakes, dispatcher
+):
+    """A Telegram channel is a chat: one message a second there too (the fake counts it as
+    Telegram does), so the second broadcast waits its turn instead of drawing a 429."""
+    add_accounts(db, CONFIG, fakes)
+    publish(db, channels=["telegram"], headline="Cảnh báo thứ nhất")
+    publish(db, channels=["telegram"], headline="Cảnh báo thứ hai")
+    deadline = time.monotonic() + 20
+    while db.execute("SELECT COUNT(*) FROM deliveries WHERE status != 'sent'").fetchone()[0]:
+        assert time.monotonic() < deadline, "not all sent"
+        dispatcher.dispatch_due(db)
+    to_channel = [
+        r for r in fakes.state.recorded("telegram") if r.json["chat_id"] == "@canhbao_test"
+    ]
+    assert [r.status for r in to_channel] == [200, 200]
+    assert to_channel[1].at - to_channel[0].at >= 1.0
+
+
+def test_two_units_accounts_of_one_bot_share_its_limits(db, fakes, dispatcher):
+    """Telegram counts a bot, not our account: Hà Nội's and the ministry's accounts holding
+    the same bot's token are paced as one (the fake's one bot, 1 message a second per chat)."""
+    add_accounts(db, CONFIG, fakes)
+    add_accounts(db, CONFIG, fakes, unit="bca")  # the same bot, the same channel
+    publish(db, channels=["telegram"], headline="Cảnh báo của Hà Nội")
+    approve(db, "bo.admin", submitted(db, "bo.canbo", channels=["telegram"], regions=["vn"])).id
+    deadline = time.monotonic() + 20
+    while db.execute("SELECT COUNT(*) FROM deliveries WHERE status != 'sent'").fetchone()[0]:
+        assert time.monotonic() < deadline, "not all sent"
+        dispatcher.dispatch_due(db)
+    to_channel = [
+        r for r in fakes.state.recorded("telegram") if r.json["chat_id"] == "@canhbao_test"
+    ]
+    assert [r.status for r in to_channel] == [200, 200]

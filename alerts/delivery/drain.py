@@ -336,7 +336,7 @@ class Drain:
             del self.in_slots[me]
             result = await self.sender.send(work, account, item)
             turn.answered()
-            self.sender.hold(work.account_id, result[1])
+            self.sender.hold(account, result[1])
             self._finished(result)
 
     async def _start(self, work: Delivery) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Hashable
 from collections.abc import Mapping
 
 import httpx
@@ -29,6 +30,18 @@ from alerts.store.notices import Notice
 REFRESH_SPACING = 60.0
 
 
+def pace_key(account: Account) -> Hashable:
+    """Return whose limits an attempt counts against, as the provider counts them: on
+    Telegram the bot, whichever unit's account holds its token (a token begins with the
+    bot's id, which is not secret: https://core.telegram.org/bots/api#authorizing-your-bot),
+    elsewhere the account."""
+    if account.channel == "telegram":
+        bot = str(account.secrets.get("bot_token") or "").split(":", 1)[0]
+        if bot:
+            return ("telegram", bot)
+    return account.id
+
+
 class Sender:
     """Sends attempts through one pooled client; keeps the pacing, the deadlines and the
     last refresh of each account for as long as the worker lives."""
@@ -49,25 +62,29 @@ class Sender:
         return self._rules_by_rate[key]
 
     def windows(self, work: Delivery | Notice, account: Account) -> list[Limit]:
-        """Return the pacing windows an attempt takes its turn in: its account's and, where
-        the provider limits them, its chat's and its group's (a Telegram channel, a
-        group, or the unit's own broadcast channel)."""
+        """Return the pacing windows an attempt takes its turn in: its account's (its bot's,
+        on Telegram) and, where the provider limits them, its chat's and its group's (a
+        Telegram channel, a group, or the unit's own broadcast channel, which is a chat as
+        well: one message a second there too, and 20 a minute)."""
         rule = self.rule(work.channel, account.settings)
-        found = self.pacer.rate(account.id, rule.per_second)
+        key = pace_key(account)
+        found = self.pacer.rate(key, rule.per_second)
         target = work.target
-        if rule.per_target_per_second and target != "broadcast":
+        if target == "broadcast":
+            target = str(account.settings.get("chat_id") or target)
+        if rule.per_target_per_second:
             chat = max(1, math.floor(rule.per_target_per_second))
             period = chat / rule.per_target_per_second
-            found.append(self.pacer.window((account.id, target), chat, period))
-        if rule.per_group and (target == "broadcast" or target.startswith(("-", "@"))):
-            found.append(self.pacer.window((account.id, "group", target), *rule.per_group))
+            found.append(self.pacer.window((key, target), chat, period))
+        if rule.per_group and target.startswith(("-", "@", "broadcast")):
+            found.append(self.pacer.window((key, "group", target), *rule.per_group))
         return found
 
-    def hold(self, account_id: int, outcome: Outcome) -> None:
+    def hold(self, account: Account, outcome: Outcome) -> None:
         """A provider's rate limit holds the whole account (a bot, not one message) for the
         time it says (docs/reliability.md#rates)."""
         if outcome.reaction == Reaction.RETRY_AFTER and outcome.retry_after:
-            self.pacer.hold(account_id, outcome.retry_after)
+            self.pacer.hold(pace_key(account), outcome.retry_after)
 
     async def send(self, work: Delivery | Notice, account: Account, item: Item) -> Result:
         """Send within the channel's deadline (the caller took the pacing turn and holds a
