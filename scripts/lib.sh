@@ -25,7 +25,11 @@ ensure_venv() {
   local stamp="$VENV/.installed${extras:+-$extras}"
   if [ ! -f "$stamp" ] || [ "$ROOT/setup.cfg" -nt "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
     echo "Installing alerts${extras:+[$extras]} and its dependencies ..."
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT${extras:+[$extras]}"
+    # A pip.conf naming local package mirrors absent from this machine makes pip warn once
+    # per package; those lines say nothing about the install, so they are dropped (any
+    # other warning or error still shows).
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT${extras:+[$extras]}" \
+      2> >(grep -v "^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$" >&2)
     touch "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"
