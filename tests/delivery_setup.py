@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import replace
 
 from alerts.audit import Actor
 from alerts.db import write
 from alerts.delivery import channel_accounts as accounts
+from alerts.delivery import policy
+from alerts.delivery.engine import Dispatcher
 from alerts.store import subscriptions as subscription_store
+from tests.builders import CONFIG
 from tests.fakes import esms
 from tests.fakes import graph
 from tests.fakes import hooks
@@ -19,6 +24,17 @@ from tests.fakes.smtp import FakeSMTP
 
 OPERATOR = Actor("cli", "bca")
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# The channels' policies with a 1.5 s attempt deadline, so a hanging fake fails fast.
+FAST = {c: replace(p, deadline=1.5) for c, p in policy.POLICIES.items()}
+
+
+def dispatch_once(db, config=CONFIG) -> None:
+    """Run one drain of the engine over what is due, as one worker tick does."""
+    engine = Dispatcher(config, rng=random.Random(7), rules=FAST)
+    try:
+        engine.dispatch_due(db)
+    finally:
+        engine.close()
 
 
 @dataclass

@@ -6,20 +6,16 @@ its code."""
 
 from __future__ import annotations
 
-import random
-
 from alerts.clock import utcnow
-from alerts.delivery.engine import Dispatcher
 from alerts.staff import notify_channel
 from alerts.warnings import workflow
-from tests.builders import CONFIG
 from tests.builders import approve
 from tests.builders import create
 from tests.builders import submitted
 from tests.conftest import acting_as
+from tests.delivery_setup import dispatch_once
 from tests.reach_setup import province_warning
 from tests.reach_setup import seed_hanoi
-from tests.test_delivery import FAST
 
 PUBLISHED = "Cảnh báo lừa đảo mã OTP qua tin nhắn giả ngân hàng"
 RETURN_REASON = "Thiếu số điện thoại của đối tượng"
@@ -31,11 +27,7 @@ def seed_staff_day(db, fakes, app_config) -> dict[str, int]:
     seed_hanoi(db, fakes)
     published = approve(db, "hanoi.duyet", province_warning(db, headline=PUBLISHED)).id
     fakes.state.fail("telegram", count=4, kind="error", status=400, description="Bad Request")
-    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=FAST)
-    try:
-        engine.dispatch_due(db)
-    finally:
-        engine.close()
+    dispatch_once(db)
     returned = submitted(db, headline="Cảnh báo cuộc gọi giả danh điện lực")
     approver = acting_as(db, "hanoi.duyet")
     seen = workflow.visible(db, approver, returned).content_hash

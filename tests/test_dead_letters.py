@@ -3,20 +3,17 @@ from a staff warning page to its public page, CAP document and signature."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
-from alerts.delivery.engine import Dispatcher
 from tests.builders import CONFIG
 from tests.builders import approve
 from tests.builders import submitted
 from tests.conftest import csrf_token
 from tests.conftest import sign_in
 from tests.delivery_setup import add_accounts
+from tests.delivery_setup import dispatch_once
 from tests.delivery_setup import running_fakes
 from tests.delivery_setup import subscribe
-from tests.test_delivery import FAST
 
 
 @pytest.fixture
@@ -31,11 +28,7 @@ def _dead_on_telegram(db, fakes) -> int:
     subscribe(db, "telegram", "100001", "00070")
     alert_id = approve(db, "hanoi.duyet", submitted(db, channels=["telegram"])).id
     fakes.state.fail("telegram", count=2, kind="error", status=400, description="Bad Request")
-    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=FAST)
-    try:
-        engine.dispatch_due(db)
-    finally:
-        engine.close()
+    dispatch_once(db)
     return alert_id
 
 

@@ -27,12 +27,12 @@ from tests.builders import CONFIG
 from tests.builders import approve
 from tests.builders import submitted
 from tests.conftest import acting_as
+from tests.delivery_setup import FAST
 from tests.delivery_setup import add_accounts
 from tests.delivery_setup import subscribe
 from tests.test_integrity import tamper
 
 # Short deadlines so hung servers cost a test a second, not fifteen.
-FAST = {c: replace(p, deadline=1.5) for c, p in policy.POLICIES.items()}
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ on email only, or only notes a soft bounce."""
 from __future__ import annotations
 
 import json
-import random
 import re
 from dataclasses import replace
 
@@ -16,7 +15,6 @@ import pytest
 
 from alerts.delivery import inbox
 from alerts.delivery import policy
-from alerts.delivery.engine import Dispatcher
 from alerts.inbound import MAX_BODY
 from alerts.security import vault
 from alerts.store import accounts as account_store
@@ -24,6 +22,7 @@ from tests.builders import CONFIG
 from tests.builders import published
 from tests.conftest import make_app
 from tests.delivery_setup import add_accounts
+from tests.delivery_setup import dispatch_once
 from tests.delivery_setup import subscribe
 from tests.fakes import smtp
 
@@ -59,11 +58,7 @@ def sent(db, email, fakes):
     subscribe(db, "email", ADDRESS, "00070")
     subscribe(db, "sms", "+84912345678", "00070")
     published(db, channels=["email"])
-    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=FAST)
-    try:
-        engine.dispatch_due(db)
-    finally:
-        engine.close()
+    dispatch_once(db)
     (message,) = [r for r in fakes.state.recorded("email") if ADDRESS in r.json["rcpt_tos"]]
     delivery = db.execute("SELECT id, status FROM deliveries WHERE target = ?", [ADDRESS])
     row = delivery.fetchone()
@@ -223,11 +218,7 @@ def test_where_the_relay_offers_dsn_the_token_is_the_envid_and_comes_back_in_the
     fakes.state.extra[smtp.DSN] = True
     subscribe(db, "email", ADDRESS, "00070")
     published(db, channels=["email"])
-    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=FAST)
-    try:
-        engine.dispatch_due(db)
-    finally:
-        engine.close()
+    dispatch_once(db)
     (message,) = fakes.state.recorded("email")
     token = message.json["mail_from"].removeprefix("bounce+").partition("@")[0]
     assert message.json["mail_options"] == ["RET=HDRS", f"ENVID={token.upper()}"]

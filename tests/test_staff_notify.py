@@ -5,14 +5,12 @@ past the threshold; authors told of rejection (with the reason) and publication.
 from __future__ import annotations
 
 import json
-import random
 import re
 from datetime import timedelta
 
 import pytest
 
 from alerts.clock import utcnow
-from alerts.delivery.engine import Dispatcher
 from alerts.warnings import staff_notices as notify
 from alerts.warnings import workflow
 from tests.builders import CONFIG
@@ -23,8 +21,8 @@ from tests.conftest import make_app
 from tests.conftest import post_form
 from tests.conftest import sign_in
 from tests.delivery_setup import add_accounts
+from tests.delivery_setup import dispatch_once
 from tests.delivery_setup import running_fakes
-from tests.test_delivery import FAST
 from tests.test_subscriptions import received
 
 SETTINGS = {**CONFIG, "SECRET_KEY": "test-secret"}
@@ -48,11 +46,7 @@ def staff_app(db_path):
 def send_all(db) -> None:
     """Run the worker's staff pass, then deliver what it queued to the fakes."""
     notify.notify_due(db, SETTINGS)
-    engine = Dispatcher(CONFIG, rng=random.Random(7), rules=FAST)
-    try:
-        engine.dispatch_due(db)
-    finally:
-        engine.close()
+    dispatch_once(db)
 
 
 def confirm_channel(app, db, username: str, channel: str, address: str, fakes) -> object:
@@ -184,11 +178,7 @@ def test_rotate_credentials_reseals_staff_channels_and_notices_still_arrive(staf
     rotated = {**CONFIG, "DATA_KEY": new}
     submitted(db, headline="Cảnh báo sau khi đổi khóa")
     notify.notify_due(db, {**rotated, "SECRET_KEY": "test-secret"})
-    engine = Dispatcher(rotated, rng=random.Random(7), rules=FAST)
-    try:
-        engine.dispatch_due(db)
-    finally:
-        engine.close()
+    dispatch_once(db, rotated)
     assert "Cảnh báo sau khi đổi khóa" in received(fakes, "email", "duyet@example.vn")[-1]
     (entry,) = db.execute(
         "SELECT detail FROM audit_log WHERE action = 'staff.channel_reseal'"
